@@ -1,0 +1,39 @@
+"""Alembic environment: runs on the connection `migrations.upgrade()` hands over, or, from the
+alembic command line, on a connection to `sqlalchemy.url`."""
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import school.models  # noqa: F401  (registers the tables on Base.metadata)
+from storage.database import Base
+
+target_metadata = Base.metadata
+
+
+def run_on(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url"))
+    async with engine.begin() as connection:
+        await connection.run_sync(run_on)
+    await engine.dispose()
+
+
+given = context.config.attributes.get("connection")
+if given is not None:
+    run_on(given)
+else:
+    asyncio.run(run_online())

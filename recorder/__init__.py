@@ -1,0 +1,1 @@
+"""The recorder: a system participant that writes tracks to disk (issue 5)."""

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Start a lophoc server: `python run_server.py --help`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import uvloop
+from aiohttp import web
+
+from school.demo import DemoSchool, seed_demo
+from web.app import BOOTSTRAP, create_app
+from web.config import Config
+from web.keys import DATABASE
+
+log = logging.getLogger("lophoc")
+
+
+def ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an IP address: {value!r}") from exc
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="lophoc: a self-hosted virtual classroom server")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument("--data-dir", type=Path, default=Path("./data"),
+                        help="SQLite database, recordings and uploads (default ./data)")
+    parser.add_argument("--database-url", default=os.environ.get("LOPHOC_DATABASE_URL"),
+                        help="e.g. postgresql+asyncpg://user:pass@host/db (default: SQLite in --data-dir)")
+    parser.add_argument("--redis-url", default=os.environ.get("LOPHOC_REDIS_URL"),
+                        help="e.g. redis://127.0.0.1:6379/0: share state between worker processes")
+    parser.add_argument("--ice-address", action="append", type=ip_address, default=[],
+                        help="an IP address the media server announces to browsers (repeatable)")
+    parser.add_argument("--session-hours", type=float, default=12.0, help="sign-in lifetime in hours")
+    parser.add_argument("--secure-cookies", action="store_true",
+                        help="mark cookies Secure (when a TLS proxy sits in front)")
+    parser.add_argument("--school-name", default=os.environ.get("LOPHOC_SCHOOL_NAME", "Trường của tôi"))
+    parser.add_argument("--demo", action="store_true",
+                        help="seed a demo school with a lesson happening now and print its sign-ins")
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    return Config(
+        data_dir=args.data_dir.resolve(),
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        ice_addresses=tuple(args.ice_address),
+        session_ttl=timedelta(hours=args.session_hours),
+        secure_cookies=args.secure_cookies,
+        school_name=args.school_name,
+        admin_password=os.environ.get("LOPHOC_ADMIN_PASSWORD") or None,
+    )
+
+
+def print_demo(demo: DemoSchool, url: str) -> None:
+    print(f"\nDemo school ready at {url}  (lớp {demo.class_name}, tiết học: {demo.lesson_title})")
+    print(f"  {'role':<10} {'username':<14} password")
+    print(f"  {'admin':<10} {demo.admin.username:<14} {demo.admin.password}")
+    print(f"  {'teacher':<10} {demo.teacher.username:<14} {demo.teacher.password}")
+    for student in demo.students:
+        print(f"  {'student':<10} {student.username:<14} {student.password}")
+    print(flush=True)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    config = config_from(args)
+    app = create_app(config)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()  # runs start-up: migrations, bootstrap administrator
+    url = f"http://{'[' + config.host + ']' if ':' in config.host else config.host}:{config.port}"
+    boot = app.get(BOOTSTRAP)
+    if boot is not None and boot.admin_password:
+        print(f"\nFirst start: administrator 'admin' created with password: {boot.admin_password}\n"
+              "  (shown once; set LOPHOC_ADMIN_PASSWORD to choose it)\n", flush=True)
+    if args.demo:
+        async with app[DATABASE].session() as session:
+            demo = await seed_demo(session)
+        print_demo(demo, url)
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    log.info("lophoc listening on %s (data in %s)", url, config.data_dir)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()  # stops accepting, finishes requests, closes the database
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvloop.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

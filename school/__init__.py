@@ -1,0 +1,1 @@
+"""Accounts, school structure (years, grades, classes, subjects, teams) and the timetable."""

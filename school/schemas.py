@@ -1,0 +1,213 @@
+"""Validated shapes of what the school layer takes and gives (also the API's JSON schemas)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from school.models import Role
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{3,64}$")
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+LessonStatus = Literal["upcoming", "live", "ended"]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- accounts ---------------------------------------------------------------------------------
+class LoginIn(Input):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class UserCreate(Input):
+    username: Username
+    password: Password
+    full_name: Name
+    role: Role
+    class_id: Id | None = Field(default=None, description="For students: the class to enrol in.")
+
+    @model_validator(mode="after")
+    def _class_only_for_students(self) -> "UserCreate":
+        if self.class_id is not None and self.role is not Role.student:
+            raise ValueError("class_id is only for students")
+        return self
+
+
+class UserOut(Output):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    class_id: int | None = None
+    class_name: str | None = None
+
+
+class UserBrief(Output):
+    id: int
+    full_name: str
+
+
+class SchoolOut(Output):
+    id: int
+    name: str
+    timezone: str
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    school: SchoolOut
+
+
+class LoginOut(BaseModel):
+    token: str
+    expires_at: datetime
+    csrf_token: str
+    user: UserOut
+
+
+# --- structure --------------------------------------------------------------------------------
+class SchoolYearCreate(Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}-\d{4}$")]
+    starts_on: date
+    ends_on: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SchoolYearCreate":
+        if self.ends_on <= self.starts_on:
+            raise ValueError("ends_on must be after starts_on")
+        return self
+
+
+class SchoolYearOut(Output):
+    id: int
+    name: str
+    starts_on: date
+    ends_on: date
+    is_current: bool
+
+
+class GradeOut(Output):
+    id: int
+    level: int
+
+
+class ClassCreate(Input):
+    name: ShortName
+    grade: Annotated[int, Field(ge=1, le=12, description="Khối, 1 to 12")]
+    school_year_id: Id | None = Field(default=None, description="Defaults to the current year.")
+    homeroom_teacher_id: Id | None = None
+
+
+class ClassOut(Output):
+    id: int
+    name: str
+    grade: int
+    school_year_id: int
+    school_year: str
+    homeroom_teacher_id: int | None
+    homeroom_teacher_name: str | None
+    student_count: int
+
+
+class ClassDetail(ClassOut):
+    students: list[UserOut]
+
+
+class ClassStudentsAdd(Input):
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+class SubjectCreate(Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+
+
+class SubjectOut(Output):
+    id: int
+    name: str
+    code: str | None
+
+
+class SubjectTeamCreate(Input):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    subject_ids: Annotated[list[Id], Field(max_length=100)] = []
+    teacher_ids: Annotated[list[Id], Field(max_length=500)] = []
+
+
+class SubjectTeamOut(Output):
+    id: int
+    name: str
+    subjects: list[SubjectOut]
+    teachers: list[UserBrief]
+
+
+class AssignmentCreate(Input):
+    teacher_id: Id
+    class_id: Id
+    subject_id: Id
+
+
+class AssignmentOut(Output):
+    id: int
+    teacher_id: int
+    teacher_name: str
+    class_id: int
+    class_name: str
+    subject_id: int
+    subject_name: str
+
+
+# --- timetable --------------------------------------------------------------------------------
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class LessonCreate(Input):
+    class_id: Id
+    subject_id: Id
+    teacher_id: Id
+    title: Title
+    starts_at: datetime = Field(description="ISO 8601; without an offset, the school's time zone")
+    ends_at: datetime
+
+
+class LessonUpdate(Input):
+    subject_id: Id | None = None
+    teacher_id: Id | None = None
+    title: Title | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class LessonOut(Output):
+    id: int
+    class_id: int
+    class_name: str
+    grade: int
+    subject_id: int
+    subject_name: str
+    teacher_id: int
+    teacher_name: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: LessonStatus
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]

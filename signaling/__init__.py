@@ -1,0 +1,1 @@
+"""One WebSocket session per participant: join, SDP, room commands (issue 3)."""

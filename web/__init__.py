@@ -1,0 +1,1 @@
+"""The web edge: REST API, pages, static UI, auth, health and metrics."""

@@ -1,0 +1,90 @@
+"""The aiohttp application: composed from config, with state under AppKeys and start-up and
+shut-down in cleanup contexts (set up in order, torn down in reverse)."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+import migrations
+from school.bootstrap import Bootstrap, bootstrap
+from school.tokens import TokenSigner
+from storage.database import Database
+from web.api import build_api
+from web.config import Config
+from web.errors import error_middleware, security_headers_middleware
+from web.health import handle_healthz
+from web.keys import CONFIG, DATABASE, LOGIN_LIMITER, METRICS, SIGNER
+from web.metrics import Metrics, handle_metrics, metrics_middleware
+from web.openapi import build_openapi
+from web.pages import add_page_routes
+from web.ratelimit import MemoryRateLimiter, RedisRateLimiter
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+BOOTSTRAP = web.AppKey("bootstrap", Bootstrap)
+OPENAPI = web.AppKey("openapi", bytes)
+
+
+def lophoc_version() -> str:
+    try:
+        return version("lophoc")
+    except PackageNotFoundError:
+        return "0.0.0+source"
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.db_url)
+    await migrations.upgrade(db)
+    async with db.session() as session:
+        result = await bootstrap(session, school_name=config.school_name, admin_password=config.admin_password)
+    if result is not None:
+        app[BOOTSTRAP] = result
+    app[DATABASE] = db
+    yield
+    await db.close()
+
+
+async def _limiter(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    if config.redis_url:
+        client = aioredis.Redis.from_url(config.redis_url)
+        await client.ping()  # fail at start-up, not at the first sign-in
+        app[LOGIN_LIMITER] = RedisRateLimiter(client, config.login_attempts, config.login_window)
+    else:
+        app[LOGIN_LIMITER] = MemoryRateLimiter(config.login_attempts, config.login_window)
+    yield
+    await app[LOGIN_LIMITER].close()
+
+
+async def handle_openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+def create_app(config: Config) -> web.Application:
+    metrics = Metrics()
+    app = web.Application(
+        middlewares=[security_headers_middleware(), metrics_middleware(metrics), error_middleware()],
+        client_max_size=1024 * 1024,
+    )
+    app[CONFIG] = config
+    app[METRICS] = metrics
+    app[SIGNER] = TokenSigner(config.secret_key(), config.session_ttl)
+    api = build_api()
+    api.install(app)
+    app[OPENAPI] = json.dumps(build_openapi(api, version=lophoc_version()), ensure_ascii=False).encode()
+    app.router.add_get("/api/openapi.json", handle_openapi)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/metrics", handle_metrics)
+    add_page_routes(app)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_limiter)
+    return app

@@ -1,0 +1,49 @@
+"""Server configuration, built by run_server.py from options and the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from storage.database import sqlite_url
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    """SQLite database, recordings and uploads live here; created if missing."""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str | None = None
+    """None means the SQLite file in data_dir."""
+    redis_url: str | None = None
+    """When set, state shared between worker processes (login rate limits) lives in Redis."""
+    ice_addresses: tuple[str, ...] = ()
+    """The IP addresses the media server announces to browsers."""
+    session_ttl: timedelta = timedelta(hours=12)
+    secure_cookies: bool = False
+    """Mark cookies Secure even on plain HTTP requests (behind a TLS-terminating proxy)."""
+    school_name: str = "Trường của tôi"
+    admin_password: str | None = field(default=None, repr=False)
+    login_attempts: int = 10
+    """Failed sign-ins allowed per user name and address in `login_window`."""
+    login_window: timedelta = timedelta(minutes=5)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
+    def secret_key(self) -> bytes:
+        """LOPHOC_SECRET_KEY, else a key generated once and kept in data_dir/secret.key."""
+        from_env = os.environ.get("LOPHOC_SECRET_KEY")
+        if from_env:
+            return from_env.encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()

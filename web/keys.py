@@ -1,0 +1,16 @@
+"""Typed keys for the state an application holds (no module-level mutable state)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from school.tokens import TokenSigner
+from storage.database import Database
+from web.config import Config
+from web.metrics import Metrics
+from web.ratelimit import RateLimiter
+
+CONFIG = web.AppKey("config", Config)
+DATABASE = web.AppKey("database", Database)
+SIGNER = web.AppKey("signer", TokenSigner)
+METRICS = web.AppKey("metrics", Metrics)
+LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)

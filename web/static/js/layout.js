@@ -1,0 +1,164 @@
+// The frame every signed-in page shares: header (school, nav by role, user, language, sign-out)
+// and the page-level states (loading failed, no permission).
+
+import { auth, me as meApi } from './api.js';
+import { h, replace } from './dom.js';
+import { errorMessage } from './forms.js';
+import { LANGUAGES, applyTranslations, getLang, onLangChange, setLang, t } from './i18n.js';
+import { DEFAULT_TIMEZONE } from './format.js';
+
+const NAV = [
+  { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
+  { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
+  { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
+  { href: '/admin/users', key: 'nav.users', roles: ['admin'] },
+  { href: '/admin/subjects', key: 'nav.subjects', roles: ['admin'] },
+];
+
+/** The VI/EN switch; used in the header and on the sign-in page. */
+export function languageSwitch() {
+  const group = h('div', { class: 'lang-switch', role: 'group', 'aria-label': t('lang.label'), dataset: { i18nAriaLabel: 'lang.label' } });
+  const render = () => {
+    replace(
+      group,
+      LANGUAGES.map((lang) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            lang,
+            class: 'lang-button',
+            'aria-pressed': String(getLang() === lang),
+            title: t(`lang.${lang}`),
+            dataset: { lang },
+            on: { click: () => setLang(lang) },
+          },
+          lang.toUpperCase(),
+        ),
+      ),
+    );
+  };
+  render();
+  onLangChange(render);
+  return group;
+}
+
+function isCurrent(href) {
+  const path = location.pathname;
+  return path === href || (href !== '/lessons' && path.startsWith(`${href}/`)) || (href === '/lessons' && path.startsWith('/lessons/'));
+}
+
+function renderHeader(header, me) {
+  const user = me?.user;
+  const links = NAV.filter((item) => user && item.roles.includes(user.role));
+  replace(
+    header,
+    h(
+      'div',
+      { class: 'header-inner' },
+      h(
+        'a',
+        { class: 'brand', href: '/lessons' },
+        h('img', { src: '/static/favicon.svg', alt: '', width: '28', height: '28' }),
+        h('span', { class: 'brand-name' }, 'lophoc'),
+        me?.school ? h('span', { class: 'brand-school' }, me.school.name) : null,
+      ),
+      links.length
+        ? h(
+            'nav',
+            { class: 'main-nav', 'aria-label': t('nav.label') },
+            h(
+              'ul',
+              {},
+              links.map((item, i) =>
+                h(
+                  'li',
+                  { class: i === 1 ? 'nav-admin-start' : null },
+                  i === 1 ? h('span', { class: 'nav-group' }, t('nav.admin')) : null,
+                  h('a', { href: item.href, 'aria-current': isCurrent(item.href) ? 'page' : null }, t(item.key)),
+                ),
+              ),
+            ),
+          )
+        : null,
+      h(
+        'div',
+        { class: 'header-tools' },
+        user
+          ? h(
+              'p',
+              { class: 'user-chip' },
+              h('span', { class: 'user-name', id: 'user-name' }, user.full_name),
+              h('span', { class: `role-badge role-${user.role}`, id: 'user-role' }, t(`role.${user.role}`)),
+            )
+          : null,
+        languageSwitch(),
+        user
+          ? h('button', { type: 'button', class: 'button ghost', id: 'logout', on: { click: logout } }, t('nav.logout'))
+          : null,
+      ),
+    ),
+  );
+}
+
+async function logout(event) {
+  event.currentTarget.disabled = true;
+  try {
+    await auth.logout();
+  } catch {
+    // Signed out or not, the sign-in page is where the user goes next.
+  }
+  location.assign('/login');
+}
+
+/** Replace the page's main content with one message (no permission, failed to load...). */
+export function showPageMessage(main, { titleKey, text, kind = 'error' }) {
+  replace(
+    main,
+    h(
+      'div',
+      { class: `page-message ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+      h('h1', { 'data-i18n': titleKey }, t(titleKey)),
+      text ? h('p', {}, text) : null,
+      h('p', {}, h('a', { href: '/lessons', 'data-i18n': 'nav.back_to_lessons' }, t('nav.back_to_lessons'))),
+    ),
+  );
+}
+
+export function showForbidden(main) {
+  document.title = `${t('error.forbidden_title')} · lophoc`;
+  showPageMessage(main, { titleKey: 'error.forbidden_title', text: t('error.forbidden') });
+}
+
+/** Show what went wrong while loading a page; a 401 is already on its way to /login. */
+export function showLoadError(main, err) {
+  if (err?.status === 401) return;
+  if (err?.status === 403) showForbidden(main);
+  else showPageMessage(main, { titleKey: 'error.load_title', text: errorMessage(err) });
+}
+
+/**
+ * Set up a signed-in page: translations, the header, and the role check.
+ * Resolves to `{ user, school, timeZone }`, or null when the page cannot be shown (the reason is
+ * already on screen).
+ */
+export async function initLayout({ role = null } = {}) {
+  applyTranslations(document);
+  const header = document.getElementById('site-header');
+  const main = document.getElementById('main');
+  let me;
+  try {
+    me = await meApi.get();
+  } catch (err) {
+    renderHeader(header, null);
+    showLoadError(main, err);
+    return null;
+  }
+  renderHeader(header, me);
+  onLangChange(() => renderHeader(header, me));
+  if (role && me.user.role !== role) {
+    showForbidden(main);
+    return null;
+  }
+  return { user: me.user, school: me.school, timeZone: me.school?.timezone || DEFAULT_TIMEZONE };
+}

@@ -1,0 +1,1 @@
+"""Board documents: ops, snapshots, rendering."""
