@@ -16,11 +16,11 @@ from school.schemas import MeOut, SchoolOut, UserCreate, UserOut
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise InvalidCredentials("wrong username or password")
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password(password)
     return user
 
 
@@ -90,7 +90,7 @@ async def create_user(
         username=data.username,
         full_name=data.full_name,
         role=data.role,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password(data.password),
     )
     session.add(user)
     try:

@@ -39,7 +39,7 @@ async def bootstrap(
             username=ADMIN_USERNAME,
             full_name="Quản trị viên",
             role=Role.admin,
-            password_hash=hash_password(admin_password),
+            password_hash=await hash_password(admin_password),
         )
     )
     await session.flush()

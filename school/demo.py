@@ -61,7 +61,7 @@ async def _account(session: AsyncSession, school_id: int, username: str, full_na
     if user is None:
         user = User(school_id=school_id, username=username, full_name=full_name, role=role, password_hash="")
         session.add(user)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     user.is_active = True
     await session.flush()
     return user, Credentials(username, password, full_name)

@@ -1,5 +1,10 @@
-"""Argon2id password hashing (argon2-cffi's defaults follow RFC 9106's recommendations)."""
+"""Argon2id password hashing (argon2-cffi's defaults: RFC 9106's low-memory profile).
+
+A hash costs about 0.17 s of CPU here; it runs in a worker thread (argon2 releases the GIL) so
+a class signing in at once never stalls the event loop that carries live media."""
 from __future__ import annotations
+
+import asyncio
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -9,15 +14,20 @@ _HASHER = PasswordHasher()  # stateless and thread-safe: configuration, not muta
 _DUMMY_HASH = _HASHER.hash("lophoc-timing-equaliser")
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    ok = await asyncio.to_thread(_verify, password_hash or _DUMMY_HASH, password)
+    return ok and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -134,15 +134,12 @@ async def _classes_out(session: AsyncSession, classes: list[SchoolClass]) -> lis
     if not classes:
         return []
     ids = [c.id for c in classes]
-    counts = dict(
-        (
-            await session.execute(
-                select(ClassStudent.class_id, func.count())
-                .where(ClassStudent.class_id.in_(ids))
-                .group_by(ClassStudent.class_id)
-            )
-        )
+    counted = await session.execute(
+        select(ClassStudent.class_id, func.count())
+        .where(ClassStudent.class_id.in_(ids))
+        .group_by(ClassStudent.class_id)
     )
+    counts: dict[int, int] = {class_id: n for class_id, n in counted}
     grades = {g.id: g.level for g in await session.scalars(select(Grade).where(Grade.id.in_({c.grade_id for c in classes})))}
     years = {
         y.id: y.name
@@ -370,7 +367,7 @@ async def list_assignments(session: AsyncSession, actor: User) -> list[Assignmen
     )
     if actor.role is Role.teacher:
         query = query.where(TeachingAssignment.teacher_id == actor.id)
-    rows = (await session.execute(query))
+    rows = await session.execute(query)
     return [
         AssignmentOut(
             id=a.id,

@@ -52,13 +52,14 @@ def _models(api: Api) -> list[type[BaseModel]]:
     return list(seen)
 
 
-def _parameters(ep: Endpoint) -> list[dict[str, Any]]:
+def _parameters(ep: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
         for name in ep.path_params
     ]
     if ep.query is not None:
-        schema = ep.query.model_json_schema(by_alias=True)
+        schema = ep.query.model_json_schema(by_alias=True, ref_template=REF)
+        components.update(schema.get("$defs", {}))  # enums the query refers to
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             param: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
@@ -68,7 +69,7 @@ def _parameters(ep: Endpoint) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(ep: Endpoint) -> dict[str, Any]:
+def _operation(ep: Endpoint, refs: dict[type[BaseModel], dict[str, Any]], components: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": ep.handler.__name__,
         "summary": ep.summary,
@@ -79,17 +80,17 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         op["description"] = ep.description
     if ep.roles:
         op["x-roles"] = [r.value for r in ep.roles]
-    params = _parameters(ep)
+    params = _parameters(ep, components)
     if params:
         op["parameters"] = params
     if ep.body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=ep.body.__name__)}}},
+            "content": {"application/json": {"schema": refs[ep.body]}},
         }
     ok: dict[str, Any] = {"description": "Success"}
     if ep.response is not None:
-        ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=ep.response.__name__)}}}
+        ok["content"] = {"application/json": {"schema": refs[ep.response]}}
     op["responses"][str(ep.status)] = ok
     codes = set(ep.errors)
     if not ep.public:
@@ -114,12 +115,15 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
 
 
 def build_openapi(api: Api, *, version: str) -> dict[str, Any]:
-    _, schemas = models_json_schema([(m, "serialization") for m in _models(api)], ref_template=REF)
+    models = _models(api)
+    # One mode for bodies and replies alike, so each model has one schema (and one name).
+    keyed, schemas = models_json_schema([(m, "serialization") for m in models], ref_template=REF)
+    refs = {model: keyed[(model, "serialization")] for model in models}
     components = dict(schemas.get("$defs", {}))
     components["Error"] = ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for ep in api.endpoints:
-        paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = _operation(ep)
+        paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = _operation(ep, refs, components)
     return {
         "openapi": "3.1.0",
         "info": {

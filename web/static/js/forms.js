@@ -20,8 +20,11 @@ export function errorMessage(err) {
 }
 
 function fieldName(name) {
-  // Accept "starts_at", "body.starts_at", "user_ids.0" and the like.
-  const parts = String(name ?? '').split('.').filter((p) => p && p !== 'body' && !/^\d+$/.test(p));
+  // Accept "starts_at", "body.starts_at", "user_ids[0]", "user_ids.0" and the like.
+  const parts = String(name ?? '')
+    .replace(/\[\d+\]/g, '')
+    .split('.')
+    .filter((p) => p && p !== 'body' && !/^\d+$/.test(p));
   return parts.at(-1) ?? '';
 }
 

@@ -89,7 +89,7 @@ function renderHeader(header, me) {
               'p',
               { class: 'user-chip' },
               h('span', { class: 'user-name', id: 'user-name' }, user.full_name),
-              h('span', { class: `role-badge role-${user.role}`, id: 'user-role' }, t(`role.${user.role}`)),
+              h('span', { class: `role-badge role-${user.role}`, id: 'me-role' }, t(`role.${user.role}`)),
             )
           : null,
         languageSwitch(),
