@@ -1,0 +1,274 @@
+"""The one module that reaches into aiortc's and aioice's internals (aiortc==1.16.0, aioice==0.13.0,
+pinned exactly; tests/sfu/test_aiortc_adapter.py breaks loudly when an upgrade moves them).
+
+What it changes, and why:
+- `ForwardingReceiver`: a publisher's receiver that keeps RTCP receiver reports, NACK generation,
+  RTX unwrapping and REMB, but never depayloads, buffers or decodes: each RTP packet goes to a
+  sink (the producer). aiortc's own receiver starts a decoder thread per track.
+- `ForwardingSender`: a subscriber's sender with no track and no encoder. The consumer writes
+  already-encoded RTP itself; this class keeps aiortc's sender reports (fed with what the consumer
+  sent) and hands NACK and PLI/FIR to the consumer instead of an encoder.
+- `SfuPeerConnection`: injects both at construction, and announces only the configured ICE
+  addresses (aioice never offers loopback; a server must choose what it announces).
+- `send_now`: SRTP-protect and send one packet synchronously on the nominated ICE pair (no
+  coroutine per packet: the forwarding loop is the hot path).
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import aioice
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc.codecs import get_capabilities, is_rtx
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+
+    pack_remb_fci,
+    unwrap_rtx,
+)
+from aiortc import clock
+
+RtpSink = Callable[[RtpPacket, RTCRtpCodecParameters], None]
+SrSink = Callable[[int, int, int], None]
+"""(ssrc, ntp_timestamp, rtp_timestamp) of a publisher's sender report."""
+
+
+class ForwardingReceiver(RTCRtpReceiver):
+    """Receives a publisher's RTP and hands each media packet to `sink`, undecoded."""
+
+    sink: RtpSink | None
+    sr_sink: SrSink | None
+
+    def _lophoc_init(self) -> None:
+        self.sink = None
+        self.sr_sink = None
+
+    async def receive(self, parameters: Any) -> None:
+        # RTCRtpReceiver.receive without the decoder thread.
+        if not self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+            codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+            for codec in parameters.codecs:
+                codecs[codec.payloadType] = codec
+            rtx = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+            for encoding in parameters.encodings:
+                if encoding.rtx:
+                    rtx[encoding.rtx.ssrc] = encoding.ssrc
+            self.transport._register_rtp_receiver(self, parameters)
+            self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
+            self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
+
+    async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        await super()._handle_rtcp_packet(packet)
+        if isinstance(packet, RtcpSrPacket) and self.sr_sink is not None:
+            self.sr_sink(packet.ssrc, packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if not self._enabled:
+            return
+        estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        if estimator is not None and packet.extensions.abs_send_time is not None:
+            remb = estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_time_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+            if rtcp_ssrc is not None and remb is not None:
+                await self._send_rtcp(
+                    RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb))
+                )
+        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            from aiortc.rtcrtpreceiver import StreamStatistics
+
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if is_rtx(codec):
+            original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
+            apt = codec.parameters.get("apt")
+            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
+                return  # padding probes arrive on the RTX SSRC: dropped here
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+            codec = codecs[apt]
+        nack = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        if nack is not None and nack.add(packet):
+            await self._send_rtcp_nack(packet.ssrc, sorted(nack.missing))
+        if packet.payload and self.sink is not None:
+            self.sink(packet, codec)
+
+    async def request_keyframe(self, media_ssrc: int) -> None:
+        await self._send_rtcp_pli(media_ssrc)
+
+
+Feedback = Callable[[str, list[int]], None]
+"""("nack", lost sequence numbers) or ("keyframe", [])."""
+
+
+class ForwardingSender(RTCRtpSender):
+    """Sends what a consumer writes; no track, no encoder."""
+
+    parameters: RTCRtpSendParameters | None
+    on_parameters: Callable[[RTCRtpSendParameters], None] | None
+    on_feedback: Feedback | None
+
+    def _lophoc_init(self) -> None:
+        self.parameters = None
+        self.on_parameters = None
+        self.on_feedback = None
+
+    async def send(self, parameters: RTCRtpSendParameters) -> None:
+        # Called after every negotiation that leaves this sender sending: a reused transceiver may
+        # carry another codec, so the newest parameters win (aiortc itself only reads the first).
+        await super().send(parameters)
+        self.parameters = parameters
+        if self.on_parameters is not None:
+            self.on_parameters(parameters)
+
+    async def _run_rtp(self, codec: RTCRtpCodecParameters) -> None:
+        self._RTCRtpSender__rtp_started.set()  # type: ignore[attr-defined]
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._RTCRtpSender__rtp_exited.set()  # type: ignore[attr-defined]
+
+    async def _handle_rtcp_packet(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            if self.on_feedback is not None:
+                self.on_feedback("nack", list(packet.lost))
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
+            if self.on_feedback is not None:
+                self.on_feedback("keyframe", [])
+        else:
+            await super()._handle_rtcp_packet(packet)
+
+    def note_sent(self, ntp_timestamp: int, rtp_timestamp: int, payload_size: int) -> None:
+        """What the next sender report says: the NTP/RTP mapping and the running counts."""
+        self._RTCRtpSender__ntp_timestamp = ntp_timestamp  # type: ignore[attr-defined]
+        self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+        self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
+        self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a hostname (mDNS): not loopback
+
+
+class AnnouncedConnection(aioice.Connection):
+    """An ICE agent that gathers host candidates on the configured addresses only. When every
+    configured address is loopback (tests), remote candidates elsewhere are ignored, so a browser
+    cannot nominate a path the server does not serve."""
+
+    announced: tuple[str, ...]
+
+    async def gather_candidates(self) -> None:
+        if not self.announced:
+            await super().gather_candidates()
+            return
+        if not self._local_candidates_start:
+            self._local_candidates_start = True
+            found = await asyncio.gather(
+                *(self.get_component_candidates(component=c, addresses=list(self.announced)) for c in self._components)
+            )
+            for candidates in found:
+                self._local_candidates += candidates
+            self._local_candidates_end = True
+
+    async def add_remote_candidate(self, remote_candidate: aioice.Candidate | None) -> None:
+        if (
+            remote_candidate is not None
+            and self.announced
+            and all(_is_loopback(a) for a in self.announced)
+            and not _is_loopback(remote_candidate.host)
+        ):
+            return
+        await super().add_remote_candidate(remote_candidate)
+
+
+class AnnouncingPeerConnection(RTCPeerConnection):
+    """An RTCPeerConnection that gathers host candidates on the given addresses only (all host
+    addresses but loopback when none are given, aioice's default). Clients on loopback use it too."""
+
+    def __init__(self, configuration: RTCConfiguration | None = None, announced: Sequence[str] = ()) -> None:
+        self._lophoc_announced = tuple(announced)
+        super().__init__(configuration or RTCConfiguration(iceServers=[]))
+
+    def _RTCPeerConnection__createDtlsTransport(self) -> RTCDtlsTransport:  # noqa: N802 (aiortc's name)
+        dtls: RTCDtlsTransport = RTCPeerConnection._RTCPeerConnection__createDtlsTransport(self)  # type: ignore[attr-defined]
+        connection = dtls.transport.iceGatherer._connection
+        connection.__class__ = AnnouncedConnection
+        connection.announced = self._lophoc_announced
+        return dtls
+
+
+class SfuPeerConnection(AnnouncingPeerConnection):
+    """An RTCPeerConnection whose transceivers forward instead of decoding and encoding."""
+
+    def _RTCPeerConnection__createTransceiver(  # noqa: N802 (aiortc's name)
+        self, direction: str, kind: str, sender_track: Any = None
+    ) -> RTCRtpTransceiver:
+        transceiver: RTCRtpTransceiver = RTCPeerConnection._RTCPeerConnection__createTransceiver(  # type: ignore[attr-defined]
+            self, direction, kind, sender_track
+        )
+        transceiver.receiver.__class__ = ForwardingReceiver
+        transceiver.receiver._lophoc_init()
+        transceiver.sender.__class__ = ForwardingSender
+        transceiver.sender._lophoc_init()
+        return transceiver
+
+
+def send_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """SRTP-protect `data` and send it on the nominated ICE pair; False when not connected."""
+    if dtls._state is not State.CONNECTED:
+        return False
+    pair = dtls.transport._connection._nominated.get(1)
+    if pair is None:
+        return False
+    pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+    return True
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """The codecs both sides agreed for this m-line, in preference order."""
+    return list(transceiver._codecs)
+
+
+def ntp_now() -> int:
+    return clock.current_ntp_time()
+
+
+def codec_capabilities(kind: str) -> list[RTCRtpCodecCapability]:
+    return list(get_capabilities(kind).codecs)
+
+
+def restrict_codecs(transceiver: RTCRtpTransceiver, keep: Callable[[RTCRtpCodecParameters], bool]) -> None:
+    """Narrow what an answer accepts to the codecs `keep` admits (and their RTX): aiortc applies
+    codec preferences only to m-lines it already knew before the offer."""
+    kept = [c for c in transceiver._codecs if not is_rtx(c) and keep(c)]
+    pts = {c.payloadType for c in kept}
+    transceiver._codecs = [c for c in transceiver._codecs
+                           if c in kept or (is_rtx(c) and c.parameters.get("apt") in pts)]

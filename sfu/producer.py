@@ -1,0 +1,155 @@
+"""A producer: one incoming track of a transport, forwarded packet by packet to its consumers."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from sfu.aiortc_adapter import ForwardingReceiver, ntp_now
+from sfu.codecs import starts_keyframe
+from sfu.packet_cache import PacketCache
+from sfu.stats import ForwardingStats
+
+if TYPE_CHECKING:
+    from sfu.consumer import Consumer
+
+log = logging.getLogger(__name__)
+
+KEYFRAME_MIN_INTERVAL = 0.3
+"""Seconds between keyframe requests sent upstream (subscribers' requests are throttled to this)."""
+KEYFRAME_RETRY_INTERVAL = 0.5
+"""While a consumer waits for a keyframe, ask again this often: one PLI is not always enough."""
+
+
+class Producer:
+    def __init__(self, producer_id: str, kind: str, codec: RTCRtpCodecParameters, receiver: ForwardingReceiver,
+                 app_data: dict[str, Any] | None = None) -> None:
+        self.id = producer_id
+        self.kind = kind
+        self.codec = codec
+        self.app_data = dict(app_data or {})
+        self.paused = False
+        self.closed = False
+        self.cache = PacketCache()
+        self.stats = ForwardingStats()
+        self.media_ssrc: int | None = None
+        self.sender_report: tuple[int, int] | None = None
+        """The publisher's last (NTP, RTP) timestamp pair, translated into consumers' reports."""
+        self.on_audio_level: Callable[[Producer, int], None] | None = None
+        self.on_close: list[Callable[[Producer], None]] = []
+        self._consumers: list[Consumer] = []
+        self._receiver = receiver
+        self._video = kind == "video"
+        self._mime = codec.mimeType
+        self._last_keyframe_request = 0.0
+        self._keyframe_task: asyncio.Task[None] | None = None
+        receiver.sink = self._on_rtp
+        receiver.sr_sink = self._on_sender_report
+
+    @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        return tuple(self._consumers)
+
+    def _on_sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None:
+        if ssrc == self.media_ssrc:
+            self.sender_report = (ntp, rtp_timestamp)
+
+    def _on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+        started = time.perf_counter()
+        self.media_ssrc = packet.ssrc
+        self.cache.put(packet)
+        stats = self.stats
+        stats.packets_in += 1
+        stats.bytes_in += len(packet.payload)
+        if self.on_audio_level is not None and packet.extensions.audio_level is not None:
+            self.on_audio_level(self, packet.extensions.audio_level[1])
+        if self.paused or not self._consumers:
+            return
+        keyframe = self._video and starts_keyframe(self._mime, packet.payload)
+        ntp = ntp_now()
+        abs_send_time = ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
+        sent = 0
+        for consumer in self._consumers:
+            sent += consumer.forward(packet, keyframe, ntp, abs_send_time)
+        if sent:
+            stats.packets_out += sent
+            stats.latency.add(time.perf_counter() - started)
+
+    def add_consumer(self, consumer: Consumer) -> None:
+        if self.closed:
+            raise RuntimeError("producer is closed")
+        self._consumers.append(consumer)
+
+    def remove_consumer(self, consumer: Consumer) -> None:
+        with contextlib.suppress(ValueError):
+            self._consumers.remove(consumer)
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            for consumer in self._consumers:
+                consumer.restart()  # video waits for a keyframe; sequence numbers continue
+
+    def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe now, unless one was asked for very recently."""
+        if not self._video or self.closed or self.media_ssrc is None:
+            return
+        now = time.monotonic()
+        if now - self._last_keyframe_request < KEYFRAME_MIN_INTERVAL:
+            return
+        self._last_keyframe_request = now
+        self.stats.keyframe_requests += 1
+        task = asyncio.ensure_future(self._receiver.request_keyframe(self.media_ssrc))
+        task.add_done_callback(_log_failure)
+
+    def wait_for_keyframe(self) -> None:
+        """A consumer waits for a keyframe: ask now and every KEYFRAME_RETRY_INTERVAL until served."""
+        if not self._video or self.closed:
+            return
+        self.request_keyframe()
+        if self._keyframe_task is None or self._keyframe_task.done():
+            self._keyframe_task = asyncio.ensure_future(self._keyframe_loop())
+
+    async def _keyframe_loop(self) -> None:
+        while not self.closed and any(c.waiting_keyframe for c in self._consumers):
+            await asyncio.sleep(KEYFRAME_RETRY_INTERVAL)
+            if any(c.waiting_keyframe for c in self._consumers):
+                self._last_keyframe_request = 0.0
+                self.request_keyframe()
+
+    def close(self) -> None:
+        """Close by the owner (the publisher stopped, or left): consumers close with it."""
+        if self.closed:
+            return
+        self.closed = True
+        self._receiver.sink = None
+        self._receiver.sr_sink = None
+        if self._keyframe_task is not None:
+            self._keyframe_task.cancel()
+        for consumer in list(self._consumers):
+            consumer.producer_closed()
+        self._consumers.clear()
+        for callback in self.on_close:
+            try:
+                callback(self)
+            except Exception:  # listeners never break the media plane
+                log.exception("producer close listener failed")
+
+    def dump(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "codec": self.codec.mimeType, "paused": self.paused,
+                "consumers": len(self._consumers), "packets_in": self.stats.packets_in,
+                "packets_out": self.stats.packets_out, "app_data": self.app_data}
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("keyframe request failed: %s", task.exception())

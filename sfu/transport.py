@@ -1,0 +1,155 @@
+"""A WebRTC transport: one peer connection, either answering a client's offer (publishing, WHIP,
+WHEP) or offering to a client (receiving), with producers and consumers created on it."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+
+from sfu.aiortc_adapter import ForwardingReceiver, SfuPeerConnection, negotiated_codecs, restrict_codecs
+from sfu.codecs import is_room_codec, preferences_for, room_preferences
+from sfu.consumer import Consumer
+from sfu.errors import BadSdp, ClosedError
+from sfu.producer import Producer
+
+log = logging.getLogger(__name__)
+
+MAX_SDP_BYTES = 64 * 1024
+SDP_ERRORS = (ValueError, KeyError, IndexError, AssertionError, TypeError, OperationError, InvalidAccessError,
+              InvalidStateError, InternalError)
+"""What aiortc raises on an SDP it cannot use."""
+
+
+class WebRtcTransport:
+    def __init__(self, transport_id: str, *, announced: Sequence[str] = (), ice_servers: Sequence[RTCIceServer] = (),
+                 on_state: Callable[[WebRtcTransport, str], None] | None = None) -> None:
+        self.id = transport_id
+        self.closed = False
+        # An explicit configuration: never aiortc's default public STUN server.
+        config = RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self.pc = SfuPeerConnection(config, announced)
+        self._on_state = on_state
+        self._lock = asyncio.Lock()
+        self.pc.on("connectionstatechange", self._state_changed)
+
+    @property
+    def state(self) -> str:
+        return self.pc.connectionState
+
+    def _state_changed(self) -> None:
+        if self._on_state is not None:
+            self._on_state(self, self.pc.connectionState)
+
+    # --- the client offers ---------------------------------------------------------------------
+    async def answer(self, offer_sdp: str, *, sending: dict[str, bool] | None = None) -> tuple[str, list[RTCRtpTransceiver]]:
+        """Apply a client's offer and answer it. `sending` maps mids the server sends on (WHEP) to
+        True. Returns the answer and the transceivers the client sends on."""
+        if self.closed:
+            raise ClosedError("transport is closed")
+        _check_sdp(offer_sdp)
+        async with self._lock:
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            except SDP_ERRORS as exc:
+                raise BadSdp(f"the offer was refused: {exc}") from exc
+            incoming: list[RTCRtpTransceiver] = []
+            for transceiver in self.pc.getTransceivers():
+                client_sends = transceiver._offerDirection in ("recvonly", "sendrecv")  # seen from here
+                if sending and sending.get(transceiver.mid or ""):
+                    transceiver.direction = "sendonly"
+                elif client_sends and any(is_room_codec(c) for c in negotiated_codecs(transceiver)):
+                    transceiver.direction = "recvonly"
+                    transceiver.setCodecPreferences(room_preferences(transceiver.kind))
+                    restrict_codecs(transceiver, is_room_codec)
+                    incoming.append(transceiver)
+                else:
+                    transceiver.direction = "inactive"
+            try:
+                answer = await self.pc.createAnswer()
+                await self.pc.setLocalDescription(answer)
+            except SDP_ERRORS as exc:
+                raise BadSdp(f"no answer is possible for this offer: {exc}") from exc
+            return self.pc.localDescription.sdp, incoming
+
+    def produce(self, producer_id: str, transceiver: RTCRtpTransceiver, app_data: dict[str, Any] | None = None) -> Producer:
+        """A producer for a transceiver the client sends on, after `answer`."""
+        codec = first_media_codec(negotiated_codecs(transceiver))
+        if codec is None or not is_room_codec(codec):
+            raise BadSdp(f"m-line {transceiver.mid}: no codec of the room (Opus, VP8, H.264) was offered")
+        receiver = transceiver.receiver
+        assert isinstance(receiver, ForwardingReceiver)
+        return Producer(producer_id, transceiver.kind, codec, receiver, app_data)
+
+    # --- the server offers ---------------------------------------------------------------------
+    def consume(self, consumer_id: str, producer: Producer, app_data: dict[str, Any] | None = None,
+                transceiver: RTCRtpTransceiver | None = None) -> Consumer:
+        """A consumer on a new or reused m-line; the next `offer()` tells the client about it."""
+        if self.closed:
+            raise ClosedError("transport is closed")
+        if transceiver is None:
+            transceiver = self._free_transceiver(producer.kind)
+        transceiver.direction = "sendonly"
+        transceiver.setCodecPreferences(preferences_for(producer.codec))
+        consumer = Consumer(consumer_id, producer, transceiver, app_data)
+        return consumer
+
+    def release(self, consumer: Consumer) -> None:
+        """The consumer's m-line goes inactive (in the next offer) and may be reused."""
+        consumer.close()
+        consumer.transceiver.direction = "inactive"
+
+    def _free_transceiver(self, kind: str) -> RTCRtpTransceiver:
+        in_use = {id(t) for t in self.pc.getTransceivers() if t.direction != "inactive"}
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == kind and id(transceiver) not in in_use and transceiver.currentDirection == "inactive":
+                return transceiver
+        return self.pc.addTransceiver(kind, direction="sendonly")
+
+    async def offer(self) -> str:
+        if self.closed:
+            raise ClosedError("transport is closed")
+        async with self._lock:
+            offer = await self.pc.createOffer()
+            await self.pc.setLocalDescription(offer)
+            return self.pc.localDescription.sdp
+
+    async def accept_answer(self, answer_sdp: str) -> None:
+        if self.closed:
+            raise ClosedError("transport is closed")
+        _check_sdp(answer_sdp)
+        async with self._lock:
+            if self.pc.signalingState != "have-local-offer":
+                raise BadSdp("no offer is waiting for an answer")
+            try:
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+            except SDP_ERRORS as exc:
+                raise BadSdp(f"the answer was refused: {exc}") from exc
+
+    def mid_of(self, consumer: Consumer) -> str | None:
+        return consumer.transceiver.mid
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.pc.close()
+        except Exception:  # closing must always finish
+            log.exception("closing transport %s failed", self.id)
+
+
+def first_media_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
+    return next((c for c in codecs if not c.mimeType.lower().endswith("/rtx")), None)
+
+
+def _check_sdp(sdp: str) -> None:
+    if not isinstance(sdp, str) or not sdp.startswith("v=0") or len(sdp.encode()) > MAX_SDP_BYTES:
+        raise BadSdp("not an SDP description (must start with v=0, at most 64 KiB)")
