@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="e.g. redis://127.0.0.1:6379/0: share state between worker processes")
     parser.add_argument("--ice-address", action="append", type=ip_address, default=[],
                         help="an IP address the media server announces to browsers (repeatable)")
+    parser.add_argument("--ice-server", action="append", default=[],
+                        help="a STUN/TURN URL for browsers and the server, e.g. turn:user:secret@host:3478 (repeatable)")
     parser.add_argument("--session-hours", type=float, default=12.0, help="sign-in lifetime in hours")
     parser.add_argument("--secure-cookies", action="store_true",
                         help="mark cookies Secure (when a TLS proxy sits in front)")
@@ -59,6 +61,7 @@ def config_from(args: argparse.Namespace) -> Config:
         database_url=args.database_url,
         redis_url=args.redis_url,
         ice_addresses=tuple(args.ice_address),
+        ice_servers=tuple(args.ice_server),
         session_ttl=timedelta(hours=args.session_hours),
         secure_cookies=args.secure_cookies,
         school_name=args.school_name,

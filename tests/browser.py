@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +89,13 @@ class BrowserPage:
 
 
 @asynccontextmanager
-async def open_browser_page(*, timezone_id: str = BROWSER_TIMEZONE) -> AsyncIterator[BrowserPage]:
-    """Launch Chromium with a fresh profile in a tmp dir; close it and remove the profile after."""
+async def open_browser_page(
+    *, timezone_id: str = BROWSER_TIMEZONE, extra_args: Sequence[str] = ()
+) -> AsyncIterator[BrowserPage]:
+    """Launch Chromium with a fresh profile in a tmp dir; close it and remove the profile after.
+
+    `extra_args` are added to CHROMIUM_ARGS, e.g. `--use-file-for-fake-video-capture=clip.y4m`.
+    """
     executable = chromium_executable()
     profile = Path(tempfile.mkdtemp(prefix="lophoc-chromium-"))
     try:
@@ -99,7 +104,7 @@ async def open_browser_page(*, timezone_id: str = BROWSER_TIMEZONE) -> AsyncIter
                 str(profile),
                 executable_path=executable,
                 headless=True,
-                args=CHROMIUM_ARGS,
+                args=[*CHROMIUM_ARGS, *extra_args],
                 timezone_id=timezone_id,
                 viewport={"width": 1280, "height": 900},
             )

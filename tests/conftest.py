@@ -27,7 +27,7 @@ class LiveServer:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD)
+    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",))
 
 
 @pytest.fixture

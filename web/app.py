@@ -19,6 +19,7 @@ from web.api import build_api
 from web.config import Config
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
+from web.live import LESSON_WS_OPENAPI, add_live_routes
 from web.keys import CONFIG, DATABASE, LOGIN_LIMITER, METRICS, SIGNER
 from web.metrics import Metrics, handle_metrics, metrics_middleware
 from web.openapi import build_openapi
@@ -79,10 +80,13 @@ def create_app(config: Config) -> web.Application:
     app[SIGNER] = TokenSigner(config.secret_key(), config.session_ttl)
     api = build_api()
     api.install(app)
-    app[OPENAPI] = json.dumps(build_openapi(api, version=lophoc_version()), ensure_ascii=False).encode()
+    document = build_openapi(api, version=lophoc_version())
+    document["paths"]["/api/lessons/{id}/ws"] = LESSON_WS_OPENAPI
+    app[OPENAPI] = json.dumps(document, ensure_ascii=False).encode()
     app.router.add_get("/api/openapi.json", handle_openapi)
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/metrics", handle_metrics)
+    add_live_routes(app)
     add_page_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_database)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from aiortc import RTCIceServer
+
 from storage.database import sqlite_url
 
 
@@ -22,6 +24,9 @@ class Config:
     """When set, state shared between worker processes (login rate limits) lives in Redis."""
     ice_addresses: tuple[str, ...] = ()
     """The IP addresses the media server announces to browsers."""
+    ice_servers: tuple[str, ...] = ()
+    """STUN/TURN URLs given to browsers and used by the server, e.g. stun:stun.school.vn:3478 or
+    turn:user:secret@turn.school.vn:3478 (none by default: no public STUN server)."""
     session_ttl: timedelta = timedelta(hours=12)
     secure_cookies: bool = False
     """Mark cookies Secure even on plain HTTP requests (behind a TLS-terminating proxy)."""
@@ -30,6 +35,17 @@ class Config:
     login_attempts: int = 10
     """Failed sign-ins allowed per user name and address in `login_window`."""
     login_window: timedelta = timedelta(minutes=5)
+
+    def rtc_ice_servers(self) -> tuple[RTCIceServer, ...]:
+        servers = []
+        for url in self.ice_servers:
+            scheme, _, rest = url.partition(":")
+            username = credential = None
+            if "@" in rest:
+                auth, _, rest = rest.rpartition("@")
+                username, _, credential = auth.partition(":")
+            servers.append(RTCIceServer(urls=f"{scheme}:{rest}", username=username, credential=credential))
+        return tuple(servers)
 
     @property
     def db_url(self) -> str:

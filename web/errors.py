@@ -18,7 +18,11 @@ from school.errors import (
     SchoolError,
 )
 
+from signaling.errors import SignalingError
+
 log = logging.getLogger(__name__)
+SIGNALING_STATUS = {"not_authenticated": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
+                    "bad_sdp": 400, "bad_message": 400, "too_large": 413}
 
 STATUS = {
     NotAuthenticated: 401,
@@ -85,6 +89,8 @@ def error_middleware() -> Callable[..., Awaitable[web.StreamResponse]]:
             return error_response(422, exc.code, exc.message, [{"field": exc.field, "message": exc.detail}])
         except SchoolError as exc:
             return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
+        except SignalingError as exc:
+            return error_response(SIGNALING_STATUS.get(exc.code, 500), exc.code, exc.message)
         except web.HTTPException as exc:
             if not is_api or exc.status < 400:
                 raise

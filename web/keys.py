@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from school.tokens import TokenSigner
+from signaling.rooms import RoomRegistry
 from storage.database import Database
 from web.config import Config
 from web.metrics import Metrics
@@ -14,3 +15,4 @@ DATABASE = web.AppKey("database", Database)
 SIGNER = web.AppKey("signer", TokenSigner)
 METRICS = web.AppKey("metrics", Metrics)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
+ROOMS = web.AppKey("rooms", RoomRegistry)

@@ -37,6 +37,7 @@ ERROR_TEXT = {
     403: "Not allowed for this user",
     404: "Not found",
     409: "Conflicts with existing data",
+    413: "Body too large",
     415: "Body is not JSON",
     422: "Invalid field; `fields` names it",
     429: "Too many attempts; see Retry-After",
@@ -88,8 +89,13 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], dict[str, Any]], compon
             "required": True,
             "content": {"application/json": {"schema": refs[ep.body]}},
         }
+    if ep.media_type is not None:
+        op["requestBody"] = {"required": True, "content": {ep.media_type: {"schema": {"type": "string"}}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if ep.response is not None:
+    if ep.media_type is not None and ep.status == 201:
+        ok["content"] = {ep.media_type: {"schema": {"type": "string"}}}
+        ok["headers"] = {"Location": {"schema": {"type": "string"}, "description": "The session's resource"}}
+    elif ep.response is not None:
         ok["content"] = {"application/json": {"schema": refs[ep.response]}}
     op["responses"][str(ep.status)] = ok
     codes = set(ep.errors)
@@ -102,6 +108,8 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], dict[str, Any]], compon
         codes.add(403)
     if ep.body is not None:
         codes |= {400, 415, 422}
+    if ep.media_type is not None:
+        codes |= {400, 413, 415}
     if ep.query is not None:
         codes.add(422)
     if ep.path_params:

@@ -63,6 +63,8 @@ class Endpoint:
     description: str = ""
     roles: tuple[Role, ...] = ()
     """When set, only these roles get past authentication (403 before the body is read)."""
+    media_type: str | None = None
+    """A non-JSON body (application/sdp for WHIP and WHEP): the handler reads it, the reply has it too."""
 
     @property
     def openapi_path(self) -> str:
@@ -80,10 +82,10 @@ class Api:
     def route(self, method: str, path: str, *, summary: str, tag: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
               public: bool = False, errors: tuple[int, ...] = (), description: str = "",
-              roles: tuple[Role, ...] = ()) -> Callable[[Handler], Handler]:
+              roles: tuple[Role, ...] = (), media_type: str | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, summary, tag, body, query, response, status,
-                                           public, errors, description, roles))
+                                           public, errors, description, roles, media_type))
             return handler
 
         return register
@@ -132,7 +134,12 @@ def render(result: BaseModel | web.StreamResponse | None, status: int) -> web.St
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         query = _read_query(request, endpoint.query) if endpoint.query else None
-        if endpoint.body is None and request.content_length:
+        if endpoint.media_type is not None:
+            if request.content_type != endpoint.media_type:
+                raise ApiError(415, "unsupported_media_type", f"send the body as {endpoint.media_type}")
+            if (request.content_length or 0) > 64 * 1024:
+                raise ApiError(413, "payload_too_large", "the body is limited to 64 KiB")
+        elif endpoint.body is None and request.content_length:
             await request.read()  # tolerated and ignored, but never parsed
         async with request.app[DATABASE].session() as session:
             actor = None if endpoint.public else await authenticate(request, session, request.app[SIGNER])

@@ -1,0 +1,84 @@
+"""Who may enter a lesson's room, and as what: the lesson's teacher, the class's students, and the
+school's administrators as observers. Checked against the database on every join."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from school import errors as school_errors
+from school.accounts import active_user
+from school.models import ClassStudent, Lesson, Role, SchoolClass, User
+from school.tokens import TokenClaims, TokenSigner
+from signaling.errors import Forbidden, NotAuthenticated, NotFound
+
+MEDIA_TOKEN_PURPOSE = "media"
+MEDIA_TOKEN_TTL = timedelta(minutes=2)
+OPENS_BEFORE = timedelta(minutes=15)
+"""Students may enter this long before the lesson starts, and until this long after it ends."""
+
+
+@dataclass(frozen=True)
+class LessonInfo:
+    id: int
+    school_id: int
+    title: str
+    class_id: int
+    class_name: str
+    teacher_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class Admission:
+    user_id: int
+    full_name: str
+    role: str
+    """In the lesson: teacher, student or observer."""
+    lesson: LessonInfo
+
+
+def verify_token(signer: TokenSigner, token: str) -> TokenClaims:
+    """A media token, or an API session token; NotAuthenticated otherwise (expired included)."""
+    try:
+        return signer.verify(token, MEDIA_TOKEN_PURPOSE)
+    except school_errors.NotAuthenticated:
+        pass
+    try:
+        return signer.verify(token, "session")
+    except school_errors.NotAuthenticated as exc:
+        raise NotAuthenticated(exc.message) from exc
+
+
+async def admit(session: AsyncSession, user_id: int, lesson_id: int, now: datetime | None = None) -> Admission:
+    user = await active_user(session, user_id)
+    if user is None:
+        raise NotAuthenticated("account disabled or deleted")
+    return await admit_user(session, user, lesson_id, now)
+
+
+async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: datetime | None = None) -> Admission:
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is None or lesson.school_id != user.school_id:
+        raise NotFound(f"lesson {lesson_id} not found")
+    klass = await session.get(SchoolClass, lesson.class_id)
+    assert klass is not None
+    info = LessonInfo(lesson.id, lesson.school_id, lesson.title, lesson.class_id, klass.name, lesson.teacher_id,
+                      lesson.starts_at, lesson.ends_at)
+    if lesson.teacher_id == user.id:
+        return Admission(user.id, user.full_name, "teacher", info)
+    if user.role is Role.admin:
+        return Admission(user.id, user.full_name, "observer", info)
+    if user.role is Role.student:
+        member = await session.scalar(select(ClassStudent.student_id).where(
+            ClassStudent.class_id == lesson.class_id, ClassStudent.student_id == user.id))
+        if member is None:
+            raise Forbidden("only students of this class may join this lesson")
+        now = now or datetime.now(UTC)
+        if not (lesson.starts_at - OPENS_BEFORE <= now <= lesson.ends_at + OPENS_BEFORE):
+            raise Forbidden("the lesson room is not open now")
+        return Admission(user.id, user.full_name, "student", info)
+    raise Forbidden("only the lesson's teacher, its class's students and administrators may join")

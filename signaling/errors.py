@@ -1,0 +1,42 @@
+"""Refusals of the signaling layer, each with the wire code the client sees (docs/protocol.md)."""
+from __future__ import annotations
+
+
+class SignalingError(Exception):
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadMessage(SignalingError):
+    code = "bad_message"
+
+
+class TooLarge(SignalingError):
+    code = "too_large"
+
+
+class JoinFirst(SignalingError):
+    code = "join_first"
+
+
+class NotAuthenticated(SignalingError):
+    code = "not_authenticated"
+
+
+class Forbidden(SignalingError):
+    code = "forbidden"
+
+
+class NotFound(SignalingError):
+    code = "not_found"
+
+
+class Conflict(SignalingError):
+    code = "conflict"
+
+
+class BadSdp(SignalingError):
+    code = "bad_sdp"

@@ -1,0 +1,111 @@
+"""What clients may send, validated before anything acts on it (docs/protocol.md)."""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from signaling.errors import BadMessage, TooLarge
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SDP = 60 * 1024
+Source = Literal["mic", "camera", "screen", "screen-audio"]
+SOURCES: tuple[str, ...] = ("mic", "camera", "screen", "screen-audio")
+KIND_OF_SOURCE = {"mic": "audio", "screen-audio": "audio", "camera": "video", "screen": "video"}
+RequestId = Annotated[int, Field(ge=0, le=2**53)]
+ShortId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: RequestId | None = None
+
+
+class Join(Message):
+    type: Literal["join"]
+    token: Annotated[str, Field(min_length=1, max_length=4096)]
+    auto_subscribe: bool = True
+
+
+class TrackSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    mid: Annotated[str, Field(min_length=1, max_length=32)]
+    source: Source
+
+
+class Publish(Message):
+    type: Literal["publish"]
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+    tracks: Annotated[list[TrackSpec], Field(max_length=8)]
+
+
+class Answer(Message):
+    type: Literal["answer"]
+    revision: Annotated[int, Field(ge=1)]
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+
+
+class Mute(Message):
+    type: Literal["mute"]
+    source: Source
+    muted: bool
+
+
+class Permit(Message):
+    type: Literal["permit"]
+    participant_id: ShortId
+    source: Source
+    allowed: bool
+
+
+class Subscribe(Message):
+    type: Literal["subscribe", "unsubscribe"]
+    producer_ids: Annotated[list[ShortId], Field(min_length=1, max_length=100)]
+
+
+class Keyframe(Message):
+    type: Literal["keyframe"]
+    producer_id: ShortId
+
+
+class Ping(Message):
+    type: Literal["ping"]
+
+
+class Leave(Message):
+    type: Literal["leave"]
+
+
+ClientMessage = Annotated[
+    Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Ping | Leave, Field(discriminator="type")
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+def parse(text: str) -> Message:
+    """A validated message, or BadMessage/TooLarge naming what is wrong."""
+    if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
+        raise TooLarge(f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise BadMessage("not JSON") from exc
+    if not isinstance(raw, dict):
+        raise BadMessage("a message is a JSON object")
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise BadMessage(f"{where}: {first['msg']}") from exc
+
+
+def request_id(text: str) -> int | None:
+    """The `id` of a message that failed validation, so the error can still be matched."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return None
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,61 @@
+"""A participant: one connected user in a lesson's room, with their transports, producers and
+consumers. Participants belong to signaling; the SFU sees only transports."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sfu.consumer import Consumer
+from sfu.producer import Producer
+from sfu.transport import WebRtcTransport
+
+Outbox = Callable[[dict[str, Any]], None]
+
+DEFAULT_PERMISSIONS = {
+    "teacher": {"mic": True, "camera": True, "screen": True, "screen-audio": True},
+    "student": {"mic": True, "camera": False, "screen": False, "screen-audio": False},
+    "observer": {"mic": False, "camera": False, "screen": False, "screen-audio": False},
+}
+
+
+@dataclass
+class Participant:
+    id: str
+    user_id: int
+    full_name: str
+    role: str
+    via: str
+    """ws (the lesson page), whip or whep."""
+    outbox: Outbox | None = None
+    auto_subscribe: bool = True
+    permissions: dict[str, bool] = field(default_factory=dict)
+    send_transport: WebRtcTransport | None = None
+    recv_transport: WebRtcTransport | None = None
+    producers: dict[str, Producer] = field(default_factory=dict)
+    """By source."""
+    mids: dict[str, str] = field(default_factory=dict)
+    """Send transport mid -> source."""
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    """By producer id."""
+    slots: dict[str, Any] = field(default_factory=dict)
+    """WHEP: source -> the transceiver reserved for it."""
+    revision: int = 0
+    awaiting_answer: bool = False
+    renegotiate_again: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    left: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.permissions:
+            self.permissions = dict(DEFAULT_PERMISSIONS[self.role])
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.outbox is not None and not self.left:
+            self.outbox(message)
+
+    def describe(self) -> dict[str, Any]:
+        return {"participant_id": self.id, "user_id": self.user_id, "full_name": self.full_name, "role": self.role,
+                "permissions": dict(self.permissions), "via": self.via,
+                "sources": sorted(self.producers)}
