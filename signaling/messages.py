@@ -18,7 +18,7 @@ ShortId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     id: RequestId | None = None
 
 
@@ -29,7 +29,7 @@ class Join(Message):
 
 
 class TrackSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     mid: Annotated[str, Field(min_length=1, max_length=32)]
     source: Source
 

@@ -1,10 +1,14 @@
 """Prometheus metrics, one registry per application (never the process-global default)."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+
+from sfu.stats import LATENCY_BOUNDS, ForwardingStats
 
 
 class Metrics:
@@ -29,6 +33,81 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def register_sfu(self, rooms: Callable[[], Iterable[StatsSource]]) -> SfuCollector:
+        """Export the media plane's forwarding counters, read from `rooms()` at every scrape."""
+        collector = SfuCollector(rooms)
+        self.registry.register(collector)
+        return collector
+
+    def register_app_rooms(self, app: web.Application) -> SfuCollector:
+        """`register_sfu` for the lesson rooms of `app` (none before start-up made the registry)."""
+        from web.keys import ROOMS
+
+        def rooms() -> list[StatsSource]:
+            registry = app.get(ROOMS)
+            return [] if registry is None else [lesson.room for lesson in list(registry.rooms.values())]
+
+        return self.register_sfu(rooms)
+
+
+class StatsSource(Protocol):
+    """What the SFU collector reads: an `sfu.room.Room` (its totals include closed producers)."""
+
+    def stats(self) -> ForwardingStats: ...
+
+
+class SfuCollector:
+    """A custom collector: the merged `ForwardingStats` of every room, computed at scrape time.
+
+    Counters must never go backwards, but a room's totals leave with the room. The collector keeps
+    each room it saw at the last scrape; a room gone since then is read one last time and its
+    totals are kept. (A room opened and closed entirely between two scrapes is not counted.)"""
+
+    def __init__(self, rooms: Callable[[], Iterable[StatsSource]]) -> None:
+        self._rooms = rooms
+        self._seen: dict[int, StatsSource] = {}
+        self._retired = ForwardingStats()
+
+    def totals(self) -> ForwardingStats:
+        current = {id(room): room for room in self._rooms()}
+        for key, room in self._seen.items():
+            if key not in current:
+                self._retired.merge(room.stats())
+        self._seen = current
+        total = ForwardingStats()
+        total.merge(self._retired)
+        for room in current.values():
+            total.merge(room.stats())
+        return total
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families(None)
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(self.totals())
+
+    @staticmethod
+    def _families(stats: ForwardingStats | None) -> Iterator[Metric]:
+        counters = (
+            ("lophoc_sfu_packets_in", "RTP media packets received from publishers", "packets_in"),
+            ("lophoc_sfu_bytes_in", "RTP payload bytes received from publishers", "bytes_in"),
+            ("lophoc_sfu_packets_out", "RTP packets forwarded to subscribers", "packets_out"),
+            ("lophoc_sfu_retransmissions", "RTP packets resent to subscribers on NACK", "retransmissions"),
+            ("lophoc_sfu_keyframe_requests", "Keyframe requests (PLI) sent to publishers", "keyframe_requests"),
+        )
+        for name, doc, attr in counters:
+            yield CounterMetricFamily(name, doc, value=None if stats is None else getattr(stats, attr))
+        doc = "Per incoming packet: time from its arrival at the producer to the last consumer's send"
+        if stats is None:
+            yield HistogramMetricFamily("lophoc_sfu_forward_seconds", doc)
+            return
+        buckets: list[tuple[str, float]] = []
+        cumulative = 0
+        for bound, n in zip((*LATENCY_BOUNDS, float("inf")), stats.latency.counts, strict=True):
+            cumulative += n
+            buckets.append(("+Inf" if bound == float("inf") else f"{bound:.6g}", cumulative))
+        yield HistogramMetricFamily("lophoc_sfu_forward_seconds", doc, buckets=buckets, sum_value=stats.latency.total)
 
 
 def route_name(request: web.Request) -> str:

@@ -1,0 +1,117 @@
+"""The server under test: run_server.py as a child process on a free loopback port (as an operator
+runs it), its CPU time read from /proc, stopped with SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DEMO_ROW = re.compile(r"^  (admin|teacher|student)\s+(\S+)\s+(\S+)\s*$", re.MULTILINE)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        data = stat.read()
+    fields = data[data.rindex(")") + 2:].split()  # fields from the 3rd (state) on
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime (14th), stime (15th)
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    proc: asyncio.subprocess.Process
+    _chunks: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        return "".join(self._chunks)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def demo_sign_ins(self) -> dict[str, list[tuple[str, str]]]:
+        """role -> [(username, password)] from the table `--demo` prints."""
+        table: dict[str, list[tuple[str, str]]] = {}
+        for role, username, password in DEMO_ROW.findall(self.output()):
+            table.setdefault(role, []).append((username, password))
+        return table
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := await self.proc.stdout.read(65536):
+            self._chunks.append(decoder.decode(chunk))
+            if len(self._chunks) > 2000:  # keep the output bounded
+                self._chunks[:1000] = ["".join(self._chunks[:1000])[-200_000:]]
+        self._chunks.append(decoder.decode(b"", final=True))
+
+
+@contextlib.asynccontextmanager
+async def running_server(data_dir: Path, args: Sequence[str] = (),
+                         env: Mapping[str, str] | None = None) -> AsyncIterator[ServerProcess]:
+    """`run_server.py --port P --data-dir DATA_DIR ARGS` until GET /healthz answers 200; SIGTERM
+    on exit (a kill if it does not stop within STOP_TIMEOUT)."""
+    port = free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("LOPHOC_")}
+    child_env.update({"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **(env or {})})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "run_server.py", "--port", str(port), "--data-dir", str(data_dir), *args,
+        cwd=REPO, env=child_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    server = ServerProcess(url=f"http://127.0.0.1:{port}", proc=proc)
+    reader = asyncio.create_task(server._read())
+    try:
+        await _wait_healthy(server)
+        yield server
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        try:
+            await asyncio.wait_for(reader, STOP_TIMEOUT)
+        except TimeoutError:
+            reader.cancel()
+
+
+async def _wait_healthy(server: ServerProcess) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+        while True:
+            if server.proc.returncode is not None:
+                raise RuntimeError(f"server exited with {server.proc.returncode} before answering:\n{server.output()}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(server.url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            if loop.time() > deadline:
+                raise RuntimeError(f"GET /healthz did not answer 200 within {START_TIMEOUT} s:\n{server.output()}")
+            await asyncio.sleep(0.1)

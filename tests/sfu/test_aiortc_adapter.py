@@ -1,0 +1,66 @@
+"""The adapter's reach into aiortc and aioice: these break loudly when an upgrade moves them."""
+from __future__ import annotations
+
+import aioice
+from aiortc import RTCConfiguration, RTCRtpReceiver, RTCRtpSender
+
+from sfu.aiortc_adapter import (
+    AnnouncedConnection,
+    ForwardingReceiver,
+    ForwardingSender,
+    SfuPeerConnection,
+)
+
+
+def test_the_private_names_the_adapter_uses_exist_in_this_aiortc() -> None:
+    receiver_names = {"_RTCRtpReceiver__started", "_RTCRtpReceiver__codecs", "_RTCRtpReceiver__rtx_ssrc",
+                      "_RTCRtpReceiver__rtcp_task", "_RTCRtpReceiver__remote_bitrate_estimator",
+                      "_RTCRtpReceiver__rtcp_ssrc", "_RTCRtpReceiver__remote_streams",
+                      "_RTCRtpReceiver__nack_generator", "_RTCRtpReceiver__decoder_thread"}
+    sender_names = {"_RTCRtpSender__rtp_started", "_RTCRtpSender__rtp_exited", "_RTCRtpSender__ntp_timestamp",
+                    "_RTCRtpSender__rtp_timestamp", "_RTCRtpSender__octet_count", "_RTCRtpSender__packet_count",
+                    "_RTCRtpSender__encoder"}
+    assert receiver_names <= set(RTCRtpReceiver.__init__.__code__.co_names) | _assigned(RTCRtpReceiver)
+    assert sender_names <= _assigned(RTCRtpSender)
+    for name in ("_handle_rtp_packet", "_handle_rtcp_packet", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp"):
+        assert hasattr(RTCRtpReceiver, name), name
+    for name in ("_run_rtp", "_run_rtcp", "_handle_rtcp_packet"):
+        assert hasattr(RTCRtpSender, name), name
+    for name in ("_local_candidates_start", "_local_candidates_end", "_components", "_nominated", "_protocols"):
+        assert name in aioice.Connection.__init__.__code__.co_names, name
+
+
+def _assigned(cls: type) -> set[str]:
+    names: set[str] = set()
+    for value in vars(cls).values():
+        code = getattr(value, "__code__", None)
+        if code is not None:
+            names |= set(code.co_names)
+    return names
+
+
+async def test_transceivers_of_an_sfu_peer_connection_forward_instead_of_decoding() -> None:
+    pc = SfuPeerConnection(RTCConfiguration(iceServers=[]), announced=("127.0.0.1",))
+    try:
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        assert isinstance(transceiver.receiver, ForwardingReceiver)
+        assert isinstance(transceiver.sender, ForwardingSender)
+        assert transceiver.receiver.sink is None
+    finally:
+        await pc.close()
+
+
+async def test_only_the_announced_addresses_are_gathered_and_loopback_ignores_other_remotes() -> None:
+    pc = SfuPeerConnection(RTCConfiguration(iceServers=[]), announced=("127.0.0.1",))
+    try:
+        pc.addTransceiver("audio", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        candidates = [line for line in pc.localDescription.sdp.splitlines() if line.startswith("a=candidate")]
+        assert candidates and all(" 127.0.0.1 " in line for line in candidates), candidates
+        connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+        assert isinstance(connection, AnnouncedConnection)
+        await connection.add_remote_candidate(aioice.Candidate("1", 1, "udp", 100, "10.1.2.3", 5000, "host"))
+        await connection.add_remote_candidate(aioice.Candidate("2", 1, "udp", 100, "127.0.0.1", 5001, "host"))
+        assert [c.host for c in connection.remote_candidates] == ["127.0.0.1"]
+    finally:
+        await pc.close()

@@ -1,0 +1,196 @@
+"""The forwarding path, end to end in one process: an aiortc publisher, transports of the SFU, and
+subscribers. Specification: packets are forwarded, never decoded or encoded."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+import pytest
+from aiortc import RTCSessionDescription
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from sfu.aiortc_adapter import AnnouncingPeerConnection, ForwardingReceiver, ForwardingSender, SfuPeerConnection
+from sfu.codecs import starts_keyframe
+from sfu.room import Room
+from sfu.transport import WebRtcTransport
+from tests.media import ColourTrack, ToneTrack, close_to, mean_rgb
+
+LOOPBACK = ("127.0.0.1",)
+
+
+class Rig:
+    """A room with one publisher's transport and any number of subscriber transports."""
+
+    def __init__(self) -> None:
+        self.room = Room("test")
+        self.server: list[WebRtcTransport] = []
+        self.peers: list[AnnouncingPeerConnection] = []
+
+    async def publish(self, *tracks: Any) -> list[Any]:
+        transport = WebRtcTransport("send", announced=LOOPBACK)
+        self.server.append(transport)
+        pc = AnnouncingPeerConnection(announced=LOOPBACK)
+        self.peers.append(pc)
+        for track in tracks:
+            pc.addTransceiver(track, direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        answer, incoming = await transport.answer(pc.localDescription.sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        producers = [transport.produce(f"m{i}", t) for i, t in enumerate(incoming)]
+        for producer in producers:
+            self.room.add_producer(producer)
+        return producers
+
+    async def subscribe(self, producers: list[Any], *, decode: bool = True) -> tuple[WebRtcTransport, Any, list[Any]]:
+        transport = WebRtcTransport(f"recv{len(self.server)}", announced=LOOPBACK)
+        self.server.append(transport)
+        consumers = [transport.consume(f"c{p.id}", p) for p in producers]
+        pc = (AnnouncingPeerConnection if decode else SfuPeerConnection)(announced=LOOPBACK)
+        self.peers.append(pc)
+        await self.negotiate(transport, pc)
+        return transport, pc, consumers
+
+    @staticmethod
+    async def negotiate(transport: WebRtcTransport, pc: Any) -> None:
+        await pc.setRemoteDescription(RTCSessionDescription(await transport.offer(), "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        await transport.accept_answer(pc.localDescription.sdp)
+
+    async def close(self) -> None:
+        for pc in self.peers:
+            await pc.close()
+        for transport in self.server:
+            await transport.close()
+        await self.room.close()
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    made = Rig()
+    yield made
+    await made.close()
+
+
+async def test_forwarding_creates_no_decoder_and_no_encoder_in_the_sfu(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    decoders: list[Any] = []
+    encoders: list[Any] = []
+    real_decoder, real_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
+
+    def spy_decoder(codec: RTCRtpCodecParameters) -> Any:
+        decoders.append(codec)
+        return real_decoder(codec)
+
+    def spy_encoder(codec: RTCRtpCodecParameters) -> Any:
+        encoders.append(sys._getframe(1).f_locals.get("self"))  # the RTCRtpSender that asked
+        return real_encoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
+
+    producers = await rig.publish(ColourTrack((255, 0, 0)), ToneTrack())
+    received: dict[str, list[RtpPacket]] = {"audio": [], "video": []}
+    keyframes: list[int] = []
+    transports = [await rig.subscribe(producers, decode=False) for _ in range(3)]
+    for _transport, pc, _consumers in transports:
+        for transceiver in pc.getTransceivers():
+            assert isinstance(transceiver.receiver, ForwardingReceiver)
+
+            def sink(packet: RtpPacket, codec: RTCRtpCodecParameters, kind: str = transceiver.kind) -> None:
+                received[kind].append(packet)
+                if starts_keyframe(codec.mimeType, packet.payload):
+                    keyframes.append(packet.sequence_number)
+
+            transceiver.receiver.sink = sink
+    for _ in range(200):
+        if len(received["video"]) > 60 and len(received["audio"]) > 60 and len(keyframes) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(keyframes) >= 3, "every subscriber starts on a keyframe"
+    assert len(received["audio"]) > 60 and len(received["video"]) > 60
+
+    assert decoders == [], "nothing decodes: neither the SFU nor these subscribers"
+    assert len(encoders) == 2, "only the publisher's two tracks are encoded"
+    assert not any(isinstance(sender, ForwardingSender) for sender in encoders)
+    assert not [t.name for t in threading.enumerate() if t.name.endswith("-decoder")]
+    for transport in rig.server:
+        for transceiver in transport.pc.getTransceivers():
+            assert transceiver.receiver._RTCRtpReceiver__decoder_thread is None
+            assert transceiver.sender._RTCRtpSender__encoder is None
+    stats = rig.room.stats()
+    sent = sum(c.packets_sent for _t, _pc, consumers in transports for c in consumers)
+    assert stats.packets_out == sent >= 120
+    assert stats.latency.count > 0
+
+
+async def test_each_subscriber_gets_its_own_ssrc_and_gapless_sequence_numbers(rig: Rig) -> None:
+    producers = await rig.publish(ColourTrack((0, 0, 255)))
+    seen: dict[int, list[int]] = {}
+    subscribers = [await rig.subscribe(producers, decode=False) for _ in range(2)]
+    for _transport, pc, _consumers in subscribers:
+        receiver = pc.getTransceivers()[0].receiver
+        receiver.sink = lambda packet, codec: seen.setdefault(packet.ssrc, []).append(packet.sequence_number)
+    for _ in range(200):
+        if len(seen) == 2 and all(len(s) > 40 for s in seen.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert len(seen) == 2, "two subscribers, two SSRCs"
+    server_ssrcs = {t.pc.getTransceivers()[0].sender._ssrc for t, _pc, _c in subscribers}
+    assert set(seen) == server_ssrcs
+    for numbers in seen.values():
+        ordered = sorted(numbers, key=lambda n: (n - numbers[0]) & 0xFFFF)
+        steps = {(b - a) & 0xFFFF for a, b in zip(ordered, ordered[1:], strict=False)}
+        assert steps == {1}, "no gaps on loopback: the rewrite keeps numbers contiguous"
+
+
+async def test_a_closed_producer_closes_its_consumers_and_their_m_line_is_reused(rig: Rig) -> None:
+    camera, = await rig.publish(ColourTrack((255, 0, 0)))
+    transport, pc, (consumer,) = await rig.subscribe([camera])
+    first = await asyncio.wait_for(pc.getTransceivers()[0].receiver.track.recv(), 15)
+    assert close_to(mean_rgb(first), (255, 0, 0))
+    reasons: list[str] = []
+    consumer.on_close = lambda c, reason: reasons.append(reason)
+    camera.close()
+    assert reasons == ["producer_closed"]
+    assert consumer.closed and not camera.consumers
+    transport.release(consumer)
+    await rig.negotiate(transport, pc)
+    assert pc.getTransceivers()[0].currentDirection == "inactive"
+
+    screen, = await rig.publish(ColourTrack((0, 255, 0)))
+    again = transport.consume("c2", screen)
+    assert again.transceiver is consumer.transceiver, "the inactive m-line is reused"
+    await rig.negotiate(transport, pc)
+    assert len(pc.getTransceivers()) == 1
+    track = pc.getTransceivers()[0].receiver.track
+    for _ in range(100):
+        frame = await asyncio.wait_for(track.recv(), 15)
+        if close_to(mean_rgb(frame), (0, 255, 0)):
+            break
+    assert close_to(mean_rgb(frame), (0, 255, 0)), mean_rgb(frame)
+
+
+async def test_a_paused_producer_sends_nothing_and_resumes_on_a_keyframe(rig: Rig) -> None:
+    camera, = await rig.publish(ColourTrack((255, 0, 0)))
+    _transport, _pc, (consumer,) = await rig.subscribe([camera], decode=False)
+    for _ in range(100):
+        if consumer.packets_sent > 10:
+            break
+        await asyncio.sleep(0.05)
+    camera.pause()
+    await asyncio.sleep(0.1)
+    paused_at = consumer.packets_sent
+    await asyncio.sleep(0.5)
+    assert consumer.packets_sent == paused_at
+    camera.resume()
+    assert consumer.waiting_keyframe
+    for _ in range(100):
+        if consumer.packets_sent > paused_at:
+            break
+        await asyncio.sleep(0.05)
+    assert consumer.packets_sent > paused_at and not consumer.waiting_keyframe
