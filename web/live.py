@@ -29,7 +29,9 @@ LESSON_WS_OPENAPI = {
 
 async def handle_lesson_ws(request: web.Request) -> web.StreamResponse:
     lesson_id = int(request.match_info["id"])
-    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=HEARTBEAT_SECONDS)
+    # Frames up to 16x the message limit are read and refused with `too_large` (the session goes
+    # on); anything bigger is cut off by aiohttp with close code 1009.
+    ws = web.WebSocketResponse(max_msg_size=16 * MAX_MESSAGE_BYTES, heartbeat=HEARTBEAT_SECONDS)
     await ws.prepare(request)
     app = request.app
 

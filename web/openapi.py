@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 document, generated from the endpoint declarations that also wire the routes."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -55,8 +56,9 @@ def _models(api: Api) -> list[type[BaseModel]]:
 
 def _parameters(ep: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-        for name in ep.path_params
+        {"name": name, "in": "path", "required": True,
+         "schema": {"type": "integer", "minimum": 1} if pattern == r"\d+" else {"type": "string", "pattern": f"^{pattern}$"}}
+        for name, pattern in re.findall(r"\{(\w+):([^}]+)\}", ep.path)
     ]
     if ep.query is not None:
         schema = ep.query.model_json_schema(by_alias=True, ref_template=REF)

@@ -240,3 +240,70 @@ async def test_the_first_message_must_be_join(live_server: LiveServer, demo: Dem
             assert reply["type"] == "error" and reply["code"] == "join_first"
             closing = await ws.receive(timeout=10)
             assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+
+
+async def test_the_active_speaker_is_announced_and_muting_stops_the_microphone(
+    live_server: LiveServer, demo: DemoSchool, login: Login, clients: list[LessonClient], app: web.Application
+) -> None:
+    teacher = await joined(live_server, demo, await token_of(login, demo.teacher))
+    clients.append(teacher)
+    student = await joined(live_server, demo, await token_of(login, demo.students[0]))
+    clients.append(student)
+    published = await teacher.publish({"mic": ToneTrack()})
+    mic = published["producers"][0]["producer_id"]
+    speaker = await student.next_event("active_speaker", participant_id=teacher.joined["participant_id"])
+    assert speaker["participant_id"] == teacher.joined["participant_id"]
+
+    await teacher.request({"type": "mute", "source": "mic", "muted": True})
+    muted = await student.next_event("producer_muted", producer_id=mic)
+    assert muted["muted"] is True and muted["source"] == "mic"
+    consumer = app[ROOMS].rooms[demo.lesson_id].room.producers[mic].consumers[0]
+    await asyncio.sleep(0.2)
+    before = consumer.packets_sent
+    await asyncio.sleep(0.5)
+    assert consumer.packets_sent == before, "a muted microphone is not forwarded"
+    assert (await student.next_event("active_speaker"))["participant_id"] is None
+    await teacher.request({"type": "mute", "source": "mic", "muted": False})
+    await student.next_event("producer_muted", producer_id=mic, muted=False)
+    for _ in range(50):
+        if consumer.packets_sent > before:
+            break
+        await asyncio.sleep(0.05)
+    assert consumer.packets_sent > before
+
+
+async def test_joining_again_replaces_the_older_session_and_unpublishing_closes_the_producer(
+    live_server: LiveServer, demo: DemoSchool, login: Login, clients: list[LessonClient]
+) -> None:
+    token = await token_of(login, demo.teacher)
+    first = await joined(live_server, demo, token)
+    clients.append(first)
+    published = await first.publish({"camera": ColourTrack(RED)})
+    camera = published["producers"][0]["producer_id"]
+    watcher = await joined(live_server, demo, await token_of(login, demo.students[0]))
+    clients.append(watcher)
+    await first_frame(await watcher.track_of(camera))
+
+    await first.publish({"camera": None})
+    removed = await watcher.next_event("producer_removed", producer_id=camera)
+    assert removed["participant_id"] == first.joined["participant_id"]
+    offer = await watcher.next_event("offer")
+    assert offer["consumers"] == [], "the m-line of the closed consumer is inactive"
+
+    second = await joined(live_server, demo, token)
+    clients.append(second)
+    bye = await first.next_event("bye")
+    assert bye["reason"] == "replaced"
+    left = await watcher.next_event("participant_left", participant_id=first.joined["participant_id"])
+    assert left["reason"] == "replaced"
+    assert [p["role"] for p in second.joined["participants"]].count("teacher") == 1
+
+
+async def test_an_oversized_message_is_refused_with_too_large(
+    live_server: LiveServer, demo: DemoSchool, login: Login, clients: list[LessonClient]
+) -> None:
+    student = await joined(live_server, demo, await token_of(login, demo.students[0]))
+    clients.append(student)
+    await student.send_raw('{"type": "ping", "pad": "' + "x" * 70_000 + '"}')
+    error = await student.next_event("error")
+    assert error["code"] == "too_large"

@@ -11,6 +11,8 @@ from school.models import User
 from signaling.admission import MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL, Admission, admit_user
 from signaling.errors import Forbidden, NotFound
 from signaling.lesson_room import LessonRoom
+from signaling.messages import TrackSpec
+from signaling.sdp import media_sections
 from web.keys import ROOMS, SIGNER
 from web.routing import Api, Call
 
@@ -69,9 +71,6 @@ def register(api: Api) -> None:
         room = registry.room_for(admission.lesson)
         participant = room.join(admission, "whip")
         try:
-            from signaling.messages import TrackSpec
-            from signaling.sdp import media_sections
-
             kinds = {"video": "camera", "audio": "mic"}
             tracks, used = [], set()
             for mid, kind in media_sections(offer):
