@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="an IP address the media server announces to browsers (repeatable)")
     parser.add_argument("--ice-server", action="append", default=[],
                         help="a STUN/TURN URL for browsers and the server, e.g. turn:user:secret@host:3478 (repeatable)")
+    parser.add_argument("--node-id", default=os.environ.get("LOPHOC_NODE_ID", "main"),
+                        help="this process's name in the attendance log (one per worker process)")
     parser.add_argument("--session-hours", type=float, default=12.0, help="sign-in lifetime in hours")
     parser.add_argument("--secure-cookies", action="store_true",
                         help="mark cookies Secure (when a TLS proxy sits in front)")
@@ -62,6 +64,7 @@ def config_from(args: argparse.Namespace) -> Config:
         redis_url=args.redis_url,
         ice_addresses=tuple(args.ice_address),
         ice_servers=tuple(args.ice_server),
+        node_id=args.node_id,
         session_ttl=timedelta(hours=args.session_hours),
         secure_cookies=args.secure_cookies,
         school_name=args.school_name,

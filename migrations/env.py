@@ -8,7 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import school.models  # noqa: F401  (registers the tables on Base.metadata)
+import attendance.models  # noqa: F401  (registers the tables on Base.metadata)
+import school.models  # noqa: F401
 from storage.database import Base
 
 target_metadata = Base.metadata

@@ -33,6 +33,10 @@ class School(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Ho_Chi_Minh")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    late_after_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    """A student whose first join comes later than this after the start is late."""
+    left_early_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    """A student whose last leave comes earlier than this before the end left early."""
 
 
 class User(Base):

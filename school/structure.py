@@ -410,3 +410,14 @@ async def create_assignment(session: AsyncSession, actor: User, data: Assignment
         subject_id=subject.id,
         subject_name=subject.name,
     )
+
+
+async def class_rosters(session: AsyncSession, class_ids: set[int]) -> dict[int, list[User]]:
+    """The students of each class, by full name (for attendance lists; no access check here)."""
+    rows = await session.execute(
+        select(ClassStudent.class_id, User).join(User, User.id == ClassStudent.student_id)
+        .where(ClassStudent.class_id.in_(class_ids)).order_by(User.full_name, User.id))
+    out: dict[int, list[User]] = {cid: [] for cid in class_ids}
+    for class_id, user in rows:
+        out[class_id].append(user)
+    return out

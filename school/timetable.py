@@ -65,7 +65,7 @@ async def _out(session: AsyncSession, query: Select[tuple[Lesson, str, int, str,
     ]
 
 
-async def _bounds(session: AsyncSession, school_id: int, window: Window) -> tuple[datetime, datetime]:
+async def bounds(session: AsyncSession, school_id: int, window: Window) -> tuple[datetime, datetime]:
     zone = await school_zone(session, school_id)
 
     def edge(value: datetime | date | None, is_end: bool) -> datetime | None:
@@ -97,7 +97,7 @@ async def list_lessons(
     teacher_id: int | None = None,
 ) -> list[LessonOut]:
     """Lessons overlapping the window, among those the actor may see."""
-    start, end = await _bounds(session, actor.school_id, window)
+    start, end = await bounds(session, actor.school_id, window)
     query = _lesson_query().where(
         Lesson.school_id == actor.school_id, Lesson.ends_at > start, Lesson.starts_at < end
     )
@@ -114,7 +114,7 @@ async def list_lessons(
 
 async def my_lessons(session: AsyncSession, actor: User, window: Window) -> list[LessonOut]:
     """The actor's own timetable: what a teacher teaches, or the lessons of a student's class."""
-    start, end = await _bounds(session, actor.school_id, window)
+    start, end = await bounds(session, actor.school_id, window)
     query = _lesson_query().where(
         Lesson.school_id == actor.school_id, Lesson.ends_at > start, Lesson.starts_at < end
     )

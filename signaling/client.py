@@ -167,7 +167,11 @@ class LessonClient:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
             return reply
 
-    async def close(self) -> None:
+    async def close(self, leave: bool = True) -> None:
+        """Leave the lesson (`leave=False` drops the connection instead, as a network failure would)."""
+        with contextlib.suppress(Exception):
+            if leave and self._ws is not None and not self._ws.closed and self.joined:
+                await self.request({"type": "leave"}, timeout=5)
         with contextlib.suppress(Exception):
             if self._ws is not None and not self._ws.closed:
                 await self._ws.close()

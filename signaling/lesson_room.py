@@ -12,6 +12,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
+from attendance.log import AttendanceLog
 from sfu.errors import BadSdp as SfuBadSdp
 from sfu.errors import SfuError
 from sfu.producer import Producer
@@ -25,6 +26,11 @@ from signaling.sdp import media_sections
 
 log = logging.getLogger(__name__)
 STAGE_SOURCES = ("camera", "mic", "screen", "screen-audio")
+ATTENDANCE_VIA = {"ws": "browser", "whip": "whip", "whep": "whep"}
+ATTENDANCE_REASON = {"left": "left", "disconnected": "disconnected", "replaced": "disconnected",
+                     "room_closed": "server_restart", "removed": "removed", "lesson_ended": "lesson_ended"}
+"""Why a participant left, as the attendance log says it. A replaced session is a reconnection:
+its presence goes on in the session that replaced it."""
 """What WHEP viewers receive: the teacher's sources."""
 
 
@@ -45,9 +51,10 @@ class MediaConfig:
 
 
 class LessonRoom:
-    def __init__(self, lesson: LessonInfo, media: MediaConfig) -> None:
+    def __init__(self, lesson: LessonInfo, media: MediaConfig, attendance: AttendanceLog | None = None) -> None:
         self.lesson = lesson
         self.media = media
+        self.attendance = attendance
         self.participants: dict[str, Participant] = {}
         self.room = Room(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
         self.closed = False
@@ -67,6 +74,13 @@ class LessonRoom:
         self.participants[participant.id] = participant
         self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant)
         return participant
+
+    async def attend(self, participant: Participant) -> None:
+        """Write the participant's join to the attendance log; durable when this returns."""
+        if self.attendance is not None and participant.presence is None:
+            participant.presence = await self.attendance.join(
+                school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
+                role=participant.role, via=ATTENDANCE_VIA[participant.via])
 
     def welcome(self, participant: Participant) -> dict[str, Any]:
         """The `joined` reply: the room as this participant finds it."""
@@ -97,6 +111,8 @@ class LessonRoom:
             consumer.close()
         participant.consumers.clear()
         self.broadcast({"type": "participant_left", "participant_id": participant.id, "reason": reason})
+        if self.attendance is not None and participant.presence is not None:
+            await asyncio.shield(self.attendance.leave(participant.presence, ATTENDANCE_REASON.get(reason, "left")))
         transports = [t for t in (participant.send_transport, participant.recv_transport) if t is not None]
         # Shielded: a leave cut short by a cancelled handler still closes the peer connections.
         await asyncio.shield(asyncio.gather(*(self._close_transport(t) for t in transports)))

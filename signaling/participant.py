@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from attendance.log import Presence
 from sfu.consumer import Consumer
 from sfu.producer import Producer
 from sfu.transport import WebRtcTransport
@@ -46,6 +47,8 @@ class Participant:
     renegotiate_again: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     left: bool = False
+    presence: Presence | None = None
+    """The attendance log's record of this participant's presence."""
 
     def __post_init__(self) -> None:
         if not self.permissions:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from attendance.log import AttendanceLog
 from signaling.admission import LessonInfo
 from signaling.lesson_room import LessonRoom, MediaConfig
 
 
 class RoomRegistry:
-    def __init__(self, media: MediaConfig) -> None:
+    def __init__(self, media: MediaConfig, attendance: AttendanceLog | None = None) -> None:
         self.media = media
+        self.attendance = attendance
         self.rooms: dict[int, LessonRoom] = {}
         self.whip_sessions: dict[str, tuple[int, str]] = {}
         """WHIP/WHEP resource id -> (lesson id, participant id)."""
@@ -17,7 +19,7 @@ class RoomRegistry:
     def room_for(self, lesson: LessonInfo) -> LessonRoom:
         room = self.rooms.get(lesson.id)
         if room is None or room.closed:
-            room = self.rooms[lesson.id] = LessonRoom(lesson, self.media)
+            room = self.rooms[lesson.id] = LessonRoom(lesson, self.media, self.attendance)
         return room
 
     async def release(self, room: LessonRoom) -> None:

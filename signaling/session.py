@@ -108,6 +108,7 @@ class Session:
             await room.leave(older, "replaced")
         self.room = room
         self.participant = room.join(admission, "ws", self.post, message.auto_subscribe)
+        await room.attend(self.participant)  # durable before the client hears it joined
         reply = room.welcome(self.participant)
         if message.id is not None:
             reply["id"] = message.id

@@ -19,7 +19,7 @@ from web.api import build_api
 from web.config import Config
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
-from web.live import LESSON_WS_OPENAPI, add_live_routes
+from web.live import LESSON_WS_OPENAPI, add_live_routes, rooms_context
 from web.keys import CONFIG, DATABASE, LOGIN_LIMITER, METRICS, SIGNER
 from web.metrics import Metrics, handle_metrics, metrics_middleware
 from web.openapi import build_openapi
@@ -92,4 +92,5 @@ def create_app(config: Config) -> web.Application:
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_limiter)
+    app.cleanup_ctx.append(rooms_context)  # needs the database
     return app

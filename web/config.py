@@ -35,6 +35,11 @@ class Config:
     login_attempts: int = 10
     """Failed sign-ins allowed per user name and address in `login_window`."""
     login_window: timedelta = timedelta(minutes=5)
+    node_id: str = "main"
+    """This server process's name in the attendance log: a restart under the same name closes the
+    presences its previous run left open (at their last-seen time)."""
+    attendance_grace: timedelta = timedelta(seconds=15)
+    """A network drop that reconnects within this long is one continuous presence."""
 
     def rtc_ice_servers(self) -> tuple[RTCIceServer, ...]:
         servers = []

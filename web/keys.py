@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from attendance.log import AttendanceLog
 from school.tokens import TokenSigner
 from signaling.rooms import RoomRegistry
 from storage.database import Database
@@ -16,3 +17,4 @@ SIGNER = web.AppKey("signer", TokenSigner)
 METRICS = web.AppKey("metrics", Metrics)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 ROOMS = web.AppKey("rooms", RoomRegistry)
+ATTENDANCE = web.AppKey("attendance", AttendanceLog)

@@ -5,12 +5,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from attendance.log import AttendanceLog
 from signaling.admission import Admission, admit, verify_token
 from signaling.lesson_room import MediaConfig
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from signaling.session import Session
-from web.keys import CONFIG, DATABASE, ROOMS, SIGNER
+from web.keys import ATTENDANCE, CONFIG, DATABASE, ROOMS, SIGNER
 
 HEARTBEAT_SECONDS = 15.0
 LESSON_WS_OPENAPI = {
@@ -45,12 +46,20 @@ async def handle_lesson_ws(request: web.Request) -> web.StreamResponse:
 
 
 async def rooms_context(app: web.Application) -> AsyncIterator[None]:
+    """The attendance log first (it closes what a crash left open), then the rooms; torn down in
+    reverse, so every leave of a shutdown reaches the log."""
     config = app[CONFIG]
-    app[ROOMS] = RoomRegistry(MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers()))
-    yield
-    await app[ROOMS].close()
+    attendance = AttendanceLog(app[DATABASE], config.node_id, grace=config.attendance_grace)
+    await attendance.start()
+    app[ATTENDANCE] = attendance
+    app[ROOMS] = RoomRegistry(MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers()),
+                              attendance)
+    try:
+        yield
+    finally:
+        await app[ROOMS].close()
+        await attendance.close()
 
 
 def add_live_routes(app: web.Application) -> None:
     app.router.add_get(r"/api/lessons/{id:\d+}/ws", handle_lesson_ws)
-    app.cleanup_ctx.append(rooms_context)

@@ -125,7 +125,7 @@ def render(result: BaseModel | web.StreamResponse | None, status: int) -> web.St
     if isinstance(result, web.StreamResponse):
         return result
     return web.Response(
-        text=json.dumps(result.model_dump(mode="json"), ensure_ascii=False),
+        text=json.dumps(result.model_dump(mode="json", by_alias=True), ensure_ascii=False),
         status=status,
         content_type="application/json",
     )

@@ -79,6 +79,7 @@ def register(api: Api) -> None:
                     used.add(source)
                     tracks.append(TrackSpec(mid=mid, source=source))
             result = await room.publish(participant, offer, tracks)
+            await room.attend(participant)
         except BaseException:
             await room.leave(participant, "refused")
             await registry.release(room)
@@ -104,6 +105,7 @@ def register(api: Api) -> None:
         viewer = room.join(admission, "whep")
         try:
             answer = await room.join_whep(viewer, offer)
+            await room.attend(viewer)
         except BaseException:
             await room.leave(viewer, "refused")
             await registry.release(room)

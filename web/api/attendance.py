@@ -1,0 +1,352 @@
+"""Attendance: a lesson's record (live while it runs), statistics over a date range by class,
+grade, subject and teacher, CSV and XLSX exports, and the school's thresholds."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from openpyxl import Workbook
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attendance.models import AttendanceEvent
+from attendance.report import StudentAttendance, lesson_attendance
+from school import timetable
+from school.access import require_admin
+from school.models import Role, School, User
+from school.schemas import LessonOut
+from school.structure import class_rosters
+from school.timezones import school_zone
+from web.api.params import DateOrTime, QueryId
+from web.routing import Api, Call
+
+STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm"}
+REASON_VI = {"left": "tự rời lớp", "disconnected": "mất kết nối", "removed": "bị mời ra", "lesson_ended": "hết tiết",
+             "server_restart": "máy chủ khởi động lại", None: "đang trong lớp"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class IntervalOut(BaseModel):
+    joined_at: datetime
+    left_at: datetime | None
+    room: str
+    reason: str | None
+    via: str
+
+
+class StudentAttendanceOut(BaseModel):
+    user_id: int
+    full_name: str
+    username: str
+    status: Literal["present", "late", "absent", "left_early"]
+    first_join: datetime | None
+    last_leave: datetime | None
+    seconds_present: int
+    present_now: bool
+    intervals: list[IntervalOut]
+
+
+class AttendanceSummary(BaseModel):
+    students: int
+    present: int
+    late: int
+    absent: int
+    left_early: int
+
+
+class LessonAttendanceOut(BaseModel):
+    lesson: LessonOut
+    late_after_minutes: int
+    left_early_minutes: int
+    generated_at: datetime
+    summary: AttendanceSummary
+    students: list[StudentAttendanceOut]
+
+
+class FormatQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+class ReportQuery(FormatQuery):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: DateOrTime | None = Field(default=None, alias="from")
+    to: DateOrTime | None = None
+    class_id: QueryId | None = None
+    grade: int | None = Field(default=None, ge=1, le=12)
+    subject_id: QueryId | None = None
+    teacher_id: QueryId | None = None
+
+
+class StudentStatsOut(BaseModel):
+    user_id: int
+    full_name: str
+    class_name: str
+    lessons: int
+    present: int
+    late: int
+    absent: int
+    left_early: int
+    minutes_present: float
+    attendance_rate: float
+    """Share of lessons attended at all (present, late or left early)."""
+
+
+class GroupStatsOut(BaseModel):
+    id: int
+    name: str
+    lessons_held: int
+    student_lessons: int
+    attendance_rate: float
+    minutes_present: float
+    absences: int
+    late: int
+
+
+class DayStatsOut(BaseModel):
+    date: date
+    lessons_held: int
+    attendance_rate: float
+
+
+class AttendanceReportOut(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    lessons_held: int
+    attendance_rate: float
+    students: list[StudentStatsOut]
+    by_class: list[GroupStatsOut]
+    by_grade: list[GroupStatsOut]
+    by_subject: list[GroupStatsOut]
+    by_teacher: list[GroupStatsOut]
+    by_day: list[DayStatsOut]
+
+
+class ThresholdsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    late_after_minutes: int = Field(ge=0, le=120)
+    left_early_minutes: int = Field(ge=0, le=120)
+
+
+class ThresholdsOut(BaseModel):
+    late_after_minutes: int
+    left_early_minutes: int
+
+
+# --- computing -------------------------------------------------------------------------------------
+async def _events(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, list[AttendanceEvent]]:
+    out: dict[int, list[AttendanceEvent]] = defaultdict(list)
+    if lesson_ids:
+        for event in await session.scalars(select(AttendanceEvent).where(AttendanceEvent.lesson_id.in_(lesson_ids))
+                                           .order_by(AttendanceEvent.at, AttendanceEvent.id)):
+            out[event.lesson_id].append(event)
+    return out
+
+
+def _computed(lesson: LessonOut, roster: list[User], events: list[AttendanceEvent], school: School,
+              now: datetime) -> list[StudentAttendance]:
+    return lesson_attendance([u.id for u in roster], events, starts_at=lesson.starts_at, ends_at=lesson.ends_at,
+                             now=now, late_after=timedelta(minutes=school.late_after_minutes),
+                             left_early=timedelta(minutes=school.left_early_minutes))
+
+
+async def lesson_report(call: Call) -> LessonAttendanceOut:
+    session, actor = call.session, call.user
+    lesson = await timetable.get_lesson(session, actor, call.path_id("id"))
+    school = await session.get(School, actor.school_id)
+    assert school is not None
+    roster = (await class_rosters(session, {lesson.class_id}))[lesson.class_id]
+    if actor.role is Role.student:
+        roster = [u for u in roster if u.id == actor.id]  # a student sees only their own record
+    now = datetime.now(UTC)
+    rows = _computed(lesson, roster, (await _events(session, [lesson.id]))[lesson.id], school, now)
+    students = [StudentAttendanceOut(
+        user_id=user.id, full_name=user.full_name, username=user.username, status=row.status,  # type: ignore[arg-type]
+        first_join=row.first_join, last_leave=row.last_leave, seconds_present=row.seconds_present,
+        present_now=row.present_now,
+        intervals=[IntervalOut(joined_at=i.joined_at, left_at=i.left_at, room=i.room, reason=i.reason, via=i.via)
+                   for i in row.intervals]) for user, row in zip(roster, rows, strict=True)]
+    counts = {s: sum(1 for r in rows if r.status == s) for s in ("present", "late", "absent", "left_early")}
+    return LessonAttendanceOut(lesson=lesson, late_after_minutes=school.late_after_minutes,
+                               left_early_minutes=school.left_early_minutes, generated_at=now,
+                               summary=AttendanceSummary(students=len(rows), **counts), students=students)
+
+
+async def range_report(call: Call) -> AttendanceReportOut:
+    session, actor, q = call.session, call.user, call.query
+    if q.from_ is None and q.to is None:
+        today = datetime.now(await school_zone(session, actor.school_id)).date()
+        window = timetable.Window(today - timedelta(days=30), today)
+    else:
+        window = timetable.Window(q.from_, q.to)
+    start, end = await timetable.bounds(session, actor.school_id, window)
+    now = datetime.now(UTC)
+    lessons = [lesson for lesson in await timetable.list_lessons(session, actor, window, class_id=q.class_id,
+                                                                  teacher_id=q.teacher_id)
+               if lesson.starts_at <= now and (q.grade is None or lesson.grade == q.grade)
+               and (q.subject_id is None or lesson.subject_id == q.subject_id)]
+    school = await session.get(School, actor.school_id)
+    assert school is not None
+    zone = ZoneInfo(school.timezone)
+    rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
+    events = await _events(session, [lesson.id for lesson in lessons])
+    per_student: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    names: dict[int, tuple[str, str]] = {}
+    groups: dict[str, dict[int, dict[str, float]]] = {g: defaultdict(lambda: defaultdict(float))
+                                                      for g in ("class", "grade", "subject", "teacher", "day")}
+    group_names: dict[tuple[str, int], str] = {}
+    for lesson in lessons:
+        roster = rosters.get(lesson.class_id, [])
+        if actor.role is Role.student:
+            roster = [u for u in roster if u.id == actor.id]
+        rows = _computed(lesson, roster, events.get(lesson.id, []), school, now)
+        day = lesson.starts_at.astimezone(zone).date()
+        keys = {"class": (lesson.class_id, lesson.class_name), "grade": (lesson.grade, f"Khối {lesson.grade}"),
+                "subject": (lesson.subject_id, lesson.subject_name), "teacher": (lesson.teacher_id, lesson.teacher_name),
+                "day": (day.toordinal(), day.isoformat())}
+        for group, (key, name) in keys.items():
+            group_names[(group, key)] = name
+            groups[group][key]["lessons_held"] += 1
+        for user, row in zip(roster, rows, strict=True):
+            names[user.id] = (user.full_name, lesson.class_name)
+            stats = per_student[user.id]
+            stats["lessons"] += 1
+            stats[row.status] += 1
+            stats["minutes"] += row.seconds_present / 60
+            for group, (key, _name) in keys.items():
+                g = groups[group][key]
+                g["student_lessons"] += 1
+                g["attended"] += row.status != "absent"
+                g["minutes"] += row.seconds_present / 60
+                g["absences"] += row.status == "absent"
+                g["late"] += row.status == "late"
+
+    def rate(attended: float, total: float) -> float:
+        return round(attended / total, 4) if total else 0.0
+
+    students = sorted((StudentStatsOut(
+        user_id=uid, full_name=names[uid][0], class_name=names[uid][1], lessons=int(s["lessons"]),
+        present=int(s["present"]), late=int(s["late"]), absent=int(s["absent"]), left_early=int(s["left_early"]),
+        minutes_present=round(s["minutes"], 1), attendance_rate=rate(s["lessons"] - s["absent"], s["lessons"]))
+        for uid, s in per_student.items()), key=lambda s: (s.class_name, s.full_name))
+
+    def grouped(group: str) -> list[GroupStatsOut]:
+        return sorted((GroupStatsOut(id=key, name=group_names[(group, key)], lessons_held=int(g["lessons_held"]),
+                                     student_lessons=int(g["student_lessons"]),
+                                     attendance_rate=rate(g["attended"], g["student_lessons"]),
+                                     minutes_present=round(g["minutes"], 1), absences=int(g["absences"]),
+                                     late=int(g["late"])) for key, g in groups[group].items()), key=lambda g: g.name)
+
+    total = sum(g["student_lessons"] for g in groups["class"].values())
+    attended = sum(g["attended"] for g in groups["class"].values())
+    return AttendanceReportOut(
+        from_=start, to=end, lessons_held=len(lessons), attendance_rate=rate(attended, total), students=students,
+        by_class=grouped("class"), by_grade=grouped("grade"), by_subject=grouped("subject"),
+        by_teacher=grouped("teacher"),
+        by_day=[DayStatsOut(date=date.fromordinal(key), lessons_held=int(g["lessons_held"]),
+                            attendance_rate=rate(g["attended"], g["student_lessons"]))
+                for key, g in sorted(groups["day"].items())])
+
+
+# --- exports ----------------------------------------------------------------------------------------
+def _local(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if value else ""
+
+
+def lesson_table(report: LessonAttendanceOut, zone: ZoneInfo) -> tuple[list[str], list[list[object]]]:
+    header = ["STT", "Họ và tên", "Tên đăng nhập", "Trạng thái", "Vào lớp lúc", "Rời lớp lúc",
+              "Thời gian tham gia (phút)", "Số lần vào lớp", "Lý do rời lớp lần cuối"]
+    rows: list[list[object]] = []
+    for n, s in enumerate(report.students, 1):
+        last_reason = s.intervals[-1].reason if s.intervals else None
+        rows.append([n, s.full_name, s.username, STATUS_VI[s.status], _local(s.first_join, zone),
+                     _local(s.last_leave, zone), round(s.seconds_present / 60, 1), len(s.intervals),
+                     REASON_VI.get(last_reason, last_reason or "") if s.intervals else ""])
+    return header, rows
+
+
+def range_table(report: AttendanceReportOut) -> tuple[list[str], list[list[object]]]:
+    header = ["STT", "Họ và tên", "Lớp", "Số tiết", "Có mặt", "Đi muộn", "Về sớm", "Vắng",
+              "Số phút tham gia", "Tỉ lệ chuyên cần (%)"]
+    rows: list[list[object]] = [[n, s.full_name, s.class_name, s.lessons, s.present, s.late, s.left_early, s.absent,
+                                 s.minutes_present, round(s.attendance_rate * 100, 1)]
+                                for n, s in enumerate(report.students, 1)]
+    return header, rows
+
+
+def export(header: list[str], rows: list[list[object]], fmt: str, filename: str, title: str) -> web.Response:
+    disposition = f"attachment; filename=\"{filename}.{fmt}\"; filename*=UTF-8''{quote(filename)}.{fmt}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        # A byte-order mark so spreadsheet programs read the Vietnamese letters as UTF-8.
+        return web.Response(body=("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv", charset="utf-8",
+                            headers={"Content-Disposition": disposition})
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return web.Response(body=out.getvalue(), content_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+def register(api: Api) -> None:
+    @api.route("GET", r"/api/lessons/{id:\d+}/attendance", summary="A lesson's attendance", tag="attendance",
+               query=FormatQuery, response=LessonAttendanceOut, errors=(403, 404),
+               description="Every student of the lesson's class, those who never came included, with status "
+               "(present, late, absent, left_early), first join, last leave, seconds present and every interval. "
+               "Live while the lesson runs. Students see only their own record. `format=csv|xlsx` downloads it "
+               "with Vietnamese headers.")
+    async def get_lesson_attendance(call: Call) -> LessonAttendanceOut | web.Response:
+        report = await lesson_report(call)
+        if call.query.format == "json":
+            return report
+        zone = await school_zone(call.session, call.user.school_id)
+        header, rows = lesson_table(report, zone)
+        day = report.lesson.starts_at.astimezone(zone).strftime("%Y-%m-%d")
+        return export(header, rows, call.query.format, f"diem-danh-{report.lesson.class_name}-{day}-tiet-{report.lesson.id}",
+                      "Điểm danh")
+
+    @api.route("GET", "/api/reports/attendance", summary="Attendance statistics over a date range",
+               tag="attendance", query=ReportQuery, response=AttendanceReportOut, errors=(403, 404),
+               description="Lessons held, attendance rate, minutes present, absences and late arrivals: per "
+               "student and by class, grade, subject, teacher and day, for lessons that have started in [from, to] "
+               "(default: the last 30 days). Admins see the school; teachers their classes; students themselves.")
+    async def get_attendance_report(call: Call) -> AttendanceReportOut | web.Response:
+        report = await range_report(call)
+        if call.query.format == "json":
+            return report
+        header, rows = range_table(report)
+        return export(header, rows, call.query.format, f"thong-ke-chuyen-can-{report.from_.date()}", "Thống kê")
+
+    @api.route("GET", "/api/school/attendance-settings", summary="Late and left-early thresholds", tag="attendance",
+               response=ThresholdsOut)
+    async def get_thresholds(call: Call) -> ThresholdsOut:
+        school = await call.session.get(School, call.user.school_id)
+        assert school is not None
+        return ThresholdsOut(late_after_minutes=school.late_after_minutes, left_early_minutes=school.left_early_minutes)
+
+    @api.route("PUT", "/api/school/attendance-settings", summary="Set the late and left-early thresholds",
+               tag="attendance", body=ThresholdsIn, response=ThresholdsOut, roles=(Role.admin,))
+    async def put_thresholds(call: Call) -> ThresholdsOut:
+        require_admin(call.user)
+        school = await call.session.get(School, call.user.school_id)
+        assert school is not None
+        school.late_after_minutes = call.body.late_after_minutes
+        school.left_early_minutes = call.body.left_early_minutes
+        return ThresholdsOut(late_after_minutes=school.late_after_minutes, left_early_minutes=school.left_early_minutes)
+
+
