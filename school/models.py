@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 
 from storage.database import Base
 from storage.types import UTCDateTime, utcnow
@@ -37,6 +38,8 @@ class School(Base):
     """A student whose first join comes later than this after the start is late."""
     left_early_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     """A student whose last leave comes earlier than this before the end left early."""
+    recording_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Recordings older than this are deleted by the retention job; None keeps them."""
 
 
 class User(Base):
@@ -178,3 +181,7 @@ class Lesson(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recording_mode: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
+    """auto: recorded from the start; manual: when the teacher starts it; off."""
+    record_students: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """Students' media are recorded only when the school enables it for the lesson (and they are told)."""

@@ -44,6 +44,8 @@ class Producer:
         self.on_audio_level: Callable[[Producer, int], None] | None = None
         self.on_close: list[Callable[[Producer], None]] = []
         self._consumers: list[Consumer] = []
+        self._taps: list[Callable[[RtpPacket, bool], None]] = []
+        """In-process readers of the packets (the recorder): called after the consumers."""
         self._receiver = receiver
         self._video = kind == "video"
         self._mime = codec.mimeType
@@ -69,9 +71,16 @@ class Producer:
         stats.bytes_in += len(packet.payload)
         if self.on_audio_level is not None and packet.extensions.audio_level is not None:
             self.on_audio_level(self, packet.extensions.audio_level[1])
-        if self.paused or not self._consumers:
+        if self.paused or not (self._consumers or self._taps):
             return
         keyframe = self._video and starts_keyframe(self._mime, packet.payload)
+        for tap in self._taps:
+            try:
+                tap(packet, keyframe)
+            except Exception:  # a reader never breaks forwarding
+                log.exception("producer %s: tap failed", self.id)
+        if not self._consumers:
+            return
         ntp = ntp_now()
         abs_send_time = ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
         sent = 0
@@ -85,6 +94,15 @@ class Producer:
         if self.closed:
             raise RuntimeError("producer is closed")
         self._consumers.append(consumer)
+
+    def add_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
+        """Read every packet in-process, as forwarded (no transport): the recorder's way in."""
+        self._taps.append(tap)
+        self.request_keyframe()
+
+    def remove_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._taps.remove(tap)
 
     def remove_consumer(self, consumer: Consumer) -> None:
         with contextlib.suppress(ValueError):
@@ -138,6 +156,7 @@ class Producer:
         for consumer in list(self._consumers):
             consumer.producer_closed()
         self._consumers.clear()
+        self._taps.clear()
         for callback in self.on_close:
             try:
                 callback(self)

@@ -30,6 +30,10 @@ class LessonInfo:
     teacher_id: int
     starts_at: datetime
     ends_at: datetime
+    subject_id: int = 0
+    school_year_id: int | None = None
+    recording_mode: str = "auto"
+    record_students: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
     klass = await session.get(SchoolClass, lesson.class_id)
     assert klass is not None
     info = LessonInfo(lesson.id, lesson.school_id, lesson.title, lesson.class_id, klass.name, lesson.teacher_id,
-                      lesson.starts_at, lesson.ends_at)
+                      lesson.starts_at, lesson.ends_at, lesson.subject_id, klass.school_year_id,
+                      lesson.recording_mode, lesson.record_students)
     if lesson.teacher_id == user.id:
         return Admission(user.id, user.full_name, "teacher", info)
     if user.role is Role.admin:

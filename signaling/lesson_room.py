@@ -13,6 +13,7 @@ from typing import Any
 from aiortc import RTCIceServer
 
 from attendance.log import AttendanceLog
+from recorder.lesson_recorder import LessonRecorder
 from sfu.errors import BadSdp as SfuBadSdp
 from sfu.errors import SfuError
 from sfu.producer import Producer
@@ -51,10 +52,12 @@ class MediaConfig:
 
 
 class LessonRoom:
-    def __init__(self, lesson: LessonInfo, media: MediaConfig, attendance: AttendanceLog | None = None) -> None:
+    def __init__(self, lesson: LessonInfo, media: MediaConfig, attendance: AttendanceLog | None = None,
+                 recorder: LessonRecorder | None = None) -> None:
         self.lesson = lesson
         self.media = media
         self.attendance = attendance
+        self.recorder = recorder
         self.participants: dict[str, Participant] = {}
         self.room = Room(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
         self.closed = False
@@ -75,12 +78,33 @@ class LessonRoom:
         self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant)
         return participant
 
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None and self.recorder.active
+
+    async def set_recording(self, actor: Participant | None, active: bool) -> dict[str, Any]:
+        """Start or stop the recorder (the teacher's command; `actor` None is the lesson's own setting)."""
+        if actor is not None and actor.role != "teacher":
+            raise Forbidden("only the lesson's teacher may start or stop the recording")
+        if self.recorder is None or (active and self.lesson.recording_mode == "off"):
+            raise Forbidden("recording is turned off for this lesson")
+        if active and not self.recorder.active:
+            await self.recorder.start(list(self.room.producers.values()))
+        elif not active and self.recorder.active:
+            await self.recorder.stop()
+        else:
+            return {"recording": self.recording}
+        self.broadcast({"type": "recording", "active": self.recording, "record_students": self.lesson.record_students})
+        return {"recording": self.recording}
+
     async def attend(self, participant: Participant) -> None:
         """Write the participant's join to the attendance log; durable when this returns."""
         if self.attendance is not None and participant.presence is None:
             participant.presence = await self.attendance.join(
                 school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
                 role=participant.role, via=ATTENDANCE_VIA[participant.via])
+        if self.recorder is not None and self.lesson.recording_mode == "auto" and not self.recorder.active:
+            await self.set_recording(None, True)  # recording starts with the lesson
 
     def welcome(self, participant: Participant) -> dict[str, Any]:
         """The `joined` reply: the room as this participant finds it."""
@@ -94,6 +118,8 @@ class LessonRoom:
             "participants": [p.describe() for p in self.participants.values()],
             "producers": [self._describe_producer(p) for p in self.room.producers.values()],
             "ice_servers": self.media.ice_servers_json(),
+            "recording": {"active": self.recording, "mode": self.lesson.recording_mode,
+                          "record_students": self.lesson.record_students},
         }
 
     def same_user_sessions(self, user_id: int, via: str) -> list[Participant]:
@@ -132,6 +158,8 @@ class LessonRoom:
         for participant in list(self.participants.values()):
             participant.send({"type": "bye", "reason": "room_closed"})
             await self.leave(participant, "room_closed")
+        if self.recorder is not None:
+            await self.recorder.stop()
         await self.room.close()
         await asyncio.gather(*(self._close_transport(t) for t in list(self._transports)))
         for task in list(self._tasks):
@@ -193,7 +221,8 @@ class LessonRoom:
                 try:
                     producer = participant.send_transport.produce(
                         self._next("m"), transceiver,
-                        {"participant_id": participant.id, "source": source, "user_id": participant.user_id})
+                        {"participant_id": participant.id, "source": source, "user_id": participant.user_id,
+                         "role": participant.role})
                 except SfuBadSdp as exc:
                     raise BadSdp(str(exc)) from exc
                 participant.mids[mid] = source
@@ -207,6 +236,8 @@ class LessonRoom:
 
     def _add_producer(self, participant: Participant, producer: Producer) -> None:
         self.room.add_producer(producer)
+        if self.recorder is not None and self.recorder.active:
+            self._spawn(self.recorder.producer_added(producer))
         producer.on_close.append(self._producer_closed)
         self.broadcast({"type": "producer_added", "producer": self._describe_producer(producer)})
         self.broadcast({"type": "participant_updated", "participant": participant.describe()})

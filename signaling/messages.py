@@ -69,6 +69,11 @@ class Keyframe(Message):
     producer_id: ShortId
 
 
+class Record(Message):
+    type: Literal["record"]
+    active: bool
+
+
 class Ping(Message):
     type: Literal["ping"]
 
@@ -78,7 +83,7 @@ class Leave(Message):
 
 
 ClientMessage = Annotated[
-    Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Ping | Leave, Field(discriminator="type")
+    Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Record | Ping | Leave, Field(discriminator="type")
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 

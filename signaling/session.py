@@ -159,6 +159,8 @@ class Session:
             elif isinstance(message, m.Keyframe):
                 room.request_keyframe(me, message.producer_id)
                 reply = {"type": "ok"}
+            elif isinstance(message, m.Record):
+                reply = {"type": "ok", **await room.set_recording(me, message.active)}
             elif isinstance(message, m.Leave):
                 self._left = True
                 reply = {"type": "ok"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from attendance.log import AttendanceLog
+from recorder.jobs import RecordingJobs
 from school.tokens import TokenSigner
 from signaling.rooms import RoomRegistry
 from storage.database import Database
@@ -18,3 +19,4 @@ METRICS = web.AppKey("metrics", Metrics)
 LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 ROOMS = web.AppKey("rooms", RoomRegistry)
 ATTENDANCE = web.AppKey("attendance", AttendanceLog)
+RECORDING_JOBS = web.AppKey("recording_jobs", RecordingJobs)

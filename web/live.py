@@ -1,17 +1,24 @@
 """The lesson's WebSocket (signaling) and the rooms' lifetime in the application."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from sqlalchemy import select
+
 from attendance.log import AttendanceLog
+from recorder.jobs import RecordingJobs
+from recorder.lesson_recorder import LessonRecorder, RecordingScope
+from school.models import School
+from signaling.admission import LessonInfo
 from signaling.admission import Admission, admit, verify_token
 from signaling.lesson_room import MediaConfig
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from signaling.session import Session
-from web.keys import ATTENDANCE, CONFIG, DATABASE, ROOMS, SIGNER
+from web.keys import ATTENDANCE, CONFIG, DATABASE, RECORDING_JOBS, ROOMS, SIGNER
 
 HEARTBEAT_SECONDS = 15.0
 LESSON_WS_OPENAPI = {
@@ -49,15 +56,40 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     """The attendance log first (it closes what a crash left open), then the rooms; torn down in
     reverse, so every leave of a shutdown reaches the log."""
     config = app[CONFIG]
-    attendance = AttendanceLog(app[DATABASE], config.node_id, grace=config.attendance_grace)
+    db = app[DATABASE]
+    attendance = AttendanceLog(db, config.node_id, grace=config.attendance_grace)
     await attendance.start()
     app[ATTENDANCE] = attendance
+    root = config.data_dir / "recordings"
+
+    async def policies() -> dict[int, int | None]:
+        async with db.session() as session:
+            return {s.id: s.recording_retention_days for s in await session.scalars(select(School))}
+
+    jobs = RecordingJobs(db, root, policies)
+    await jobs.start()
+    app[RECORDING_JOBS] = jobs
+    pending: set[asyncio.Task[None]] = set()
+
+    def render_later(lesson_id: int) -> None:
+        task = asyncio.ensure_future(jobs.enqueue(lesson_id))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    def recorder_for(lesson: LessonInfo) -> LessonRecorder:
+        scope = RecordingScope(lesson.school_id, lesson.id, lesson.class_id, lesson.subject_id, lesson.teacher_id,
+                               lesson.school_year_id, lesson.record_students)
+        return LessonRecorder(db, root, scope, on_stopped=render_later)
+
     app[ROOMS] = RoomRegistry(MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers()),
-                              attendance)
+                              attendance, recorder_for)
     try:
         yield
     finally:
         await app[ROOMS].close()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        await jobs.close()
         await attendance.close()
 
 

@@ -1,0 +1,186 @@
+"""The recorder of one lesson: a system participant that reads the room's producers in-process
+(Galène's way: just another consumer) and writes each to its own file, indexed in the archive."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiortc.rtp import RtpPacket
+from sqlalchemy import select
+
+from recorder.models import Recording
+from recorder.track_writer import TrackWriter, file_suffix
+from sfu.producer import Producer
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+SYNC_SECONDS = 2.0
+"""How often files are fsynced and the index brought up to date: what a machine crash can lose."""
+
+
+@dataclass(frozen=True)
+class RecordingScope:
+    school_id: int
+    lesson_id: int
+    class_id: int
+    subject_id: int
+    teacher_id: int
+    school_year_id: int | None
+    record_students: bool
+
+
+@dataclass
+class _Track:
+    producer: Producer
+    writer: TrackWriter
+    recording_id: int
+    tap: Callable[[RtpPacket, bool], None]
+
+
+class LessonRecorder:
+    def __init__(self, db: Database, root: Path, scope: RecordingScope,
+                 on_stopped: Callable[[int], None] | None = None) -> None:
+        self.db = db
+        self.root = root
+        self.scope = scope
+        self.active = False
+        self._on_stopped = on_stopped
+        self._tracks: dict[str, _Track] = {}
+        self._sync_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._finishing: set[asyncio.Task[None]] = set()
+        self.recorded_any = False
+
+    def wants(self, producer: Producer) -> bool:
+        user_id = producer.app_data.get("user_id")
+        if user_id == self.scope.teacher_id:
+            return True
+        return self.scope.record_students and producer.app_data.get("role") == "student"
+
+    async def start(self, producers: list[Producer]) -> None:
+        async with self._lock:
+            if self.active:
+                return
+            self.active = True
+            for producer in producers:
+                await self._attach(producer)
+            self._sync_task = asyncio.create_task(self._sync_loop())
+
+    async def producer_added(self, producer: Producer) -> None:
+        async with self._lock:
+            if self.active:
+                await self._attach(producer)
+
+    async def _attach(self, producer: Producer) -> None:
+        if producer.id in self._tracks or producer.closed or not self.wants(producer):
+            return
+        source = str(producer.app_data.get("source", producer.kind))
+        now = datetime.now(UTC)
+        relative = Path(str(self.scope.lesson_id)) / (
+            f"{now.strftime('%Y%m%dT%H%M%S%f')}-{source}-u{producer.app_data.get('user_id')}"
+            f"{file_suffix(producer.codec.mimeType)}")
+        writer = TrackWriter(self.root / relative, producer.codec, on_need_keyframe=producer.request_keyframe)
+        async with self.db.session() as session:
+            row = Recording(school_id=self.scope.school_id, lesson_id=self.scope.lesson_id,
+                            class_id=self.scope.class_id, subject_id=self.scope.subject_id,
+                            teacher_id=self.scope.teacher_id, school_year_id=self.scope.school_year_id, kind="track",
+                            source=source, user_id=producer.app_data.get("user_id"),
+                            codec=producer.codec.mimeType.split("/")[1].lower(), path=str(relative), started_at=now,
+                            status="recording", duration_seconds=0.0, size_bytes=0, progress=0.0, published=False)
+            session.add(row)
+            await session.flush()
+            recording_id = row.id
+
+        def tap(packet: RtpPacket, keyframe: bool) -> None:
+            writer.write_rtp(packet)
+
+        track = _Track(producer, writer, recording_id, tap)
+        self._tracks[producer.id] = track
+        producer.add_tap(tap)
+        producer.on_close.append(self._producer_closed)
+        self.recorded_any = True
+
+    def _producer_closed(self, producer: Producer) -> None:
+        track = self._tracks.pop(producer.id, None)
+        if track is not None:
+            task = asyncio.ensure_future(self._finish(track))
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+            task.add_done_callback(_log_failure)
+
+    async def _finish(self, track: _Track) -> None:
+        track.producer.remove_tap(track.tap)
+        await asyncio.to_thread(track.writer.close)
+        async with self.db.session() as session:
+            row = await session.get(Recording, track.recording_id)
+            if row is None:
+                return
+            if track.writer.frames == 0:
+                await session.delete(row)  # nothing arrived: nothing to keep
+                return
+            self._update(row, track.writer)
+            row.status = "complete"
+            row.ended_at = datetime.now(UTC)
+
+    @staticmethod
+    def _update(row: Recording, writer: TrackWriter) -> None:
+        if writer.started_wall is not None:
+            row.started_at = datetime.fromtimestamp(writer.started_wall, UTC)
+        row.duration_seconds = round(writer.duration, 3)
+        row.size_bytes = writer.path.stat().st_size if writer.path.exists() else 0
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_SECONDS)
+            try:
+                tracks = list(self._tracks.values())
+                await asyncio.to_thread(lambda: [t.writer.sync() for t in tracks])
+                async with self.db.session() as session:
+                    for track in tracks:
+                        row = await session.get(Recording, track.recording_id)
+                        if row is not None and track.writer.frames:
+                            self._update(row, track.writer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("recording sync failed")
+
+    def dump(self) -> dict[str, object]:
+        return {"active": self.active, "tracks": {pid: {"frames": t.writer.frames, "path": str(t.writer.path)}
+                                                  for pid, t in self._tracks.items()}}
+
+    async def stop(self) -> None:
+        """Stop recording: every track file is closed and indexed; the lesson video is queued."""
+        async with self._lock:
+            if not self.active:
+                return
+            self.active = False
+            if self._sync_task is not None:
+                self._sync_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sync_task
+            tracks = list(self._tracks.values())
+            self._tracks.clear()
+            for track in tracks:
+                await self._finish(track)
+            if self._finishing:
+                await asyncio.gather(*self._finishing, return_exceptions=True)
+        if self.recorded_any and self._on_stopped is not None:
+            self._on_stopped(self.scope.lesson_id)
+
+
+async def lesson_tracks(db: Database, lesson_id: int) -> list[Recording]:
+    async with db.session() as session:
+        return list(await session.scalars(select(Recording).where(
+            Recording.lesson_id == lesson_id, Recording.kind == "track",
+            Recording.status.in_(("complete", "interrupted", "recording"))).order_by(Recording.started_at)))
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("finishing a recorded track failed", exc_info=task.exception())

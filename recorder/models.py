@@ -1,0 +1,53 @@
+"""The recording archive's index: every recorded track and every rendered lesson video, and who
+watched what. Plain ids, no foreign keys: the archive outlives timetable changes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.database import Base
+from storage.types import UTCDateTime, utcnow
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_lesson", "lesson_id"), Index("ix_recordings_school_started", "school_id", "started_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(Integer)
+    lesson_id: Mapped[int] = mapped_column(Integer)
+    class_id: Mapped[int] = mapped_column(Integer)
+    subject_id: Mapped[int] = mapped_column(Integer)
+    teacher_id: Mapped[int] = mapped_column(Integer)
+    school_year_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """track (one producer, as published) or composite (the lesson as one video)."""
+    source: Mapped[str] = mapped_column(String(16))
+    """camera, mic, screen, screen-audio, or lesson for a composite."""
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Whose track (the teacher's, or a student's when the school records students)."""
+    codec: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(300))
+    """Relative to the data directory's recordings folder."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    """recording, complete, interrupted (a crash ended it), queued, rendering, failed, deleted."""
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Students see a lesson's recordings only once the teacher publishes them."""
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordingView(Base):
+    __tablename__ = "recording_views"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(Integer, index=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    """play or download."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
