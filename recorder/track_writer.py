@@ -84,10 +84,12 @@ class TrackWriter:
 
     def _open(self, size: tuple[int, int] | None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "wb")  # noqa: SIM115 (owned, closed in close())
+        # Unbuffered: every write the muxer makes reaches the OS at once (a killed process loses nothing
+        # written); clusters of at most a second in live mode bound what the muxer itself holds back.
+        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (owned, closed in close())
         fmt = FORMAT[self.mime]
         self._container = av.open(self._file, "w", format=fmt,
-                                  options={"flush_packets": "1", "cluster_time_limit": "2000"})
+                                  options={"flush_packets": "1", "live": "1", "cluster_time_limit": "1000"})
         if self.kind == "video":
             stream = self._container.add_stream(MUXER_CODEC[self.mime], rate=30)
             stream.width, stream.height = size or (1280, 720)
@@ -169,6 +171,5 @@ class TrackWriter:
             except av.error.FFmpegError:
                 log.exception("closing recording %s failed", self.path)
         if self._file is not None:
-            self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
