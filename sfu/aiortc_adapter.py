@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import aioice
+import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import get_capabilities, is_rtx
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
@@ -135,6 +137,10 @@ class ForwardingSender(RTCRtpSender):
         self.parameters = None
         self.on_parameters = None
         self.on_feedback = None
+        # Sequence numbers belong to the sender (its SSRC), not to one consumer: a consumer that reuses
+        # this m-line continues them, or SRTP's replay protection refuses its packets as too old.
+        self.next_sequence = random.randint(0, 0xFFFF)
+        self.next_rtx_sequence = random.randint(0, 0xFFFF)
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # Called after every negotiation that leaves this sender sending: a reused transceiver may
@@ -248,7 +254,10 @@ def send_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
     pair = dtls.transport._connection._nominated.get(1)
     if pair is None:
         return False
-    pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+    try:
+        pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+    except (pylibsrtp.Error, OSError):
+        return False  # one subscriber's failure never stops the packet reaching the others
     return True
 
 

@@ -54,8 +54,6 @@ class Consumer:
         self._ext_prefix = b""
         self._abs_id = 0
         self._level_id = 0
-        self._next_seq = random.randint(0, 0xFFFF)
-        self._rtx_seq = random.randint(0, 0xFFFF)
         self._seq_offset = 0
         self._ts_offset = random.randint(0, 0xFFFFFFFF)
         self._based = False
@@ -119,20 +117,21 @@ class Consumer:
             if self.waiting_keyframe and not keyframe:
                 return 0
             self.waiting_keyframe = False
-            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            self._seq_offset = (self._sender.next_sequence - packet.sequence_number) & 0xFFFF
             self._based = True
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         data = self._packet(packet.marker, self._pt, seq, ts, self._ssrc, packet, abs_send_time, packet.payload)
         if not send_now(self._dtls, data):
             return 0
-        if ((seq - self._next_seq) & 0xFFFF) < 0x8000:
-            self._next_seq = (seq + 1) & 0xFFFF
+        sender = self._sender
+        if ((seq - sender.next_sequence) & 0xFFFF) < 0x8000:
+            sender.next_sequence = (seq + 1) & 0xFFFF
         report = self.producer.sender_report
         if report is not None:
-            self._sender.note_sent(report[0], (report[1] + self._ts_offset) & 0xFFFFFFFF, len(packet.payload))
+            sender.note_sent(report[0], (report[1] + self._ts_offset) & 0xFFFFFFFF, len(packet.payload))
         else:
-            self._sender.note_sent(ntp, ts, len(packet.payload))
+            sender.note_sent(ntp, ts, len(packet.payload))
         self.packets_sent += 1
         return 1
 
@@ -151,9 +150,9 @@ class Consumer:
                 continue
             ts = (original.timestamp + self._ts_offset) & 0xFFFFFFFF
             if self._rtx_pt is not None:
-                data = self._packet(original.marker, self._rtx_pt, self._rtx_seq, ts, self._rtx_ssrc, original, None,
-                                    seq.to_bytes(2, "big") + original.payload)
-                self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+                data = self._packet(original.marker, self._rtx_pt, self._sender.next_rtx_sequence, ts, self._rtx_ssrc,
+                                    original, None, seq.to_bytes(2, "big") + original.payload)
+                self._sender.next_rtx_sequence = (self._sender.next_rtx_sequence + 1) & 0xFFFF
             else:
                 data = self._packet(original.marker, self._pt, seq, ts, self._ssrc, original, None, original.payload)
             if send_now(self._dtls, data):

@@ -57,14 +57,20 @@ class Session:
                 await self._read()
         finally:
             self._closing = True
-            if self.room is not None and self.participant is not None:
-                await self.room.leave(self.participant, "left" if self._left else "disconnected")
-                await self.registry.release(self.room)
-            self._outbox.put_nowait(None)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(writer, WRITE_DEADLINE)
-            if not self.ws.closed:
-                await self.ws.close()
+            try:
+                if self.room is not None and self.participant is not None:
+                    await self.room.leave(self.participant, "left" if self._left else "disconnected")
+                    await self.registry.release(self.room)
+                self._outbox.put_nowait(None)
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(asyncio.shield(writer), WRITE_DEADLINE)
+                if not self.ws.closed:
+                    await self.ws.close()
+            finally:
+                if not writer.done():  # cut short (the server is stopping): the writer goes too
+                    writer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await writer
 
     _left = False
 

@@ -161,6 +161,8 @@ async def test_a_closed_producer_closes_its_consumers_and_their_m_line_is_reused
     transport.release(consumer)
     await rig.negotiate(transport, pc)
     assert pc.getTransceivers()[0].currentDirection == "inactive"
+    sender = consumer.transceiver.sender
+    sequence_after_first = sender.next_sequence
 
     screen, = await rig.publish(ColourTrack((0, 255, 0)))
     again = transport.consume("c2", screen)
@@ -173,6 +175,8 @@ async def test_a_closed_producer_closes_its_consumers_and_their_m_line_is_reused
         if close_to(mean_rgb(frame), (0, 255, 0)):
             break
     assert close_to(mean_rgb(frame), (0, 255, 0)), mean_rgb(frame)
+    # Same SSRC, so the sequence numbers go on from the first consumer's: SRTP refuses old ones.
+    assert 0 < (sender.next_sequence - sequence_after_first) & 0xFFFF < 0x8000
 
 
 async def test_a_paused_producer_sends_nothing_and_resumes_on_a_keyframe(rig: Rig) -> None:
