@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 from playwright.async_api import Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from school.demo import DemoSchool
-from tests.browser import BrowserPage, open_browser_page
+from tests.browser import open_browser_page
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 from tests.web.test_pages_browser import SHOTS, sign_in
 from web.config import Config
@@ -101,6 +102,41 @@ SAMPLE_VIDEO = """(id) => {
 }"""
 
 
+DIAGNOSE = """() => {
+    const video = document.getElementById('stage-camera');
+    const track = video?.srcObject?.getVideoTracks?.()[0] ?? null;
+    return {
+        video: video && { width: video.videoWidth, height: video.videoHeight, paused: video.paused, readyState: video.readyState,
+                          track: track && { id: track.id, muted: track.muted, readyState: track.readyState } },
+        stats: window.lophocStats,
+        roster: [...document.querySelectorAll('#roster li')].map((li) => [li.dataset.participantId, li.dataset.role, li.textContent]),
+        message: document.getElementById('room-message')?.textContent,
+    };
+}"""
+
+
+async def wait_for_clip_colours(page: Page, publisher: Page) -> dict[str, Any]:
+    """Wait until the page's #stage-camera shows the clip (red left, blue right); fail with what it
+    shows, and what the publisher's page says it sends."""
+    try:
+        return await poll(
+            page,
+            f"""() => {{
+                const s = ({SAMPLE_VIDEO})('stage-camera');
+                if (!s) return null;
+                const red = s.left[0] > 170 && s.left[1] < 80 && s.left[2] < 80;
+                const blue = s.right[2] > 170 && s.right[0] < 80 && s.right[1] < 90;
+                return red && blue ? s : null;
+            }}""",
+        )
+    except PlaywrightTimeout:
+        sample = await page.evaluate(SAMPLE_VIDEO, "stage-camera")
+        raise AssertionError(
+            f"#stage-camera does not show the clip: {sample}\nviewer: {await page.evaluate(DIAGNOSE)}\n"
+            f"publisher: {await publisher.evaluate('() => window.lophocStats')}"
+        ) from None
+
+
 def is_red(rgb: list[int]) -> bool:
     r, g, b = rgb
     return r > 170 and g < 80 and b < 80
@@ -151,22 +187,7 @@ async def test_a_student_sees_the_teachers_camera_and_the_roster_and_may_share_o
         await expect(roster).to_have_count(2)
 
         # The pixels on the student's stage are the clip's: red on the left, blue on the right.
-        sample = None
-        try:
-            sample = await poll(
-                student.page,
-                f"""() => {{
-                    const s = ({SAMPLE_VIDEO})('stage-camera');
-                    if (!s) return null;
-                    const red = s.left[0] > 170 && s.left[1] < 80 && s.left[2] < 80;
-                    const blue = s.right[2] > 170 && s.right[0] < 80 && s.right[1] < 90;
-                    return red && blue ? s : null;
-                }}""",
-            )
-        finally:
-            if sample is None:
-                sample = await student.page.evaluate(SAMPLE_VIDEO, "stage-camera")
-        assert sample is not None, "the student's #stage-camera shows no video"
+        sample = await wait_for_clip_colours(student.page, teacher.page)
         assert is_red(sample["left"]) and is_blue(sample["right"]), sample
         assert sample["width"] * 3 == sample["height"] * 4, sample  # 4:3, as the clip
 
@@ -188,10 +209,35 @@ async def test_a_student_sees_the_teachers_camera_and_the_roster_and_may_share_o
         screen_toggle = student_entry.get_by_role("checkbox", name=f"Cho phép {student_account.full_name} chia sẻ màn hình")
         await expect(screen_toggle).not_to_be_checked()
 
-        # The teacher allows screen sharing: the student's button comes alive.
+        # The teacher allows screen sharing: the student's button comes alive, and what the student
+        # shares reaches the teacher's stage, beside the teacher's own camera.
         await screen_toggle.check()
-        await expect(student.page.locator("#btn-screen")).to_be_enabled(timeout=WAIT_MS)
+        share = student.page.locator("#btn-screen")
+        await expect(share).to_be_enabled(timeout=WAIT_MS)
         await expect(screen_toggle).to_be_checked()
+        await share.click()
+        await expect(share).to_have_text("Dừng chia sẻ màn hình", timeout=WAIT_MS)
+        screen = await poll(
+            teacher.page,
+            """() => (window.lophocStats?.inbound ?? []).find(
+                (s) => s.source === 'screen' && s.kind === 'video' && s.framesDecoded > 0)""",
+        )
+        assert screen["participant_id"] == student_id, screen
+        await poll(teacher.page, "() => document.getElementById('stage-screen').videoWidth > 0")
+        await expect(teacher.page.locator("#stage")).to_have_attribute("data-layout", "both")
+        await expect(teacher.page.locator("#stage-screen")).to_be_visible()
+        await expect(teacher.page.locator("#stage-camera")).to_be_visible()
+        await expect(tile.locator(".media-state[data-source='screen']")).to_have_attribute("data-on", "true")
+
+        # Revoking stops the share on the student's side and empties the teacher's screen view.
+        await screen_toggle.uncheck()
+        await expect(share).to_be_disabled(timeout=WAIT_MS)
+        await expect(share).to_have_text("Chia sẻ màn hình")
+        await expect(student.page.locator("#room-message")).to_have_text("Giáo viên đã dừng phần chia sẻ màn hình của bạn.")
+        await expect(teacher.page.locator("#stage-screen")).to_be_hidden(timeout=WAIT_MS)
+        await expect(teacher.page.locator("#stage")).to_have_attribute("data-layout", "camera")
+        await screen_toggle.check()  # allowed again, for the screenshots below
+        await expect(share).to_be_enabled(timeout=WAIT_MS)
 
         SHOTS.mkdir(parents=True, exist_ok=True)
         await teacher.page.screenshot(path=str(SHOTS / "live-teacher.png"), full_page=True)
@@ -255,13 +301,7 @@ async def test_the_teacher_rejoins_after_losing_the_connection_and_students_see_
 
         again = await poll(student.page, CAMERA_DECODED, arg=first["producer_id"])
         assert again["producer_id"] != first["producer_id"]
-        sample = await poll(
-            student.page,
-            f"""() => {{
-                const s = ({SAMPLE_VIDEO})('stage-camera');
-                return s && s.left[0] > 170 && s.right[2] > 170 ? s : null;
-            }}""",
-        )
+        sample = await wait_for_clip_colours(student.page, teacher.page)
         assert is_red(sample["left"]) and is_blue(sample["right"]), sample
         # One teacher in the student's roster, not a ghost of the first session beside the new one.
         roster = student.page.locator("#roster li[data-participant-id][data-role='teacher']")

@@ -621,3 +621,11 @@ export function setLang(lang) {
 export function onLangChange(listener) {
   document.addEventListener(CHANGE_EVENT, () => listener(getLang()));
 }
+
+/**
+ * Add a feature's strings (`{vi: {...}, en: {...}}`) from its own module, so each area of the UI
+ * keeps its texts beside it. Call at import time, before the page renders.
+ */
+export function addStrings(extra) {
+  for (const lang of LANGUAGES) Object.assign(DICTIONARY[lang], extra[lang] ?? {});
+}

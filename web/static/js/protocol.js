@@ -176,9 +176,15 @@ export class LessonClient {
   }
 
   /** Leave: close the socket and both transports. Local tracks are the caller's to stop. */
-  close(reason = 'left') {
+  close(reason = 'left', { notify = true } = {}) {
     if (this._closed) return;
     this._closed = true;
+    // Say goodbye, so the server logs a departure rather than a dropped connection.
+    try {
+      if (notify && this.state === 'connected') this._sendMessage({ type: 'leave', id: this._nextId++ });
+    } catch {
+      // not connected: nothing to say
+    }
     this._gen += 1;
     this._teardown(reason);
     this._setState('closed');
@@ -196,7 +202,7 @@ export class LessonClient {
         if (this._closed) throw err;
         if (FATAL_CODES.has(err.code)) {
           this._emit('error', { error: err, during: 'join' });
-          this.close('refused');
+          this.close('refused', { notify: false });
           throw err;
         }
         this._emit('error', { error: err, during: 'join' });
@@ -428,7 +434,7 @@ export class LessonClient {
         break;
       case 'bye':
         this._emit('bye', message);
-        this.close(message.reason ?? 'bye');
+        this.close(message.reason ?? 'bye', { notify: false });
         break;
       case 'error':
         this._emit('error', { error: new ProtocolError(message.code ?? 'internal', message.message, message) });
@@ -765,6 +771,12 @@ export class LessonClient {
           source: consumer?.source ?? null,
           kind: s.kind,
           framesDecoded: s.framesDecoded ?? 0,
+          keyFramesDecoded: s.keyFramesDecoded ?? 0,
+          pliCount: s.pliCount ?? 0,
+          firCount: s.firCount ?? 0,
+          nackCount: s.nackCount ?? 0,
+          framesDropped: s.framesDropped ?? 0,
+          ssrc: s.ssrc,
           frameWidth: s.frameWidth ?? 0,
           frameHeight: s.frameHeight ?? 0,
           codec: report.get(s.codecId)?.mimeType ?? null,
@@ -787,6 +799,12 @@ export class LessonClient {
           source: sourceOfMid.get(s.mid) ?? null,
           kind: s.kind,
           framesEncoded: s.framesEncoded ?? 0,
+          keyFramesEncoded: s.keyFramesEncoded ?? 0,
+          pliCount: s.pliCount ?? 0,
+          firCount: s.firCount ?? 0,
+          nackCount: s.nackCount ?? 0,
+          qualityLimitationReason: s.qualityLimitationReason ?? null,
+          ssrc: s.ssrc,
           frameWidth: s.frameWidth ?? 0,
           frameHeight: s.frameHeight ?? 0,
           codec: report.get(s.codecId)?.mimeType ?? null,
