@@ -58,6 +58,7 @@ class LessonRoom:
         self.media = media
         self.attendance = attendance
         self.recorder = recorder
+        self._auto_started = False
         self.participants: dict[str, Participant] = {}
         self.room = Room(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
         self.closed = False
@@ -103,7 +104,8 @@ class LessonRoom:
             participant.presence = await self.attendance.join(
                 school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
                 role=participant.role, via=ATTENDANCE_VIA[participant.via])
-        if self.recorder is not None and self.lesson.recording_mode == "auto" and not self.recorder.active:
+        if self.recorder is not None and self.lesson.recording_mode == "auto" and not self._auto_started:
+            self._auto_started = True  # once: a teacher who stops it is not overruled by the next join
             await self.set_recording(None, True)  # recording starts with the lesson
 
     def welcome(self, participant: Participant) -> dict[str, Any]:

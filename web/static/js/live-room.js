@@ -5,6 +5,7 @@
 import { fillSelect, h, replace } from './dom.js';
 import { onLangChange, t } from './i18n.js';
 import { LessonClient } from './protocol.js';
+import { ClassRoster, RecordingControl } from './live-supervision.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const ICON_PATHS = {
@@ -187,6 +188,8 @@ export class LiveRoom {
     );
 
     this.audio = h('div', { id: 'room-audio', hidden: true });
+    this.recordingControl = new RecordingControl(this.client);
+    this.classRoster = new ClassRoster(this.client, lesson.id);
 
     this.el = h(
       'section',
@@ -203,6 +206,7 @@ export class LiveRoom {
         ),
         this.connState,
       ),
+      this.recordingControl.el,
       this.message,
       h(
         'div',
@@ -213,7 +217,12 @@ export class LiveRoom {
           this.stage,
           h('section', { class: 'tiles-box', 'aria-labelledby': 'tiles-heading' }, this.tilesHeading, this.tiles, this.tilesEmpty),
         ),
-        h('aside', { class: 'room-side' }, h('section', { class: 'panel roster-box', 'aria-labelledby': 'roster-heading' }, this.rosterHeading, this.roster)),
+        h(
+          'aside',
+          { class: 'room-side' },
+          h('section', { class: 'panel roster-box', 'aria-labelledby': 'roster-heading' }, this.rosterHeading, this.roster),
+          this.classRoster.el,
+        ),
       ),
       this.controls,
       this.audio,
@@ -236,6 +245,8 @@ export class LiveRoom {
     }
     c.on('active_speaker', () => this.renderSpeaking());
     c.on('permissions', ({ permissions }) => this.onPermissions(permissions));
+    c.on('recording', () => this.recordingControl.render());
+    c.on('joined', () => this.classRoster.start());
     c.on('track', (consumer) => this.onTrack(consumer));
     c.on('track_ended', (consumer) => this.onTrackEnded(consumer));
     c.on('unpublished', ({ source, reason }) => this.onUnpublished(source, reason));
@@ -335,6 +346,7 @@ export class LiveRoom {
   leave() {
     if (this.closed) return;
     this.closed = true;
+    this.classRoster.stop();
     this.client.close('left');
     for (const track of Object.values(this.local)) track?.stop();
     navigator.mediaDevices?.removeEventListener?.('devicechange', this._onDeviceChange);
@@ -601,6 +613,8 @@ export class LiveRoom {
     this.renderStage();
     this.renderTiles();
     this.renderRoster();
+    this.recordingControl.render();
+    this.classRoster.render();
     this.renderControls();
     this.renderSpeaking();
   }

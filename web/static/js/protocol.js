@@ -259,6 +259,7 @@ export class LessonClient {
     this.iceServers = Array.isArray(joined.ice_servers) ? joined.ice_servers : [];
     this.participants = new Map((joined.participants ?? []).map((p) => [p.participant_id, p]));
     this.producers = new Map((joined.producers ?? []).map((p) => [p.producer_id, { muted: false, ...p }]));
+    this.recording = joined.recording ?? null;
     this.activeSpeaker = null;
     const rejoin = this._joinedOnce;
     this._joinedOnce = true;
@@ -431,6 +432,10 @@ export class LessonClient {
         break;
       case 'permissions':
         this._setPermissions(message.permissions ?? {});
+        break;
+      case 'recording':
+        this.recording = { ...(this.recording ?? {}), active: Boolean(message.active), record_students: Boolean(message.record_students) };
+        this._emit('recording', message);
         break;
       case 'bye':
         this._emit('bye', message);
@@ -719,6 +724,11 @@ export class LessonClient {
     if (entry.producerId && this.state === 'connected') {
       await this._request({ type: 'mute', source, muted: entry.muted });
     }
+  }
+
+  /** Teacher only: start or stop recording the lesson. */
+  record(active) {
+    return this._request({ type: 'record', active: Boolean(active) });
   }
 
   /** Teacher only: allow or revoke a participant's source. */
