@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import os
 import platform
+import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +31,7 @@ from aiortc.rtp import RtpPacket
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.media import MovingPictureTrack, ToneTrack, pin_vp8_bitrate
-from bench.server import ServerProcess, running_server
+from bench.server import ServerProcess, machine_busy_seconds, pin_process, running_server
 from sfu.aiortc_adapter import SfuPeerConnection
 from sfu.codecs import starts_keyframe
 from sfu.stats import LATENCY_BOUNDS
@@ -102,6 +102,7 @@ class Snapshot:
     at: float
     server_cpu: float
     bench_cpu: float
+    machine_cpu: float
     metrics: dict[str, float]
     buckets: list[float]
     received: int
@@ -136,7 +137,8 @@ def bench_cpu() -> float:
 async def snapshot(http: aiohttp.ClientSession, server: ServerProcess, subscribers: list[Subscriber]) -> Snapshot:
     metrics, buckets = await asyncio.wait_for(scrape(http, server.url), 10)
     return Snapshot(
-        at=time.perf_counter(), server_cpu=server.cpu_seconds(), bench_cpu=bench_cpu(), metrics=metrics,
+        at=time.perf_counter(), server_cpu=server.cpu_seconds(), bench_cpu=bench_cpu(),
+        machine_cpu=machine_busy_seconds(), metrics=metrics,
         buckets=buckets, received=sum(s.packets for s in subscribers),
         received_bytes={k: sum(s.bytes[k] for s in subscribers) for k in ("audio", "video")},
     )
@@ -167,6 +169,7 @@ class Row:
     seconds: float
     server_cpu: float
     bench_cpu: float
+    other_cpu: float
     in_pps: float
     in_kbps: float
     out_pps: float
@@ -192,11 +195,13 @@ def row_of(n: int, ready: int, a: Snapshot, b: Snapshot, joined: list[Subscriber
     counts = [y - x for x, y in zip(a.buckets, b.buckets)]
     out_pps = rate("lophoc_sfu_packets_out_total")
     server_cpu = (b.server_cpu - a.server_cpu) / dt
+    bench = (b.bench_cpu - a.bench_cpu) / dt
+    other = max(0.0, (b.machine_cpu - a.machine_cpu) / dt - server_cpu - bench)
     rtp = [r for r, _ in (s.join_ms() for s in joined) if r is not None]
     key = [k for _, k in (s.join_ms() for s in joined) if k is not None]
     per_subscriber = max(ready, 1)
     return Row(
-        n=n, ready=ready, seconds=dt, server_cpu=server_cpu, bench_cpu=(b.bench_cpu - a.bench_cpu) / dt,
+        n=n, ready=ready, seconds=dt, server_cpu=server_cpu, bench_cpu=bench, other_cpu=other,
         in_pps=rate("lophoc_sfu_packets_in_total"), in_kbps=rate("lophoc_sfu_bytes_in_total") * 8 / 1000,
         out_pps=out_pps, recv_pps=(b.received - a.received) / dt,
         video_kbps=(b.received_bytes["video"] - a.received_bytes["video"]) * 8 / 1000 / dt / per_subscriber,
@@ -282,7 +287,7 @@ async def profile_server(pid: int, seconds: float, out: Path, native: bool) -> P
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
-            "--format", "raw", "--output", str(out), "--nonblocking"] + (["--native"] if native else [])
+            "--format", "raw", "--output", str(out)] + (["--native"] if native else ["--nonblocking"])
     proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
                                                 stderr=asyncio.subprocess.STDOUT)
     try:
@@ -297,29 +302,30 @@ async def profile_server(pid: int, seconds: float, out: Path, native: bool) -> P
     return out
 
 
-def top_functions(folded: Path, limit: int = 25) -> str:
-    """Self and inclusive sample shares per function from py-spy's raw (folded) output."""
+def top_functions(folded: Path, limit: int = 20, main_thread_only: bool = False) -> str:
+    """From py-spy's raw (folded) output: the lines with the most samples on top of the stack (self,
+    by line: C calls count on the Python line that made them) and the functions with the most
+    samples anywhere on the stack (inclusive, lines merged)."""
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
     total = 0
     for line in folded.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
+        if not stack or not count_text.isdigit() or (main_thread_only and "run_server.py" not in stack):
             continue
         count = int(count_text)
-        frames = [f for f in stack.split(";") if not f.startswith("process ") and not f.startswith("thread ")]
-        if not frames:
-            continue
+        frames = stack.split(";")
         total += count
         own[frames[-1]] = own.get(frames[-1], 0) + count
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + count
+        for function in {re.sub(r":\d+\)$", ")", f) for f in frames}:
+            inclusive[function] = inclusive.get(function, 0) + count
     if not total:
         return "  (no samples)"
-    lines = [f"  {total} samples of a busy server thread (idle samples excluded)", "  self%  function"]
+    lines = [f"  {total} samples of busy server threads (idle excluded)", "  self%  line"]
     lines += [f"  {100 * n / total:5.1f}  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:limit]]
-    lines += ["  incl%  function"]
-    lines += [f"  {100 * n / total:5.1f}  {f}" for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:limit]]
+    lines += ["  incl%  function (the event loop's frames, on every stack, left out)"]
+    ranked = [(f, n) for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1]) if n < 0.95 * total]
+    lines += [f"  {100 * n / total:5.1f}  {f}" for f, n in ranked[:limit]]
     return "\n".join(lines)
 
 
@@ -340,11 +346,11 @@ def fmt_us(pair: tuple[float, float]) -> str:
 
 def print_table(rows: list[Row]) -> None:
     head = ("N", "recv", "CPU s/s", "in pkt/s", "in kbps", "fwd pkt/s", "rcvd pkt/s", "µs CPU/fwd",
-            "fwd p50 µs", "fwd p99 µs", "join→RTP ms", "join→key ms", "rtx", "PLI", "bench CPU")
+            "fwd p50 µs", "fwd p99 µs", "join→RTP ms", "join→key ms", "rtx", "PLI", "bench CPU", "other CPU")
     body = [(str(r.n), f"{r.ready}/{r.n}", f"{r.server_cpu:.3f}", f"{r.in_pps:.0f}", f"{r.in_kbps:.0f}",
              f"{r.out_pps:.0f}", f"{r.recv_pps:.0f}", f"{r.us_per_packet:.1f}", fmt_us(r.p50), fmt_us(r.p99),
              fmt_ms(r.join_rtp), fmt_ms(r.join_keyframe), f"{r.retransmissions:.0f}", f"{r.keyframe_requests:.0f}",
-             f"{r.bench_cpu:.2f}") for r in rows]
+             f"{r.bench_cpu:.2f}", f"{r.other_cpu:.2f}") for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     print("  ".join(h.rjust(w) for h, w in zip(head, widths)))
     for b in body:
@@ -371,6 +377,11 @@ async def run(args: argparse.Namespace) -> int:
         async with running_server(data / "data", server_args, {"LOPHOC_ADMIN_PASSWORD": ADMIN_PASSWORD}) as server, \
                 aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
             print(f"server: pid {server.pid} at {server.url}", flush=True)
+            cpus = sorted(os.sched_getaffinity(0))
+            if args.pin and len(cpus) >= 2:
+                pin_process(server.pid, {cpus[0]})
+                pin_process(os.getpid(), set(cpus[1:]))
+                print(f"pinned: server on CPU {cpus[0]}, this process on CPU {','.join(map(str, cpus[1:]))}", flush=True)
             lesson_id, teacher_token, tokens = await asyncio.wait_for(
                 prepare_lesson(http, server, steps[-1]), 60 + 2 * steps[-1])
             publisher = LessonClient(server.url, lesson_id, teacher_token, decode=True)
@@ -409,7 +420,7 @@ async def run(args: argparse.Namespace) -> int:
                                                args.profile_native)
                     if out is not None:
                         print(f"  folded stacks: {out}")
-                        print(top_functions(out))
+                        print(top_functions(out, main_thread_only=args.profile_native))
             print()
             print(f"figures (steady window of {args.seconds:g} s per N; total run {time.monotonic() - started:.0f} s):")
             print_table(rows)
@@ -423,7 +434,14 @@ async def run(args: argparse.Namespace) -> int:
             print("  join→RTP / join→key: from the subscriber's WebSocket connect to its first RTP packet / first")
             print("      VP8 keyframe start, p50/max over the subscribers who joined in that step "
                   f"({args.join_concurrency} joining at a time).")
-            print("  rtx / PLI: retransmissions and keyframe requests during the window; bench CPU: this process.")
+            print("  rtx / PLI: retransmissions and keyframe requests during the window; bench CPU: this process's")
+            print(f"      CPU s/s; other CPU: the rest of the machine's busy CPU s/s (of {os.cpu_count()}), other programs.")
+            cores = len(os.sched_getaffinity(0))
+            for r in rows:
+                busy = r.server_cpu + r.bench_cpu + r.other_cpu
+                if busy > 0.85 * cores:
+                    print(f"  warning: N={r.n}: the machine was {100 * busy / cores:.0f}% busy ({r.other_cpu:.2f} CPU-s/s "
+                          "by other programs): latencies include waiting for a CPU, and a starved publisher sends less.")
             if rows:
                 last = rows[-1]
                 print(f"  publisher as received per subscriber at N={last.n}: video {last.video_kbps:.0f} kbps, "
@@ -449,10 +467,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--join-concurrency", type=int, default=10, help="subscribers joining at once (default 10)")
     parser.add_argument("--join-timeout", type=float, default=30.0, help="seconds a subscriber gets to a keyframe")
     parser.add_argument("--server-log-level", default="WARNING")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin the server to the first CPU and this process to the others (2+ CPUs)")
     parser.add_argument("--profile", metavar="DIR",
                         help="after the largest N's window, profile the server with py-spy for --seconds "
                              "(install py-spy into the venv yourself) and print its top functions")
-    parser.add_argument("--profile-native", action="store_true", help="py-spy --native: include C frames")
+    parser.add_argument("--profile-native", action="store_true", help="py-spy --native: include C frames (pauses the server at each sample)")
     args = parser.parse_args(argv)
     if min(args.subscribers) < 1 or args.seconds <= 0:
         parser.error("subscriber counts must be >= 1 and --seconds > 0")
