@@ -10,8 +10,8 @@ What it changes, and why:
   sent) and hands NACK and PLI/FIR to the consumer instead of an encoder.
 - `SfuPeerConnection`: injects both at construction, and announces only the configured ICE
   addresses (aioice never offers loopback; a server must choose what it announces).
-- `send_now`: SRTP-protect and send one packet synchronously on the nominated ICE pair (no
-  coroutine per packet: the forwarding loop is the hot path).
+- `fast_sender`: SRTP-protect and send one packet synchronously on the nominated ICE pair (no
+  coroutine per packet, everything looked up once: the forwarding loop is the hot path).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import asyncio
 import ipaddress
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aioice
 import pylibsrtp
@@ -122,6 +122,14 @@ class ForwardingReceiver(RTCRtpReceiver):
         await self._send_rtcp_pli(media_ssrc)
 
 
+class ReportSource(Protocol):
+    packets_sent: int
+    octets_sent: int
+
+    def report(self) -> tuple[int, int]:
+        """(NTP timestamp, RTP timestamp) of the same instant, for a sender report."""
+
+
 Feedback = Callable[[str, list[int]], None]
 """("nack", lost sequence numbers) or ("keyframe", [])."""
 
@@ -141,6 +149,7 @@ class ForwardingSender(RTCRtpSender):
         # this m-line continues them, or SRTP's replay protection refuses its packets as too old.
         self.next_sequence = random.randint(0, 0xFFFF)
         self.next_rtx_sequence = random.randint(0, 0xFFFF)
+        self.report_source = None
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # Called after every negotiation that leaves this sender sending: a reused transceiver may
@@ -169,12 +178,25 @@ class ForwardingSender(RTCRtpSender):
         else:
             await super()._handle_rtcp_packet(packet)
 
-    def note_sent(self, ntp_timestamp: int, rtp_timestamp: int, payload_size: int) -> None:
-        """What the next sender report says: the NTP/RTP mapping and the running counts."""
-        self._RTCRtpSender__ntp_timestamp = ntp_timestamp  # type: ignore[attr-defined]
-        self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
-        self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
-        self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+    # aiortc's sender reports read these four private attributes. Here they are properties over
+    # what the consumer counts anyway, computed when a report is built, not on every packet.
+    report_source: ReportSource | None = None
+
+    @property
+    def _RTCRtpSender__ntp_timestamp(self) -> int:  # noqa: N802 (aiortc's name)
+        return self.report_source.report()[0] if self.report_source else 0
+
+    @property
+    def _RTCRtpSender__rtp_timestamp(self) -> int:  # noqa: N802
+        return self.report_source.report()[1] if self.report_source else 0
+
+    @property
+    def _RTCRtpSender__octet_count(self) -> int:  # noqa: N802
+        return self.report_source.octets_sent if self.report_source else 0
+
+    @property
+    def _RTCRtpSender__packet_count(self) -> int:  # noqa: N802
+        return self.report_source.packets_sent if self.report_source else 0
 
 
 def _is_loopback(host: str) -> bool:
@@ -247,18 +269,31 @@ class SfuPeerConnection(AnnouncingPeerConnection):
         return transceiver
 
 
-def send_now(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """SRTP-protect `data` and send it on the nominated ICE pair; False when not connected."""
+Send = Callable[[bytes], bool]
+
+
+def fast_sender(dtls: RTCDtlsTransport) -> Send | None:
+    """A function that SRTP-protects and sends a packet on the nominated pair, with everything it
+    needs looked up once; None until the transport is connected. Call again after the DTLS
+    transport's state changes (it emits "statechange")."""
     if dtls._state is not State.CONNECTED:
-        return False
+        return None
     pair = dtls.transport._connection._nominated.get(1)
     if pair is None:
-        return False
-    try:
-        pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
-    except (pylibsrtp.Error, OSError):
-        return False  # one subscriber's failure never stops the packet reaching the others
-    return True
+        return None
+    protect = dtls._tx_srtp.protect
+    sendto = pair.protocol.transport.sendto
+    address = pair.remote_addr
+    errors = (pylibsrtp.Error, OSError)
+
+    def send(data: bytes) -> bool:
+        try:
+            sendto(protect(data), address)
+        except errors:
+            return False
+        return True
+
+    return send
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:

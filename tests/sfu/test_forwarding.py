@@ -142,6 +142,12 @@ async def test_each_subscriber_gets_its_own_ssrc_and_gapless_sequence_numbers(ri
     assert len(seen) == 2, "two subscribers, two SSRCs"
     server_ssrcs = {t.pc.getTransceivers()[0].sender._ssrc for t, _pc, _c in subscribers}
     assert set(seen) == server_ssrcs
+    for _transport, _pc, (consumer,) in subscribers:
+        sender = consumer.transceiver.sender
+        assert sender._RTCRtpSender__packet_count == consumer.packets_sent > 0, "sender reports count what went out"
+        assert sender._RTCRtpSender__octet_count == consumer.octets_sent
+        ntp, rtp_timestamp = consumer.report()
+        assert ntp > 0 and sender._RTCRtpSender__rtp_timestamp == rtp_timestamp
     for numbers in seen.values():
         ordered = sorted(numbers, key=lambda n: (n - numbers[0]) & 0xFFFF)
         steps = {(b - a) & 0xFFFF for a, b in zip(ordered, ordered[1:], strict=False)}
