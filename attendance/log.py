@@ -69,7 +69,7 @@ class AttendanceLog:
         ends at its last-seen time with reason server_restart. Idempotent: a closed presence has no
         open row, so a second restart finds nothing to close."""
         cutoff = now_utc() - STALE
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             rows = (await session.scalars(select(OpenPresence).where(
                 (OpenPresence.node_id == self.node_id) | (OpenPresence.last_seen_at < cutoff)))).all()
             for row in rows:
@@ -92,14 +92,14 @@ class AttendanceLog:
         if detached is not None:
             if detached.timer is not None:
                 detached.timer.cancel()
-            async with self.db.session() as session:
+            async with self.db.session(immediate=True) as session:
                 await session.execute(update(OpenPresence).where(OpenPresence.presence_id == detached.presence.id)
                                       .values(connected=True, last_seen_at=now_utc()))
             self._attached[detached.presence.id] = detached.presence
             return detached.presence
         presence = Presence(str(uuid.uuid4()), school_id, lesson_id, user_id, role, via, room)
         at = now_utc()
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             session.add(AttendanceEvent(presence_id=presence.id, school_id=school_id, lesson_id=lesson_id,
                                         user_id=user_id, role=role, via=via, room=room, kind="join", reason=None,
                                         at=at, node_id=self.node_id))
@@ -120,7 +120,7 @@ class AttendanceLog:
             key = (presence.lesson_id, presence.user_id, presence.via, presence.room)
             detached = _Detached(presence, at)
             self._detached[key] = detached
-            async with self.db.session() as session:
+            async with self.db.session(immediate=True) as session:
                 await session.execute(update(OpenPresence).where(OpenPresence.presence_id == presence.id)
                                       .values(connected=False, last_seen_at=at))
             detached.timer = asyncio.get_running_loop().call_later(
@@ -136,7 +136,7 @@ class AttendanceLog:
             task.add_done_callback(self._finishing.discard)
 
     async def _write_leave(self, presence: Presence, reason: str, at: datetime) -> None:
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             open_row = await session.get(OpenPresence, presence.id)
             if open_row is None:
                 return  # closed by recovery elsewhere: never twice
@@ -151,12 +151,12 @@ class AttendanceLog:
             await asyncio.sleep(self.heartbeat.total_seconds())
             try:
                 ids = list(self._attached)
-                async with self.db.session() as session:
+                async with self.db.session(immediate=True) as session:
                     if ids:
                         await session.execute(update(OpenPresence).where(OpenPresence.presence_id.in_(ids))
                                               .values(last_seen_at=now_utc()))
                 stale = now_utc() - STALE
-                async with self.db.session() as session:
+                async with self.db.session(immediate=True) as session:
                     others = (await session.scalars(select(OpenPresence.presence_id).where(
                         OpenPresence.node_id != self.node_id, OpenPresence.last_seen_at < stale))).all()
                 if others:

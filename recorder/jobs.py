@@ -54,7 +54,7 @@ class RecordingJobs:
     async def recover(self) -> int:
         """Recordings a crash left open are kept as they are on disk: status interrupted, with the
         duration their file really holds; their lessons' videos are rendered again."""
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             open_rows = list(await session.scalars(select(Recording).where(Recording.status == "recording")))
             for row in await session.scalars(select(Recording).where(Recording.status == "rendering")):
                 row.status = "queued"
@@ -62,7 +62,7 @@ class RecordingJobs:
         for row in open_rows:
             path = self.root / row.path
             duration = await asyncio.to_thread(probe, path)
-            async with self.db.session() as session:
+            async with self.db.session(immediate=True) as session:
                 fresh = await session.get(Recording, row.id)
                 if fresh is None:
                     continue
@@ -83,7 +83,7 @@ class RecordingJobs:
 
     async def enqueue(self, lesson_id: int) -> None:
         """Queue (again) the rendering of this lesson's video from its tracks."""
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             tracks = list(await session.scalars(select(Recording).where(
                 Recording.lesson_id == lesson_id, Recording.kind == "track",
                 Recording.status.in_(("complete", "interrupted")))))
@@ -105,7 +105,7 @@ class RecordingJobs:
         self._wake.set()
 
     async def _next_job(self) -> int | None:
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             row = await session.scalar(select(Recording).where(
                 Recording.kind == "composite", Recording.status == "queued").order_by(Recording.id).limit(1))
             if row is None:
@@ -131,14 +131,14 @@ class RecordingJobs:
                 await self._set(job_id, status="failed", error=str(exc)[:300])
 
     async def _set(self, job_id: int, **values: object) -> None:
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             row = await session.get(Recording, job_id)
             if row is not None:
                 for key, value in values.items():
                     setattr(row, key, value)
 
     async def _render(self, job_id: int) -> None:
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             composite = await session.get(Recording, job_id)
             assert composite is not None
             tracks = list(await session.scalars(select(Recording).where(
@@ -210,7 +210,7 @@ async def apply_retention(db: Database, root: Path, now: datetime, policies: dic
     """Delete the files of recordings older than their school keeps them; the index keeps a row
     marked deleted (what existed, and when it went)."""
     deleted = 0
-    async with db.session() as session:
+    async with db.session(immediate=True) as session:
         for school_id, days in policies.items():
             if days is None:
                 continue

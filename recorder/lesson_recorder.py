@@ -85,7 +85,7 @@ class LessonRecorder:
             f"{now.strftime('%Y%m%dT%H%M%S%f')}-{source}-u{producer.app_data.get('user_id')}"
             f"{file_suffix(producer.codec.mimeType)}")
         writer = TrackWriter(self.root / relative, producer.codec, on_need_keyframe=producer.request_keyframe)
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             row = Recording(school_id=self.scope.school_id, lesson_id=self.scope.lesson_id,
                             class_id=self.scope.class_id, subject_id=self.scope.subject_id,
                             teacher_id=self.scope.teacher_id, school_year_id=self.scope.school_year_id, kind="track",
@@ -116,7 +116,7 @@ class LessonRecorder:
     async def _finish(self, track: _Track) -> None:
         track.producer.remove_tap(track.tap)
         await asyncio.to_thread(track.writer.close)
-        async with self.db.session() as session:
+        async with self.db.session(immediate=True) as session:
             row = await session.get(Recording, track.recording_id)
             if row is None:
                 return
@@ -140,7 +140,7 @@ class LessonRecorder:
             try:
                 tracks = list(self._tracks.values())
                 await asyncio.to_thread(lambda: [t.writer.sync() for t in tracks])
-                async with self.db.session() as session:
+                async with self.db.session(immediate=True) as session:
                     for track in tracks:
                         row = await session.get(Recording, track.recording_id)
                         if row is not None and track.writer.frames:

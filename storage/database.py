@@ -68,9 +68,15 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, immediate: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work. `immediate` takes SQLite's write lock at once (waiting its turn): for
+        background writers that read then write, which in WAL mode would otherwise fail with
+        "database is locked" when another commit lands between their read and their write."""
         async with self.sessions() as session:
             async with session.begin():
+                if immediate and self.is_sqlite:
+                    connection = await session.connection()
+                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
                 yield session
 
     async def close(self) -> None:

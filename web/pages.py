@@ -28,6 +28,9 @@ PAGES: dict[str, str] = {
     "/admin/users": "admin-users.html",
     "/admin/subjects": "admin-subjects.html",
     "/admin/timetable": "admin-timetable.html",
+    r"/lessons/{lesson_id:\d+}/attendance": "lesson-attendance.html",
+    "/reports/attendance": "reports-attendance.html",
+    "/recordings": "recordings.html",
 }
 
 # path -> where it sends the browser (302)

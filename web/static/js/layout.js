@@ -6,9 +6,12 @@ import { h, replace } from './dom.js';
 import { errorMessage } from './forms.js';
 import { LANGUAGES, applyTranslations, getLang, onLangChange, setLang, t } from './i18n.js';
 import { DEFAULT_TIMEZONE } from './format.js';
+import './i18n-records.js'; // nav.reports, nav.recordings
 
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
+  { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
+  { href: '/recordings', key: 'nav.recordings', roles: ['admin', 'teacher', 'student'] },
   { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
   { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
   { href: '/admin/users', key: 'nav.users', roles: ['admin'] },
@@ -51,6 +54,8 @@ function isCurrent(href) {
 function renderHeader(header, me) {
   const user = me?.user;
   const links = NAV.filter((item) => user && item.roles.includes(user.role));
+  // The school administration group starts at the first admin-only link.
+  const adminStart = links.findIndex((item) => item.roles.length === 1 && item.roles[0] === 'admin');
   replace(
     header,
     h(
@@ -73,8 +78,8 @@ function renderHeader(header, me) {
               links.map((item, i) =>
                 h(
                   'li',
-                  { class: i === 1 ? 'nav-admin-start' : null },
-                  i === 1 ? h('span', { class: 'nav-group' }, t('nav.admin')) : null,
+                  { class: i === adminStart ? 'nav-admin-start' : null },
+                  i === adminStart ? h('span', { class: 'nav-group' }, t('nav.admin')) : null,
                   h('a', { href: item.href, 'aria-current': isCurrent(item.href) ? 'page' : null }, t(item.key)),
                 ),
               ),

@@ -1,0 +1,123 @@
+// /lessons/{id}/attendance: "Điểm danh tiết học": the summary, a timeline picture (one bar row per
+// student over the lesson) and the list, with CSV/XLSX downloads. Refreshed every 10 s while live.
+
+import '../i18n-records.js';
+import { h, loaded, loading, replace, table } from '../dom.js';
+import { errorMessage } from '../forms.js';
+import { formatTime } from '../format.js';
+import { onLangChange, t } from '../i18n.js';
+import { initLayout, showLoadError, showPageMessage } from '../layout.js';
+import { lessonFacts, statusBadge } from '../lesson-parts.js';
+import { attendance as attendanceApi } from '../records-api.js';
+import { attendanceTimeline } from '../records-charts.js';
+import { ATTENDANCE_STATUSES, attendanceBadge, formatNumber } from '../records-parts.js';
+
+const REFRESH_MS = 10_000;
+
+const lessonId = Number(location.pathname.split('/')[2]);
+const main = document.getElementById('main');
+const el = (id) => document.getElementById(id);
+
+function renderSummary(data, user) {
+  const box = el('attendance-summary');
+  if (user.role === 'student') {
+    const me = data.students[0];
+    replace(box, h('p', { class: 'my-record' }, t('att.my_record'), ' ', me ? attendanceBadge(me.status) : null));
+  } else {
+    const item = (key, value, status) =>
+      h('div', { class: ['summary-item', status && `att-${status}`], dataset: { key } }, h('dt', {}, t(key === 'students' ? 'att.summary.students' : `att.status.${key}`)), h('dd', {}, String(value)));
+    replace(
+      box,
+      h(
+        'dl',
+        { class: 'summary', id: 'summary-list' },
+        item('students', data.summary.students),
+        ATTENDANCE_STATUSES.map((status) => item(status, data.summary[status], status)),
+      ),
+    );
+  }
+  el('attendance-rules').textContent = t('att.rules', { late: data.late_after_minutes, early: data.left_early_minutes });
+}
+
+function renderTable(data, timeZone) {
+  const time = (value) => (value ? h('time', { datetime: value }, formatTime(value, timeZone)) : '—');
+  const rows = data.students.map((s) => ({
+    attrs: { dataset: { userId: s.user_id, status: s.status } },
+    cells: [
+      s.full_name,
+      attendanceBadge(s.status),
+      time(s.first_join),
+      s.present_now ? h('span', { class: 'in-class' }, t('att.in_class')) : time(s.last_leave),
+      formatNumber(s.seconds_present / 60),
+      String(s.intervals.length),
+    ],
+  }));
+  replace(
+    el('attendance-table'),
+    table({
+      caption: t('att.table'),
+      headers: [t('att.col.name'), t('att.col.status'), t('att.col.first_join'), t('att.col.last_leave'), t('att.col.minutes'), t('att.col.joins')],
+      rows,
+      emptyText: t('att.none'),
+    }),
+  );
+}
+
+function render(state, ctx) {
+  const { data } = state;
+  if (!data) return;
+  const { user, timeZone } = ctx;
+  const { lesson } = data;
+  el('lesson-name').textContent = lesson.title;
+  el('back-lesson').href = `/lessons/${lesson.id}`;
+  replace(el('lesson-info'), h('div', { class: 'lesson-status' }, statusBadge(lesson.status)), lessonFacts(lesson, timeZone, { withDate: true }));
+  el('live-note').hidden = lesson.status !== 'live';
+  renderSummary(data, user);
+  const wrap = loaded(el('timeline-wrap'));
+  replace(
+    wrap,
+    data.students.length
+      ? attendanceTimeline({ lesson, students: data.students, timeZone, now: Date.parse(data.generated_at) || Date.now() })
+      : h('p', { class: 'empty' }, t('att.none')),
+  );
+  loaded(el('attendance-table'));
+  renderTable(data, timeZone);
+  const staff = user.role !== 'student';
+  el('exports').hidden = !staff;
+  el('export-csv').href = attendanceApi.lessonExportUrl(lesson.id, 'csv');
+  el('export-xlsx').href = attendanceApi.lessonExportUrl(lesson.id, 'xlsx');
+  el('updated').textContent = state.failure
+    ? errorMessage(state.failure)
+    : t('att.updated', { time: new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(data.generated_at)) });
+  el('updated').classList.toggle('form-error', Boolean(state.failure));
+}
+
+async function mainPage() {
+  const ctx = await initLayout();
+  if (!ctx) return;
+  const state = { data: null, failure: null };
+  loading(el('timeline-wrap'), t('common.loading'));
+  loading(el('attendance-table'), t('common.loading'));
+
+  const load = async () => {
+    try {
+      state.data = await attendanceApi.lesson(lessonId);
+      state.failure = null;
+    } catch (err) {
+      if (err.status === 401) return;
+      if (!state.data) {
+        if (err.status === 404) showPageMessage(main, { titleKey: 'att.not_found', text: errorMessage(err) });
+        else showLoadError(main, err);
+        return;
+      }
+      state.failure = err; // keep showing the last good answer
+    }
+    render(state, ctx);
+    if (state.data.lesson.status === 'live') schedule();
+  };
+  const schedule = () => setTimeout(() => (document.hidden ? schedule() : load()), REFRESH_MS);
+  await load();
+  onLangChange(() => render(state, ctx));
+}
+
+mainPage();

@@ -1,0 +1,350 @@
+// /recordings: "Lưu trữ bài giảng": the archive of recorded lessons. Each lesson shows its lesson
+// video first (duration, size, status, a progress bar while it is rendered, refreshed every 3 s),
+// with the separately recorded files under it. Staff publish videos to students and download them;
+// everyone plays them in the player (#player; the server answers range requests, so seeking works).
+
+import '../i18n-records.js';
+import { fillSelect, h, loaded, loading, replace } from '../dom.js';
+import { errorMessage } from '../forms.js';
+import { formatDate, formatTime, parseInstant } from '../format.js';
+import { onLangChange, t } from '../i18n.js';
+import { initLayout } from '../layout.js';
+import { recordings as recordingsApi } from '../records-api.js';
+import {
+  checkDateRange,
+  fillFilterSelects,
+  filtersFromUrl,
+  formValues,
+  formatBytes,
+  formatDuration,
+  loadFilterOptions,
+  recordingBadge,
+  setFormValues,
+  syncUrl,
+} from '../records-parts.js';
+
+const REFRESH_MS = 3_000;
+const FILTERS = ['from', 'to', 'class_id', 'subject_id', 'teacher_id'];
+const BUSY = new Set(['queued', 'rendering']);
+const SOURCE_ORDER = ['camera', 'screen', 'mic', 'screen-audio'];
+
+const form = document.getElementById('recording-filters');
+const listEl = document.getElementById('recordings-list');
+const player = document.getElementById('player');
+const el = (id) => document.getElementById(id);
+
+const state = {
+  user: null,
+  timeZone: null,
+  items: null,
+  failure: null,
+  values: {},
+  options: { classes: [], subjects: [], teachers: [], grades: [] },
+  openTracks: new Set(),
+  pending: new Set(),
+  playing: null,
+  timer: null,
+  generation: 0,
+};
+
+const staff = () => state.user.role !== 'student';
+const mayManage = (rec) => state.user.role === 'admin' || rec.teacher_id === state.user.id;
+
+function knownSource(rec) {
+  return ['camera', 'mic', 'screen', 'screen-audio', 'lesson'].includes(rec.source) ? t(`rec.source.${rec.source}`) : rec.source;
+}
+
+const recordingName = (rec) => `${rec.kind === 'composite' ? t('rec.video') : knownSource(rec)}: ${rec.lesson_title}`;
+
+// --- player --------------------------------------------------------------------------------------
+function play(rec, { autoplay = true } = {}) {
+  state.playing = rec;
+  el('player-section').hidden = false;
+  el('player-error').hidden = true;
+  el('player-title').textContent = t('rec.now_playing', { name: recordingName(rec) });
+  if (player.getAttribute('src') !== rec.media_url) {
+    player.src = rec.media_url;
+    player.load();
+  }
+  const params = new URLSearchParams(location.search);
+  params.set('play', rec.id);
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+  el('player-section').scrollIntoView({ block: 'nearest' });
+  if (autoplay) player.play().catch(() => {}); // refused autoplay: the controls are there
+}
+
+function closePlayer() {
+  player.pause();
+  player.removeAttribute('src');
+  player.load();
+  state.playing = null;
+  el('player-section').hidden = true;
+  const params = new URLSearchParams(location.search);
+  params.delete('play');
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+
+// --- publishing ----------------------------------------------------------------------------------
+async function setPublished(rec, input) {
+  state.pending.add(rec.id);
+  input.disabled = true;
+  el('rec-status').classList.remove('form-error');
+  try {
+    const updated = await recordingsApi.setPublished(rec.id, input.checked);
+    state.items = state.items.map((r) => (r.id === updated.id ? { ...r, ...updated } : r));
+    el('rec-status').textContent = t(updated.published ? 'rec.published_done' : 'rec.withdrawn', { klass: updated.class_name });
+  } catch (err) {
+    if (err.status === 401) return;
+    input.checked = !input.checked;
+    el('rec-status').textContent = t('rec.publish_failed', { error: errorMessage(err) });
+    el('rec-status').classList.add('form-error');
+  } finally {
+    state.pending.delete(rec.id);
+    render();
+  }
+}
+
+function publishToggle(rec) {
+  const id = `publish-${rec.id}`;
+  return h(
+    'label',
+    { class: 'switch', for: id },
+    h('input', {
+      type: 'checkbox',
+      role: 'switch',
+      id,
+      class: 'publish-toggle',
+      checked: rec.published,
+      disabled: state.pending.has(rec.id),
+      dataset: { recordingId: rec.id },
+      on: { change: (event) => setPublished(rec, event.currentTarget) },
+    }),
+    h('span', { class: 'switch-label' }, t('rec.publish')),
+  );
+}
+
+// --- rendering ---------------------------------------------------------------------------------
+function progressBar(rec) {
+  const pct = Math.round(Math.min(Math.max(rec.progress ?? 0, 0), 1) * 100);
+  const id = `progress-${rec.id}`;
+  return h(
+    'div',
+    { class: 'render-progress' },
+    h('label', { for: id }, t('rec.progress')),
+    h('progress', { id, max: '100', value: String(pct), dataset: { recordingId: rec.id } }, `${pct}%`),
+    h('span', { class: 'progress-value', 'aria-hidden': 'true' }, `${pct}%`),
+  );
+}
+
+function actions(rec) {
+  const name = recordingName(rec);
+  return h(
+    'div',
+    { class: 'rec-actions' },
+    rec.media_url
+      ? h(
+          'button',
+          {
+            type: 'button',
+            class: ['button', rec.kind === 'composite' ? 'primary' : 'secondary', 'small', 'play'],
+            'aria-label': t('rec.play_named', { name }),
+            dataset: { recordingId: rec.id },
+            on: { click: () => play(rec) },
+          },
+          t('rec.play'),
+        )
+      : null,
+    rec.media_url && staff()
+      ? h('a', { class: 'button secondary small download', href: recordingsApi.downloadUrl(rec), download: '', 'aria-label': t('rec.download_named', { name }) }, t('rec.download'))
+      : null,
+    staff() && mayManage(rec) ? publishToggle(rec) : null,
+    staff() && !mayManage(rec) ? h('span', { class: 'muted' }, t(rec.published ? 'rec.published' : 'rec.unpublished')) : null,
+  );
+}
+
+function facts(rec) {
+  const row = (key, value, cls) => h('div', { class: cls }, h('dt', {}, t(key)), h('dd', {}, value));
+  return h(
+    'dl',
+    { class: 'facts rec-facts' },
+    row('rec.duration', formatDuration(rec.duration_seconds), 'fact-duration'),
+    row('rec.size', formatBytes(rec.size_bytes), 'fact-size'),
+    row('rec.status', recordingBadge(rec.status), 'fact-status'),
+    rec.kind === 'track' ? row('rec.codec', rec.codec, 'fact-codec') : null,
+  );
+}
+
+function videoBlock(rec) {
+  return h(
+    'div',
+    { class: 'lesson-video', dataset: { recordingId: rec.id, status: rec.status, published: String(rec.published) } },
+    h('h4', { class: 'rec-kind' }, t('rec.video')),
+    facts(rec),
+    BUSY.has(rec.status) ? progressBar(rec) : null,
+    rec.status === 'failed' && rec.error ? h('p', { class: 'form-error' }, t('rec.error', { error: rec.error })) : null,
+    actions(rec),
+  );
+}
+
+function trackItem(rec) {
+  return h(
+    'li',
+    { class: 'track', dataset: { recordingId: rec.id, source: rec.source, status: rec.status } },
+    h('span', { class: 'track-name' }, knownSource(rec)),
+    facts(rec),
+    actions(rec),
+  );
+}
+
+function lessonCard(group) {
+  const { lessonId, items } = group;
+  const first = items[0];
+  const composites = items.filter((r) => r.kind === 'composite');
+  const tracks = items
+    .filter((r) => r.kind === 'track')
+    .sort((a, b) => SOURCE_ORDER.indexOf(a.source) - SOURCE_ORDER.indexOf(b.source) || parseInstant(a.started_at) - parseInstant(b.started_at));
+  const titleId = `rec-lesson-${lessonId}-title`;
+  const details = tracks.length
+    ? h(
+        'details',
+        {
+          class: 'tracks',
+          open: state.openTracks.has(lessonId) ? '' : null,
+          dataset: { lessonId },
+          on: { toggle: (event) => (event.currentTarget.open ? state.openTracks.add(lessonId) : state.openTracks.delete(lessonId)) },
+        },
+        h('summary', {}, t('rec.tracks', { n: tracks.length })),
+        h('ul', { class: 'track-list' }, tracks.map(trackItem)),
+      )
+    : null;
+  const started = group.startedAt;
+  return h(
+    'article',
+    { class: 'recording-lesson', dataset: { lessonId }, 'aria-labelledby': titleId },
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h3', { class: 'lesson-title', id: titleId }, first.lesson_title),
+      staff() ? h('a', { class: 'attendance-link', href: `/lessons/${lessonId}/attendance` }, t('rec.attendance_link')) : null,
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', { class: 'fact-class' }, h('dt', {}, t('lesson.class')), h('dd', {}, first.class_name)),
+      h('div', { class: 'fact-subject' }, h('dt', {}, t('lesson.subject')), h('dd', {}, first.subject_name)),
+      h('div', { class: 'fact-teacher' }, h('dt', {}, t('lesson.teacher')), h('dd', {}, first.teacher_name)),
+      h(
+        'div',
+        { class: 'fact-date' },
+        h('dt', {}, t('rec.recorded_at')),
+        h('dd', {}, h('time', { datetime: new Date(started).toISOString() }, `${formatDate(new Date(started), state.timeZone)}, ${formatTime(new Date(started), state.timeZone)}`)),
+      ),
+    ),
+    composites.length ? composites.map(videoBlock) : staff() ? h('p', { class: 'empty' }, t('rec.no_video')) : null,
+    details,
+  );
+}
+
+function groups(items) {
+  const byLesson = new Map();
+  for (const rec of items) {
+    if (!byLesson.has(rec.lesson_id)) byLesson.set(rec.lesson_id, []);
+    byLesson.get(rec.lesson_id).push(rec);
+  }
+  return [...byLesson].map(([lessonId, recs]) => ({
+    lessonId,
+    items: recs,
+    startedAt: Math.min(...recs.map((r) => parseInstant(r.started_at).getTime())),
+  })).sort((a, b) => b.startedAt - a.startedAt);
+}
+
+function render() {
+  if (state.failure && !state.items) {
+    loaded(listEl);
+    replace(listEl, h('p', { class: 'form-error', role: 'alert' }, errorMessage(state.failure)));
+    return;
+  }
+  if (!state.items) return;
+  loaded(listEl);
+  const focused = document.activeElement?.id && listEl.contains(document.activeElement) ? document.activeElement.id : null;
+  const lessonGroups = groups(state.items);
+  el('rec-count').textContent = lessonGroups.length ? t('rec.count', { n: lessonGroups.length }) : '';
+  el('refresh-note').hidden = !state.items.some((r) => BUSY.has(r.status));
+  replace(
+    listEl,
+    lessonGroups.length ? lessonGroups.map(lessonCard) : h('p', { class: 'empty' }, t(staff() ? 'rec.none' : 'rec.none_student')),
+  );
+  if (focused) document.getElementById(focused)?.focus();
+  if (state.playing) el('player-title').textContent = t('rec.now_playing', { name: recordingName(state.playing) });
+}
+
+async function load() {
+  clearTimeout(state.timer);
+  const mine = ++state.generation;
+  try {
+    const query = Object.fromEntries(Object.entries(state.values).filter(([, v]) => v !== ''));
+    const items = await recordingsApi.list(query);
+    if (mine !== state.generation) return;
+    state.items = items;
+    state.failure = null;
+  } catch (err) {
+    if (err.status === 401 || mine !== state.generation) return;
+    state.failure = err;
+  }
+  render();
+  // While a lesson video is rendered (or a lesson is being recorded) keep the list current.
+  if (state.items?.some((r) => BUSY.has(r.status) || r.status === 'recording') || (state.failure && state.items)) {
+    state.timer = setTimeout(function tick() {
+      if (document.hidden) state.timer = setTimeout(tick, REFRESH_MS);
+      else load();
+    }, REFRESH_MS);
+  }
+}
+
+async function mainPage() {
+  const ctx = await initLayout();
+  if (!ctx) return;
+  state.user = ctx.user;
+  state.timeZone = ctx.timeZone;
+  const student = ctx.user.role === 'student';
+  el('rec-filter-teacher-field').hidden = student;
+  if (student) {
+    el('rec-intro').dataset.i18n = 'rec.intro_student';
+    el('rec-intro').textContent = t('rec.intro_student');
+  }
+  state.values = filtersFromUrl(FILTERS, ctx.timeZone);
+  if (student) delete state.values.teacher_id;
+  const wanted = new URLSearchParams(location.search).get('play');
+  setFormValues(form, { from: state.values.from, to: state.values.to });
+  for (const name of ['class_id', 'subject_id', 'teacher_id']) fillSelect(form.elements.namedItem(name), [], { placeholder: t('common.loading') });
+
+  player.addEventListener('error', () => {
+    if (player.getAttribute('src')) el('player-error').hidden = false;
+  });
+  el('player-close').addEventListener('click', closePlayer);
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const values = formValues(form, student ? FILTERS.filter((n) => n !== 'teacher_id') : FILTERS);
+    if (!checkDateRange(form, values)) return;
+    state.values = values;
+    syncUrl(state.playing ? { ...values, play: state.playing.id } : values);
+    loading(listEl, t('common.loading'));
+    load();
+  });
+
+  loading(listEl, t('common.loading'));
+  const listed = load();
+  state.options = await loadFilterOptions(ctx.user).catch(() => state.options);
+  fillFilterSelects(form, state.options, state.values);
+  await listed;
+  const asked = wanted && state.items?.find((r) => String(r.id) === wanted && r.media_url);
+  if (asked) play(asked, { autoplay: false });
+  onLangChange(() => {
+    fillFilterSelects(form, state.options, formValues(form, FILTERS));
+    if (student) el('rec-intro').textContent = t('rec.intro_student');
+    render();
+  });
+}
+
+mainPage();
