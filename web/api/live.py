@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from school.models import User
 from signaling.admission import MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL, Admission, admit_user
 from signaling.errors import Forbidden, NotFound
 from signaling.lesson_room import LessonRoom
+from signaling.participant import Participant
 from signaling.messages import TrackSpec
 from signaling.sdp import media_sections
 from web.keys import ROOMS, SIGNER
@@ -65,28 +67,10 @@ def register(api: Api) -> None:
                description="An SDP offer publishes as the token's user with the lesson's permissions: video is "
                "the camera, audio the microphone. 201 with the answer and the session's Location.")
     async def whip(call: Call) -> web.Response:
-        admission = await _admission(call)
-        offer = await call.request.text()
-        registry = call.request.app[ROOMS]
-        room = registry.room_for(admission.lesson)
-        participant = room.join(admission, "whip")
-        try:
-            kinds = {"video": "camera", "audio": "mic"}
-            tracks, used = [], set()
-            for mid, kind in media_sections(offer):
-                source = kinds.get(kind)
-                if source is not None and source not in used:
-                    used.add(source)
-                    tracks.append(TrackSpec(mid=mid, source=source))
-            result = await room.publish(participant, offer, tracks)
-            await room.attend(participant)
-        except BaseException:
-            await room.leave(participant, "refused")
-            await registry.release(room)
-            raise
-        resource = secrets.token_urlsafe(16)
-        registry.whip_sessions[resource] = (admission.lesson.id, participant.id)
-        return _sdp_response(result["sdp"], f"/api/lessons/{admission.lesson.id}/whip/{resource}")
+        async def publish(room: LessonRoom, participant: Participant, offer: str) -> str:
+            return str((await room.publish(participant, offer, _whip_tracks(offer)))["sdp"])
+
+        return await _enter(call, "whip", publish)
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/whip/{resource:[A-Za-z0-9_-]+}", summary="End a WHIP session",
                tag="live", status=204, errors=(403, 404))
@@ -98,26 +82,50 @@ def register(api: Api) -> None:
                description="A recvonly SDP offer receives the teacher's camera and screen (video m-lines, in "
                "that order) and microphone and screen audio (audio m-lines). 201 with the answer and Location.")
     async def whep(call: Call) -> web.Response:
-        admission = await _admission(call)
-        offer = await call.request.text()
-        registry = call.request.app[ROOMS]
-        room = registry.room_for(admission.lesson)
-        viewer = room.join(admission, "whep")
-        try:
-            answer = await room.join_whep(viewer, offer)
-            await room.attend(viewer)
-        except BaseException:
-            await room.leave(viewer, "refused")
-            await registry.release(room)
-            raise
-        resource = secrets.token_urlsafe(16)
-        registry.whip_sessions[resource] = (admission.lesson.id, viewer.id)
-        return _sdp_response(answer, f"/api/lessons/{admission.lesson.id}/whep/{resource}")
+        async def watch(room: LessonRoom, viewer: Participant, offer: str) -> str:
+            return await room.join_whep(viewer, offer)
+
+        return await _enter(call, "whep", watch)
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/whep/{resource:[A-Za-z0-9_-]+}", summary="End a WHEP session",
                tag="live", status=204, errors=(403, 404))
     async def whep_end(call: Call) -> None:
         await _end(call)
+
+
+def _whip_tracks(offer: str) -> list[TrackSpec]:
+    """A WHIP publisher's first video section is its camera, its first audio its microphone."""
+    kinds = {"video": "camera", "audio": "mic"}
+    tracks, used = [], set()
+    for mid, kind in media_sections(offer):
+        source = kinds.get(kind)
+        if source is not None and source not in used:
+            used.add(source)
+            tracks.append(TrackSpec(mid=mid, source=source))
+    return tracks
+
+
+Negotiate = Callable[[LessonRoom, Participant, str], Awaitable[str]]
+
+
+async def _enter(call: Call, via: str, negotiate: Negotiate) -> web.Response:
+    """Enter the lesson over WHIP or WHEP: admitted as for the page, negotiated, then recorded in
+    the attendance log; a refusal leaves nothing behind."""
+    admission = await _admission(call)
+    offer = await call.request.text()
+    registry = call.request.app[ROOMS]
+    room = registry.room_for(admission.lesson)
+    participant = room.join(admission, via)
+    try:
+        answer = await negotiate(room, participant, offer)
+        await room.attend(participant)
+    except BaseException:
+        await room.leave(participant, "refused")
+        await registry.release(room)
+        raise
+    resource = secrets.token_urlsafe(16)
+    registry.whip_sessions[resource] = (admission.lesson.id, participant.id)
+    return _sdp_response(answer, f"/api/lessons/{admission.lesson.id}/{via}/{resource}")
 
 
 async def _end(call: Call) -> None:
