@@ -166,9 +166,6 @@ class AttendanceLog:
             except Exception:  # the heartbeat must outlive a database hiccup
                 log.exception("attendance heartbeat failed")
 
-    def attached(self, lesson_id: int) -> list[Presence]:
-        return [p for p in self._attached.values() if p.lesson_id == lesson_id]
-
     async def close(self) -> None:
         """Graceful stop: presences in their grace period end at their drop, the rest now, as server_restart."""
         if self._task is not None:

@@ -1,5 +1,6 @@
 """The server under test: run_server.py as a child process on a free loopback port (as an operator
-runs it), its CPU time read from /proc, stopped with SIGTERM."""
+runs it), its output readable as it comes, its CPU time read from /proc, stopped with SIGTERM.
+The benchmark and the tests (tests/servers.py) both start servers with it."""
 from __future__ import annotations
 
 import asyncio
@@ -53,11 +54,21 @@ def pin_process(pid: int, cpus: set[int]) -> None:
             os.sched_setaffinity(int(task), cpus)
 
 
+def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without LOPHOC_* settings, plus `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LOPHOC_")}
+    base.update({"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"})
+    base.update(env or {})
+    return base
+
+
 @dataclass
 class ServerProcess:
     url: str
     proc: asyncio.subprocess.Process
     _chunks: list[str] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _eof: bool = False
 
     @property
     def pid(self) -> int:
@@ -65,6 +76,19 @@ class ServerProcess:
 
     def output(self) -> str:
         return "".join(self._chunks)
+
+    async def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
+        """The first match of `pattern` in the output, waiting for it to be printed."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (match := regex.search(self.output())) is None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 or self._eof:
+                raise AssertionError(f"server never printed {pattern!r}; output:\n{self.output()}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return match
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.proc.pid)
@@ -83,7 +107,10 @@ class ServerProcess:
             self._chunks.append(decoder.decode(chunk))
             if len(self._chunks) > 2000:  # keep the output bounded
                 self._chunks[:1000] = ["".join(self._chunks[:1000])[-200_000:]]
+            self._changed.set()
         self._chunks.append(decoder.decode(b"", final=True))
+        self._eof = True
+        self._changed.set()
 
 
 @contextlib.asynccontextmanager
@@ -92,11 +119,9 @@ async def running_server(data_dir: Path, args: Sequence[str] = (),
     """`run_server.py --port P --data-dir DATA_DIR ARGS` until GET /healthz answers 200; SIGTERM
     on exit (a kill if it does not stop within STOP_TIMEOUT)."""
     port = free_port()
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("LOPHOC_")}
-    child_env.update({"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **(env or {})})
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "run_server.py", "--port", str(port), "--data-dir", str(data_dir), *args,
-        cwd=REPO, env=child_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=REPO, env=server_env(env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     server = ServerProcess(url=f"http://127.0.0.1:{port}", proc=proc)
     reader = asyncio.create_task(server._read())

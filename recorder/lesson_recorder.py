@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiortc.rtp import RtpPacket
-from sqlalchemy import select
 
 from recorder.models import Recording
 from recorder.track_writer import TrackWriter, file_suffix
@@ -150,10 +149,6 @@ class LessonRecorder:
             except Exception:
                 log.exception("recording sync failed")
 
-    def dump(self) -> dict[str, object]:
-        return {"active": self.active, "tracks": {pid: {"frames": t.writer.frames, "path": str(t.writer.path)}
-                                                  for pid, t in self._tracks.items()}}
-
     async def stop(self) -> None:
         """Stop recording: every track file is closed and indexed; the lesson video is queued."""
         async with self._lock:
@@ -172,13 +167,6 @@ class LessonRecorder:
                 await asyncio.gather(*self._finishing, return_exceptions=True)
         if self.recorded_any and self._on_stopped is not None:
             self._on_stopped(self.scope.lesson_id)
-
-
-async def lesson_tracks(db: Database, lesson_id: int) -> list[Recording]:
-    async with db.session() as session:
-        return list(await session.scalars(select(Recording).where(
-            Recording.lesson_id == lesson_id, Recording.kind == "track",
-            Recording.status.in_(("complete", "interrupted", "recording"))).order_by(Recording.started_at)))
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

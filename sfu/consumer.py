@@ -169,8 +169,9 @@ class Consumer:
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         payload = packet.payload
-        data = self._packet(packet.marker, self._pt, seq, ts, self._ssrc, packet, abs_send_time, payload)
-        if not send(data):
+        ext = self._extensions(packet, abs_send_time)
+        if not send(_HEADER.pack(0x90 if ext else 0x80, (packet.marker << 7) | self._pt, seq, ts, self._ssrc)
+                    + ext + payload):
             return 0
         if ((seq - sender.next_sequence) & 0xFFFF) < 0x8000:
             sender.next_sequence = (seq + 1) & 0xFFFF

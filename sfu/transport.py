@@ -133,9 +133,6 @@ class WebRtcTransport:
             except SDP_ERRORS as exc:
                 raise BadSdp(f"the answer was refused: {exc}") from exc
 
-    def mid_of(self, consumer: Consumer) -> str | None:
-        return consumer.transceiver.mid
-
     async def close(self) -> None:
         if self.closed:
             return

@@ -452,8 +452,6 @@ class LessonRoom:
         if not task.cancelled() and task.exception() is not None:
             log.error("room task failed", exc_info=task.exception())
 
-    def stats(self) -> dict[str, Any]:
-        return {"participants": len(self.participants), **self.room.dump()}
 
 
 def _refusal(role: str, source: str) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from attendance.log import AttendanceLog
 from recorder.lesson_recorder import LessonRecorder
@@ -38,6 +37,3 @@ class RoomRegistry:
             await room.close()
         self.rooms.clear()
         self.whip_sessions.clear()
-
-    def stats(self) -> dict[str, Any]:
-        return {"rooms": len(self.rooms), "participants": sum(len(r.participants) for r in self.rooms.values())}

@@ -39,6 +39,8 @@ class Session:
         self.participant: Participant | None = None
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._closing = False
+        self._left = False
+        """The client said `leave` (attendance: left, not disconnected)."""
 
     def post(self, message: dict[str, Any]) -> None:
         """Queue a message for the writer; never blocks the caller."""
@@ -71,8 +73,6 @@ class Session:
                     writer.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await writer
-
-    _left = False
 
     async def _write(self) -> None:
         while True:

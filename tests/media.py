@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import fractions
-import math
 import time
 
 import av
 import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
+
+from bench.media import ToneTrack
+
+__all__ = ["ColourTrack", "ToneTrack", "close_to", "mean_rgb"]
 
 VIDEO_CLOCK = 90_000
 AUDIO_RATE = 48_000
@@ -41,36 +44,6 @@ class ColourTrack(MediaStreamTrack):
         frame = av.VideoFrame.from_ndarray(self._image, format="rgb24")
         frame.pts = int(self._count * VIDEO_CLOCK / self._fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        return frame
-
-
-class ToneTrack(MediaStreamTrack):
-    """A loud sine tone in 20 ms Opus-sized frames."""
-
-    kind = "audio"
-
-    def __init__(self, hz: float = 440.0) -> None:
-        super().__init__()
-        self._hz = hz
-        self._samples = 0
-        self._start: float | None = None
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        n = AUDIO_RATE // 50
-        wait = self._start + self._samples / AUDIO_RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        t = (np.arange(self._samples, self._samples + n) / AUDIO_RATE)
-        wave = (np.sin(2 * math.pi * self._hz * t) * 12000).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = self._samples
-        frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self._samples += n
         return frame
 
 

@@ -7,39 +7,26 @@ Test modules import the fixtures they use explicitly:
 """
 from __future__ import annotations
 
-import asyncio
-import codecs
-import contextlib
 import glob
 import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-START_TIMEOUT = 60.0
-"""Seconds a server gets to answer after start; a generous bound, not a speed requirement."""
-STOP_TIMEOUT = 20.0
+# run_server.py is started by bench/server.py, the one place that knows how (the benchmark uses it too).
+from bench.server import REPO, START_TIMEOUT, STOP_TIMEOUT, free_port, running_server, server_env
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["REPO", "free_port", "postgres_cluster", "postgres_url", "redis_server", "running_server", "server_env"]
 
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
@@ -186,95 +173,3 @@ def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """A fresh, empty database on the module's PostgreSQL server."""
     return postgres_cluster.url(postgres_cluster.create_database())
 
-
-# --- run_server.py -----------------------------------------------------------------------------
-@dataclass
-class RunningServer:
-    url: str
-    proc: asyncio.subprocess.Process
-    _chunks: list[str] = field(default_factory=list)
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _eof: bool = False
-
-    def output(self) -> str:
-        """Everything the server printed so far, stdout and stderr in the order written."""
-        return "".join(self._chunks)
-
-    async def wait_for(self, pattern: str, timeout: float = START_TIMEOUT) -> re.Match[str]:
-        """The first match of `pattern` in the output, waiting for it to be printed."""
-        regex = re.compile(pattern, re.MULTILINE)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while (match := regex.search(self.output())) is None:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or self._eof:
-                raise AssertionError(f"server never printed {pattern!r}; output:\n{self.output()}")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
-        return match
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # chunks may split a character
-        while chunk := await self.proc.stdout.read(65536):
-            self._chunks.append(decoder.decode(chunk))
-            self._changed.set()
-        self._chunks.append(decoder.decode(b"", final=True))
-        self._eof = True
-        self._changed.set()
-
-
-def server_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The test runner's environment without LOPHOC_* settings, plus `env`."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LOPHOC_")}
-    base["PYTHONUNBUFFERED"] = "1"
-    base["PYTHONIOENCODING"] = "utf-8"
-    base.update(env or {})
-    return base
-
-
-@contextlib.asynccontextmanager
-async def running_server(
-    data_dir: Path, args: Sequence[str] = (), env: Mapping[str, str] | None = None
-) -> AsyncIterator[RunningServer]:
-    """`run_server.py --port P --data-dir DATA_DIR ARGS` until `GET /healthz` answers 200; then
-    SIGTERM on exit (a kill if it does not stop)."""
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "run_server.py", "--port", str(port), "--data-dir", str(data_dir), *args,
-        cwd=REPO, env=server_env(env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    server = RunningServer(url=f"http://127.0.0.1:{port}", proc=proc)
-    reader = asyncio.create_task(server._read())
-    try:
-        await _wait_healthy(server)
-        yield server
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-        try:
-            await asyncio.wait_for(reader, STOP_TIMEOUT)
-        except TimeoutError:
-            reader.cancel()
-
-
-async def _wait_healthy(server: RunningServer) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        while True:
-            if server.proc.returncode is not None:
-                raise AssertionError(f"server exited with {server.proc.returncode} before answering:\n"
-                                     f"{server.output()}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(server.url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            if loop.time() > deadline:
-                raise AssertionError(f"GET /healthz did not answer 200 within {START_TIMEOUT} s:\n{server.output()}")
-            await asyncio.sleep(0.1)

@@ -12,7 +12,7 @@ from signaling.client import LessonClient
 from tests.browser import open_browser_page
 from tests.conftest import LiveServer, Login
 from tests.media import ToneTrack
-from tests.web.test_live_lesson_browser import WAIT_MS, config, enter_room, write_y4m  # noqa: F401
+from tests.web.test_live_lesson_browser import WAIT_MS, enter_room, write_y4m
 from tests.web.test_pages_browser import sign_in
 
 
