@@ -10,19 +10,20 @@ What it changes, and why:
   sent) and hands NACK and PLI/FIR to the consumer instead of an encoder.
 - `SfuPeerConnection`: injects both at construction, and announces only the configured ICE
   addresses (aioice never offers loopback; a server must choose what it announces).
-- `fast_sender`: SRTP-protect and send one packet synchronously on the nominated ICE pair (no
-  coroutine per packet, everything looked up once: the forwarding loop is the hot path).
+- `connect_route`: hands the forwarding loop in C (`sfu/_fanout.c`) the nominated ICE pair's socket
+  and remote address and the transport's SRTP session with libsrtp's `srtp_protect` (from
+  pylibsrtp, pinned exactly): each copy is rewritten, protected and sent without Python.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import aioice
-import pylibsrtp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import get_capabilities, is_rtx
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
@@ -43,6 +44,10 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 from aiortc import clock
+from pylibsrtp._binding import ffi as _srtp_ffi
+from pylibsrtp._binding import lib as _srtp_lib
+
+from sfu._fanout import Route
 
 RtpSink = Callable[[RtpPacket, RTCRtpCodecParameters], None]
 SrSink = Callable[[int, int, int], None]
@@ -125,6 +130,7 @@ class ForwardingReceiver(RTCRtpReceiver):
 class ReportSource(Protocol):
     packets_sent: int
     octets_sent: int
+    next_sequence: int
 
     def report(self) -> tuple[int, int]:
         """(NTP timestamp, RTP timestamp) of the same instant, for a sender report."""
@@ -147,9 +153,18 @@ class ForwardingSender(RTCRtpSender):
         self.on_feedback = None
         # Sequence numbers belong to the sender (its SSRC), not to one consumer: a consumer that reuses
         # this m-line continues them, or SRTP's replay protection refuses its packets as too old.
-        self.next_sequence = random.randint(0, 0xFFFF)
+        self._next_sequence = random.randint(0, 0xFFFF)
         self.next_rtx_sequence = random.randint(0, 0xFFFF)
         self.report_source = None
+
+    @property
+    def next_sequence(self) -> int:
+        """The sequence number of the next new packet on this SSRC: its consumer's while it has one."""
+        return self.report_source.next_sequence if self.report_source is not None else self._next_sequence
+
+    @next_sequence.setter
+    def next_sequence(self, value: int) -> None:
+        self._next_sequence = value
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         # Called after every negotiation that leaves this sender sending: a reused transceiver may
@@ -269,31 +284,31 @@ class SfuPeerConnection(AnnouncingPeerConnection):
         return transceiver
 
 
-Send = Callable[[bytes], bool]
+# libsrtp 2's srtp_protect, as pylibsrtp binds it: the fan-out calls it from C on the transport's
+# own session (pylibsrtp's Python wrapper copies each packet twice and costs more than the cipher).
+_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+if _srtp_ffi.getctype(_srtp_ffi.typeof(_srtp_lib.srtp_protect)) != _PROTECT_TYPE:
+    raise ImportError(f"pylibsrtp's srtp_protect is not libsrtp 2's {_PROTECT_TYPE}: the fan-out cannot call it")
+_PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 
 
-def fast_sender(dtls: RTCDtlsTransport) -> Send | None:
-    """A function that SRTP-protects and sends a packet on the nominated pair, with everything it
-    needs looked up once; None until the transport is connected. Call again after the DTLS
-    transport's state changes (it emits "statechange")."""
-    if dtls._state is not State.CONNECTED:
-        return None
-    pair = dtls.transport._connection._nominated.get(1)
-    if pair is None:
-        return None
-    protect = dtls._tx_srtp.protect
-    sendto = pair.protocol.transport.sendto
-    address = pair.remote_addr
-    errors = (pylibsrtp.Error, OSError)
-
-    def send(data: bytes) -> bool:
-        try:
-            sendto(protect(data), address)
-        except errors:
-            return False
-        return True
-
-    return send
+def connect_route(route: Route, dtls: RTCDtlsTransport) -> bool:
+    """Point `route` at the transport's nominated ICE pair and outgoing SRTP session, or disconnect
+    it while the transport is not connected. Call again when the DTLS transport emits "statechange"."""
+    pair = dtls.transport._connection._nominated.get(1) if dtls._state is State.CONNECTED else None
+    session = dtls._tx_srtp if pair is not None else None
+    socket = pair.protocol.transport.get_extra_info("socket") if pair is not None else None
+    if pair is None or session is None or socket is None:
+        route.disconnect()
+        return False
+    host, port = pair.remote_addr[0].split("%", 1)[0], pair.remote_addr[1]
+    fd = os.dup(socket.fileno())  # ours to close: aioice closing its socket cannot leave us a reused number
+    try:
+        route.connect(fd, host, port, _PROTECT, int(_srtp_ffi.cast("uintptr_t", session._srtp[0])), session)
+    except BaseException:
+        os.close(fd)
+        raise
+    return True
 
 
 def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:

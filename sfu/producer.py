@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from sfu._fanout import Route, forward
 from sfu.aiortc_adapter import ForwardingReceiver, ntp_now
 from sfu.codecs import starts_keyframe
 from sfu.packet_cache import PacketCache
@@ -44,6 +45,8 @@ class Producer:
         self.on_audio_level: Callable[[Producer, int], None] | None = None
         self.on_close: list[Callable[[Producer], None]] = []
         self._consumers: list[Consumer] = []
+        self._routes: list[Route] = []
+        """The consumers' routes, in the same order: what the C forwarding loop takes."""
         self._taps: list[Callable[[RtpPacket, bool], None]] = []
         """In-process readers of the packets (the recorder): called after the consumers."""
         self._receiver = receiver
@@ -69,31 +72,31 @@ class Producer:
         stats = self.stats
         stats.packets_in += 1
         stats.bytes_in += len(packet.payload)
-        if self.on_audio_level is not None and packet.extensions.audio_level is not None:
-            self.on_audio_level(self, packet.extensions.audio_level[1])
+        level = packet.extensions.audio_level
+        if level is not None and self.on_audio_level is not None:
+            self.on_audio_level(self, level[1])
         if self.paused or not (self._consumers or self._taps):
             return
         keyframe = self._video and starts_keyframe(self._mime, packet.payload)
+        if self._routes:
+            ntp = ntp_now()
+            sent = forward(self._routes, packet.marker, packet.sequence_number, packet.timestamp, packet.payload,
+                           keyframe, (ntp >> 14) & 0xFFFFFF,
+                           -1 if level is None else ((0x80 if level[0] else 0) | (level[1] & 0x7F)), ntp)
+            if sent:
+                stats.packets_out += sent
+                stats.latency.add(time.perf_counter() - started)
         for tap in self._taps:
             try:
                 tap(packet, keyframe)
             except Exception:  # a reader never breaks forwarding
                 log.exception("producer %s: tap failed", self.id)
-        if not self._consumers:
-            return
-        ntp = ntp_now()
-        abs_send_time = ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
-        sent = 0
-        for consumer in self._consumers:
-            sent += consumer.forward(packet, keyframe, ntp, abs_send_time)
-        if sent:
-            stats.packets_out += sent
-            stats.latency.add(time.perf_counter() - started)
 
     def add_consumer(self, consumer: Consumer) -> None:
         if self.closed:
             raise RuntimeError("producer is closed")
         self._consumers.append(consumer)
+        self._routes.append(consumer.route)
 
     def add_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
         """Read every packet in-process, as forwarded (no transport): the recorder's way in."""
@@ -107,6 +110,7 @@ class Producer:
     def remove_consumer(self, consumer: Consumer) -> None:
         with contextlib.suppress(ValueError):
             self._consumers.remove(consumer)
+            self._routes.remove(consumer.route)
 
     def pause(self) -> None:
         self.paused = True
@@ -156,6 +160,7 @@ class Producer:
         for consumer in list(self._consumers):
             consumer.producer_closed()
         self._consumers.clear()
+        self._routes.clear()
         self._taps.clear()
         for callback in self.on_close:
             try:

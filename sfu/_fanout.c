@@ -1,0 +1,430 @@
+/* The forwarding loop of the SFU, in C: for one incoming RTP packet, each subscriber's copy gets its
+ * own header (SSRC, sequence number, timestamp, payload type, header-extension block), is protected
+ * with that subscriber's SRTP session and sent on its ICE socket, in one call from Python.
+ *
+ * A Route is one consumer's way out. Python (sfu/consumer.py) fills in what negotiation decided;
+ * sfu/aiortc_adapter.py connects it to a transport: a duplicate of the nominated pair's socket (so
+ * the descriptor cannot be reused under us when aioice closes its own), the remote address, and
+ * libsrtp's srtp_protect with the transport's session, both taken from pylibsrtp. Everything runs
+ * on the event loop's thread with the GIL held: libsrtp sessions are not shared across threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BUFFER_SIZE 2048
+#define SRTP_TRAILER_ROOM 160 /* libsrtp 2: SRTP_MAX_TRAILER_LEN is 16 + 128 (tag + MKI) */
+#define MAX_PACKET (BUFFER_SIZE - SRTP_TRAILER_ROOM)
+#define EXT_MAX 64
+
+enum { VALUE_NONE = 0, VALUE_ABS_SEND_TIME = 1, VALUE_AUDIO_LEVEL = 2 };
+
+/* libsrtp 2: srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr); 0 is ok. */
+typedef int (*protect_fn)(void *ctx, void *packet, int *length);
+
+static uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
+
+typedef struct {
+    PyObject_HEAD
+    /* where: set by connect(), cleared by disconnect() */
+    int fd;
+    struct sockaddr_storage address;
+    socklen_t address_length;
+    protect_fn protect;
+    void *srtp;
+    PyObject *session; /* the pylibsrtp session that owns `srtp`: kept alive while connected */
+    /* how: set from the negotiated parameters */
+    unsigned int ssrc;
+    unsigned int payload_type;
+    unsigned int timestamp_offset;
+    unsigned int sequence_offset;
+    int value_kind;
+    uint8_t ext_static[EXT_MAX];
+    Py_ssize_t ext_static_length;
+    uint8_t ext_before[EXT_MAX];
+    Py_ssize_t ext_before_length;
+    uint8_t ext_after[EXT_MAX];
+    Py_ssize_t ext_after_length;
+    /* state */
+    int active;           /* negotiated and not paused */
+    int based;            /* sequence_offset is set: the stream has started */
+    int waiting_keyframe; /* video that must start on a keyframe */
+    unsigned int next_sequence;
+    unsigned long long packets_sent;
+    unsigned long long octets_sent;
+    unsigned long long send_errors;
+    unsigned int last_timestamp;
+    unsigned long long last_ntp;
+} Route;
+
+static void route_close_fd(Route *self) {
+    if (self->fd >= 0) {
+        close(self->fd);
+        self->fd = -1;
+    }
+    self->protect = NULL;
+    self->srtp = NULL;
+    Py_CLEAR(self->session);
+}
+
+static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    Route *self = (Route *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->fd = -1;
+    }
+    return (PyObject *)self;
+}
+
+static int route_traverse(Route *self, visitproc visit, void *arg) {
+    Py_VISIT(self->session);
+    return 0;
+}
+
+static int route_clear(Route *self) {
+    Py_CLEAR(self->session);
+    return 0;
+}
+
+static void route_dealloc(Route *self) {
+    PyObject_GC_UnTrack(self);
+    route_close_fd(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Send buffer[0:length] protected; 0 on success, -1 on a failure counted in send_errors. */
+static int route_protect_and_send(Route *self, int length) {
+    if (self->protect(self->srtp, buffer, &length) != 0) {
+        self->send_errors++;
+        return -1;
+    }
+    if (sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
+               self->address_length) < 0) {
+        self->send_errors++;
+        return -1;
+    }
+    return 0;
+}
+
+static int copy_block(const char *name, PyObject *value, uint8_t *into, Py_ssize_t *length) {
+    if (!PyBytes_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s must be bytes", name);
+        return -1;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(value);
+    if (n > EXT_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s is longer than %d bytes", name, EXT_MAX);
+        return -1;
+    }
+    memcpy(into, PyBytes_AS_STRING(value), (size_t)n);
+    *length = n;
+    return 0;
+}
+
+PyDoc_STRVAR(set_extensions_doc,
+             "set_extensions(static, before, after, value)\n\n"
+             "The RFC 8285 header-extension block: `static` for a packet without a per-packet value,\n"
+             "else `before` + the value + `after`. value: 0 none, 1 abs-send-time (3 bytes), 2 audio level (1 byte).");
+
+static PyObject *route_set_extensions(Route *self, PyObject *args) {
+    PyObject *whole, *before, *after;
+    int value;
+    if (!PyArg_ParseTuple(args, "SSSi:set_extensions", &whole, &before, &after, &value)) {
+        return NULL;
+    }
+    if (value < VALUE_NONE || value > VALUE_AUDIO_LEVEL) {
+        PyErr_SetString(PyExc_ValueError, "value must be 0, 1 or 2");
+        return NULL;
+    }
+    if (copy_block("static", whole, self->ext_static, &self->ext_static_length) < 0 ||
+        copy_block("before", before, self->ext_before, &self->ext_before_length) < 0 ||
+        copy_block("after", after, self->ext_after, &self->ext_after_length) < 0) {
+        return NULL;
+    }
+    self->value_kind = self->ext_before_length ? value : VALUE_NONE;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(connect_doc,
+             "connect(fd, host, port, protect, srtp, session)\n\n"
+             "Send on socket `fd` (the route takes it over and closes it) to (host, port), protecting with\n"
+             "the function at address `protect` (libsrtp 2's srtp_protect) on the srtp_t `srtp`, which\n"
+             "`session` owns.");
+
+static PyObject *route_connect(Route *self, PyObject *args) {
+    int fd, port;
+    const char *host;
+    unsigned long long protect, srtp;
+    PyObject *session;
+    if (!PyArg_ParseTuple(args, "isiKKO:connect", &fd, &host, &port, &protect, &srtp, &session)) {
+        return NULL;
+    }
+    struct sockaddr_storage address;
+    socklen_t length;
+    memset(&address, 0, sizeof(address));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&address;
+    if (port <= 0 || port > 65535) {
+        PyErr_SetString(PyExc_ValueError, "port out of range");
+        return NULL;
+    }
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        length = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        length = sizeof(*v6);
+    } else {
+        PyErr_Format(PyExc_ValueError, "not a numeric address: %s", host);
+        return NULL;
+    }
+    if (fd < 0 || protect == 0 || srtp == 0) {
+        PyErr_SetString(PyExc_ValueError, "fd, protect and srtp must be set");
+        return NULL;
+    }
+    route_close_fd(self);
+    self->fd = fd;
+    self->address = address;
+    self->address_length = length;
+    self->protect = (protect_fn)(uintptr_t)protect;
+    self->srtp = (void *)(uintptr_t)srtp;
+    Py_INCREF(session);
+    self->session = session;
+    Py_RETURN_NONE;
+}
+
+static PyObject *route_disconnect(Route *self, PyObject *unused) {
+    route_close_fd(self);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(send_doc, "send(packet) -> bool\n\nProtect and send a packet built by the caller (a retransmission).");
+
+static PyObject *route_send(Route *self, PyObject *packet) {
+    if (!PyBytes_Check(packet)) {
+        PyErr_SetString(PyExc_TypeError, "packet must be bytes");
+        return NULL;
+    }
+    Py_ssize_t length = PyBytes_GET_SIZE(packet);
+    if (self->fd < 0 || length < 12 || length > MAX_PACKET) {
+        Py_RETURN_FALSE;
+    }
+    memcpy(buffer, PyBytes_AS_STRING(packet), (size_t)length);
+    if (route_protect_and_send(self, (int)length) < 0) {
+        Py_RETURN_FALSE;
+    }
+    Py_RETURN_TRUE;
+}
+
+static PyObject *route_connected(Route *self, void *closure) {
+    return PyBool_FromLong(self->fd >= 0);
+}
+
+static PyMethodDef route_methods[] = {
+    {"set_extensions", (PyCFunction)route_set_extensions, METH_VARARGS, set_extensions_doc},
+    {"connect", (PyCFunction)route_connect, METH_VARARGS, connect_doc},
+    {"disconnect", (PyCFunction)route_disconnect, METH_NOARGS, "Stop sending; close the socket duplicate."},
+    {"send", (PyCFunction)route_send, METH_O, send_doc},
+    {NULL},
+};
+
+static PyMemberDef route_members[] = {
+    {"ssrc", T_UINT, offsetof(Route, ssrc), 0, "SSRC of the subscriber's m-line"},
+    {"payload_type", T_UINT, offsetof(Route, payload_type), 0, "payload type negotiated with the subscriber"},
+    {"timestamp_offset", T_UINT, offsetof(Route, timestamp_offset), 0, "added to the publisher's RTP timestamps"},
+    {"sequence_offset", T_UINT, offsetof(Route, sequence_offset), 0, "added to the publisher's sequence numbers"},
+    {"active", T_INT, offsetof(Route, active), 0, "forward packets (negotiated, not paused)"},
+    {"based", T_INT, offsetof(Route, based), 0, "sequence_offset was set by the first forwarded packet"},
+    {"waiting_keyframe", T_INT, offsetof(Route, waiting_keyframe), 0, "start only on a keyframe"},
+    {"next_sequence", T_UINT, offsetof(Route, next_sequence), 0, "the sequence number the next new packet gets"},
+    {"packets_sent", T_ULONGLONG, offsetof(Route, packets_sent), READONLY, "packets forwarded"},
+    {"octets_sent", T_ULONGLONG, offsetof(Route, octets_sent), READONLY, "payload octets forwarded"},
+    {"send_errors", T_ULONGLONG, offsetof(Route, send_errors), READONLY, "copies that failed to protect or send"},
+    {"last_timestamp", T_UINT, offsetof(Route, last_timestamp), READONLY, "RTP timestamp of the last packet sent"},
+    {"last_ntp", T_ULONGLONG, offsetof(Route, last_ntp), READONLY, "NTP time of the last packet sent"},
+    {NULL},
+};
+
+static PyGetSetDef route_getset[] = {
+    {"connected", (getter)route_connected, NULL, "a socket and an SRTP session are set", NULL},
+    {NULL},
+};
+
+static PyTypeObject RouteType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "sfu._fanout.Route",
+    .tp_doc = PyDoc_STR("One consumer's way out: header rewrite, SRTP session and socket."),
+    .tp_basicsize = sizeof(Route),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = route_new,
+    .tp_dealloc = (destructor)route_dealloc,
+    .tp_traverse = (traverseproc)route_traverse,
+    .tp_clear = (inquiry)route_clear,
+    .tp_methods = route_methods,
+    .tp_members = route_members,
+    .tp_getset = route_getset,
+};
+
+static inline void put16(uint8_t *p, unsigned int v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, unsigned int v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+PyDoc_STRVAR(forward_doc,
+             "forward(routes, marker, sequence, timestamp, payload, keyframe, abs_send_time, audio_level, ntp) -> int\n\n"
+             "Send one incoming packet to every active route; returns how many copies went out.\n"
+             "abs_send_time: 24-bit value or -1; audio_level: the extension's byte (V bit and level) or -1.");
+
+static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "forward() takes 9 arguments");
+        return NULL;
+    }
+    PyObject *routes = args[0];
+    if (!PyList_Check(routes)) {
+        PyErr_SetString(PyExc_TypeError, "routes must be a list");
+        return NULL;
+    }
+    PyObject *payload = args[4];
+    if (!PyBytes_Check(payload)) {
+        PyErr_SetString(PyExc_TypeError, "payload must be bytes");
+        return NULL;
+    }
+    long marker = PyLong_AsLong(args[1]);
+    unsigned long sequence = PyLong_AsUnsignedLong(args[2]);
+    unsigned long timestamp = PyLong_AsUnsignedLong(args[3]);
+    int keyframe = PyObject_IsTrue(args[5]);
+    long abs_send_time = PyLong_AsLong(args[6]);
+    long audio_level = PyLong_AsLong(args[7]);
+    unsigned long long ntp = PyLong_AsUnsignedLongLong(args[8]);
+    if (PyErr_Occurred() || keyframe < 0) {
+        return NULL;
+    }
+    const uint8_t *body = (const uint8_t *)PyBytes_AS_STRING(payload);
+    Py_ssize_t body_length = PyBytes_GET_SIZE(payload);
+    long sent = 0;
+    Py_ssize_t n = PyList_GET_SIZE(routes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(routes, i);
+        if (Py_TYPE(item) != &RouteType) {
+            PyErr_SetString(PyExc_TypeError, "routes must hold Route objects");
+            return NULL;
+        }
+        Route *r = (Route *)item;
+        if (!r->active || r->fd < 0) {
+            continue;
+        }
+        if (!r->based) {
+            if (r->waiting_keyframe && !keyframe) {
+                continue;
+            }
+            r->waiting_keyframe = 0;
+            r->sequence_offset = (r->next_sequence - (unsigned int)sequence) & 0xFFFF;
+            r->based = 1;
+        }
+        unsigned int seq = ((unsigned int)sequence + r->sequence_offset) & 0xFFFF;
+        unsigned int ts = (unsigned int)timestamp + r->timestamp_offset;
+        /* the header-extension block for this packet */
+        const uint8_t *ext = r->ext_static;
+        Py_ssize_t ext_length = r->ext_static_length;
+        uint8_t value[3];
+        Py_ssize_t value_length = 0;
+        if (r->value_kind == VALUE_ABS_SEND_TIME && abs_send_time >= 0) {
+            value[0] = (uint8_t)(abs_send_time >> 16);
+            value[1] = (uint8_t)(abs_send_time >> 8);
+            value[2] = (uint8_t)abs_send_time;
+            value_length = 3;
+        } else if (r->value_kind == VALUE_AUDIO_LEVEL && audio_level >= 0) {
+            value[0] = (uint8_t)audio_level;
+            value_length = 1;
+        }
+        Py_ssize_t length = 12 + body_length +
+                            (value_length ? r->ext_before_length + value_length + r->ext_after_length : ext_length);
+        if (length > MAX_PACKET) {
+            r->send_errors++;
+            continue;
+        }
+        uint8_t *p = buffer;
+        int has_ext = value_length ? 1 : ext_length > 0;
+        p[0] = has_ext ? 0x90 : 0x80;
+        p[1] = (uint8_t)(((marker ? 1 : 0) << 7) | (r->payload_type & 0x7F));
+        put16(p + 2, seq);
+        put32(p + 4, ts);
+        put32(p + 8, r->ssrc);
+        p += 12;
+        if (value_length) {
+            memcpy(p, r->ext_before, (size_t)r->ext_before_length);
+            p += r->ext_before_length;
+            memcpy(p, value, (size_t)value_length);
+            p += value_length;
+            memcpy(p, r->ext_after, (size_t)r->ext_after_length);
+            p += r->ext_after_length;
+        } else if (ext_length) {
+            memcpy(p, ext, (size_t)ext_length);
+            p += ext_length;
+        }
+        memcpy(p, body, (size_t)body_length);
+        if (route_protect_and_send(r, (int)length) < 0) {
+            continue;
+        }
+        if (((seq - r->next_sequence) & 0xFFFF) < 0x8000) {
+            r->next_sequence = (seq + 1) & 0xFFFF;
+        }
+        r->last_ntp = ntp;
+        r->last_timestamp = ts;
+        r->octets_sent += (unsigned long long)body_length;
+        r->packets_sent++;
+        sent++;
+    }
+    return PyLong_FromLong(sent);
+}
+
+static PyMethodDef fanout_methods[] = {
+    {"forward", (PyCFunction)(void (*)(void))fanout_forward, METH_FASTCALL, forward_doc},
+    {NULL},
+};
+
+static struct PyModuleDef fanout_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "sfu._fanout",
+    .m_doc = PyDoc_STR("The SFU's forwarding loop: header rewrite, SRTP protect and send per subscriber."),
+    .m_size = -1,
+    .m_methods = fanout_methods,
+};
+
+PyMODINIT_FUNC PyInit__fanout(void) {
+    if (PyType_Ready(&RouteType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&fanout_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&RouteType);
+    if (PyModule_AddObject(module, "Route", (PyObject *)&RouteType) < 0) {
+        Py_DECREF(&RouteType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "MAX_PACKET", MAX_PACKET) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
