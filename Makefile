@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml constraints.txt
+$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml setup.py constraints.txt sfu/_fanout.c
 	$(PIP) install -q -c constraints.txt -e .
 	touch $@
 

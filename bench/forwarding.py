@@ -184,6 +184,8 @@ class Row:
     join_rtp: list[float] = field(default_factory=list)
     join_keyframe: list[float] = field(default_factory=list)
     join_failed: int = 0
+    us_per_copy: float = float("nan")
+    """(server CPU - server CPU with the publisher alone) / forwarded packets: what each copy adds."""
 
 
 def row_of(n: int, ready: int, a: Snapshot, b: Snapshot, joined: list[Subscriber], failed: int) -> Row:
@@ -335,6 +337,10 @@ def fmt_ms(values: list[float]) -> str:
     return f"{statistics.median(values):.0f}/{max(values):.0f}"
 
 
+def fmt_float(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"
+
+
 def fmt_us(pair: tuple[float, float]) -> str:
     value, bound = pair
     if value != value:  # nan
@@ -345,10 +351,11 @@ def fmt_us(pair: tuple[float, float]) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    head = ("N", "recv", "CPU s/s", "in pkt/s", "in kbps", "fwd pkt/s", "rcvd pkt/s", "µs CPU/fwd",
+    head = ("N", "recv", "CPU s/s", "in pkt/s", "in kbps", "fwd pkt/s", "rcvd pkt/s", "µs CPU/fwd", "µs/copy",
             "fwd p50 µs", "fwd p99 µs", "join→RTP ms", "join→key ms", "rtx", "PLI", "bench CPU", "other CPU")
     body = [(str(r.n), f"{r.ready}/{r.n}", f"{r.server_cpu:.3f}", f"{r.in_pps:.0f}", f"{r.in_kbps:.0f}",
-             f"{r.out_pps:.0f}", f"{r.recv_pps:.0f}", f"{r.us_per_packet:.1f}", fmt_us(r.p50), fmt_us(r.p99),
+             f"{r.out_pps:.0f}", f"{r.recv_pps:.0f}", fmt_float(r.us_per_packet), fmt_float(r.us_per_copy),
+             fmt_us(r.p50), fmt_us(r.p99),
              fmt_ms(r.join_rtp), fmt_ms(r.join_keyframe), f"{r.retransmissions:.0f}", f"{r.keyframe_requests:.0f}",
              f"{r.bench_cpu:.2f}", f"{r.other_cpu:.2f}") for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
@@ -389,6 +396,13 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.wait_for(publisher.publish({
                 "camera": MovingPictureTrack(args.width, args.height, args.fps), "mic": ToneTrack()}), args.join_timeout)
             gate = asyncio.Semaphore(args.join_concurrency)
+            print("N=0: the publisher alone (receiving, recording, RTCP: what does not grow with N) ...", flush=True)
+            await asyncio.sleep(args.warmup)
+            before = await snapshot(http, server, subscribers)
+            await asyncio.sleep(args.seconds)
+            baseline = row_of(0, 0, before, await snapshot(http, server, subscribers), [], 0)
+            rows.append(baseline)
+            print(f"  N=0: server {baseline.server_cpu:.3f} CPU-s/s, {baseline.in_pps:.0f} pkt/s in", flush=True)
 
             async def join(subscriber: Subscriber) -> bool:
                 async with gate:
@@ -410,9 +424,12 @@ async def run(args: argparse.Namespace) -> int:
                 await asyncio.sleep(args.seconds)
                 after = await snapshot(http, server, subscribers)
                 row = row_of(n, ready, before, after, new, results.count(False))
+                if row.out_pps:
+                    row.us_per_copy = (row.server_cpu - baseline.server_cpu) / row.out_pps * 1e6
                 rows.append(row)
                 print(f"  N={n}: server {row.server_cpu:.3f} CPU-s/s, {row.out_pps:.0f} fwd pkt/s, "
-                      f"{row.us_per_packet:.1f} µs/pkt, p99 {fmt_us(row.p99)} µs", flush=True)
+                      f"{row.us_per_packet:.1f} µs/pkt all in, {row.us_per_copy:.1f} µs/copy, p99 {fmt_us(row.p99)} µs",
+                      flush=True)
                 if args.profile and n == steps[-1]:
                     print(f"  profiling the server with py-spy for {args.seconds:g} s (figures above were taken "
                           "without it) ...", flush=True)
@@ -429,6 +446,9 @@ async def run(args: argparse.Namespace) -> int:
             print("  in: media packets/s and payload kbps the server received (lophoc_sfu_packets_in/bytes_in);")
             print("      fwd: packets/s it forwarded (lophoc_sfu_packets_out); rcvd: what the subscribers counted.")
             print("  µs CPU/fwd: server CPU / forwarded packets (all server work: receive, RTCP, ICE, signaling).")
+            print("  µs/copy: (server CPU - server CPU at N=0) / forwarded packets: what forwarding adds per copy,")
+            print("      the publisher's own receive side (the same for any N) left out; the subscribers' RTCP, ICE")
+            print("      consent checks and signaling are in it.")
             print("  fwd p50/p99: per incoming packet, from the producer's sink to the last consumer's send "
                   "(lophoc_sfu_forward_seconds; interpolated in its bucket, bucket bound in brackets).")
             print("  join→RTP / join→key: from the subscriber's WebSocket connect to its first RTP packet / first")
@@ -446,7 +466,7 @@ async def run(args: argparse.Namespace) -> int:
                 last = rows[-1]
                 print(f"  publisher as received per subscriber at N={last.n}: video {last.video_kbps:.0f} kbps, "
                       f"audio {last.audio_kbps:.0f} kbps (RTP payload).")
-            return 0 if all(r.ready == r.n for r in rows) else 1
+            return 0 if all(r.ready == r.n for r in rows if r.n) else 1
     finally:
         await close_all(subscribers + ([publisher] if publisher is not None else []))
         unpin()

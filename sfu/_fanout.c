@@ -31,6 +31,7 @@ enum { VALUE_NONE = 0, VALUE_ABS_SEND_TIME = 1, VALUE_AUDIO_LEVEL = 2 };
 typedef int (*protect_fn)(void *ctx, void *packet, int *length);
 
 static uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
+static unsigned long long failed_copies; /* every route's send_errors, for the process's metrics */
 
 typedef struct {
     PyObject_HEAD
@@ -101,13 +102,11 @@ static void route_dealloc(Route *self) {
 
 /* Send buffer[0:length] protected; 0 on success, -1 on a failure counted in send_errors. */
 static int route_protect_and_send(Route *self, int length) {
-    if (self->protect(self->srtp, buffer, &length) != 0) {
-        self->send_errors++;
-        return -1;
-    }
-    if (sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
+    if (self->protect(self->srtp, buffer, &length) != 0 ||
+        sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
                self->address_length) < 0) {
         self->send_errors++;
+        failed_copies++;
         return -1;
     }
     return 0;
@@ -358,6 +357,7 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
                             (value_length ? r->ext_before_length + value_length + r->ext_after_length : ext_length);
         if (length > MAX_PACKET) {
             r->send_errors++;
+            failed_copies++;
             continue;
         }
         uint8_t *p = buffer;
@@ -395,7 +395,13 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
     return PyLong_FromLong(sent);
 }
 
+static PyObject *fanout_send_errors(PyObject *module, PyObject *unused) {
+    return PyLong_FromUnsignedLongLong(failed_copies);
+}
+
 static PyMethodDef fanout_methods[] = {
+    {"send_errors", (PyCFunction)fanout_send_errors, METH_NOARGS,
+     "Copies that failed to protect or send since the process started, over all routes."},
     {"forward", (PyCFunction)(void (*)(void))fanout_forward, METH_FASTCALL, forward_doc},
     {NULL},
 };

@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
+from sfu._fanout import send_errors
 from sfu.stats import LATENCY_BOUNDS, ForwardingStats
 
 
@@ -98,6 +99,8 @@ class SfuCollector:
         )
         for name, doc, attr in counters:
             yield CounterMetricFamily(name, doc, value=None if stats is None else getattr(stats, attr))
+        yield CounterMetricFamily("lophoc_sfu_send_errors", "Forwarded copies that failed to be protected or sent",
+                                  value=None if stats is None else send_errors())
         doc = "Per incoming packet: time from its arrival at the producer to the last consumer's send"
         if stats is None:
             yield HistogramMetricFamily("lophoc_sfu_forward_seconds", doc)
