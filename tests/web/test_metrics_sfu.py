@@ -67,7 +67,8 @@ async def test_forwarding_counters_and_latency_appear_after_media_flowed(
     assert after[("lophoc_sfu_bytes_in_total", ())] > 0
     assert after[("lophoc_sfu_packets_out_total", ())] > 0
     assert ("lophoc_sfu_retransmissions_total", ()) in after
-    assert after[("lophoc_sfu_send_errors_total", ())] == 0, "on loopback every copy goes out"
+    assert after[("lophoc_sfu_send_errors_total", ())] == before[("lophoc_sfu_send_errors_total", ())], \
+        "on loopback every copy goes out (the count is the process's: other tests may have failed some)"
     assert after[("lophoc_sfu_keyframe_requests_total", ())] >= 0
     count = after[("lophoc_sfu_forward_seconds_count", ())]
     assert count > 0
