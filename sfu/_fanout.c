@@ -25,7 +25,7 @@
 #define MAX_PACKET (BUFFER_SIZE - SRTP_TRAILER_ROOM)
 #define EXT_MAX 64
 
-enum { VALUE_NONE = 0, VALUE_ABS_SEND_TIME = 1, VALUE_AUDIO_LEVEL = 2 };
+enum { VALUE_NONE = 0, VALUE_AUDIO_LEVEL = 1 };
 
 /* libsrtp 2: srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr); 0 is ok. */
 typedef int (*protect_fn)(void *ctx, void *packet, int *length);
@@ -130,7 +130,7 @@ static int copy_block(const char *name, PyObject *value, uint8_t *into, Py_ssize
 PyDoc_STRVAR(set_extensions_doc,
              "set_extensions(static, before, after, value)\n\n"
              "The RFC 8285 header-extension block: `static` for a packet without a per-packet value,\n"
-             "else `before` + the value + `after`. value: 0 none, 1 abs-send-time (3 bytes), 2 audio level (1 byte).");
+             "else `before` + the value + `after`. value: 0 none, 1 audio level (1 byte).");
 
 static PyObject *route_set_extensions(Route *self, PyObject *args) {
     PyObject *whole, *before, *after;
@@ -139,7 +139,7 @@ static PyObject *route_set_extensions(Route *self, PyObject *args) {
         return NULL;
     }
     if (value < VALUE_NONE || value > VALUE_AUDIO_LEVEL) {
-        PyErr_SetString(PyExc_ValueError, "value must be 0, 1 or 2");
+        PyErr_SetString(PyExc_ValueError, "value must be 0 or 1");
         return NULL;
     }
     if (copy_block("static", whole, self->ext_static, &self->ext_static_length) < 0 ||
@@ -286,13 +286,13 @@ static inline void put32(uint8_t *p, unsigned int v) {
 }
 
 PyDoc_STRVAR(forward_doc,
-             "forward(routes, marker, sequence, timestamp, payload, keyframe, abs_send_time, audio_level, ntp) -> int\n\n"
+             "forward(routes, marker, sequence, timestamp, payload, keyframe, audio_level, ntp) -> int\n\n"
              "Send one incoming packet to every active route; returns how many copies went out.\n"
-             "abs_send_time: 24-bit value or -1; audio_level: the extension's byte (V bit and level) or -1.");
+             "audio_level: the extension's byte (V bit and level) or -1.");
 
 static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "forward() takes 9 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "forward() takes 8 arguments");
         return NULL;
     }
     PyObject *routes = args[0];
@@ -309,9 +309,8 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
     unsigned long sequence = PyLong_AsUnsignedLong(args[2]);
     unsigned long timestamp = PyLong_AsUnsignedLong(args[3]);
     int keyframe = PyObject_IsTrue(args[5]);
-    long abs_send_time = PyLong_AsLong(args[6]);
-    long audio_level = PyLong_AsLong(args[7]);
-    unsigned long long ntp = PyLong_AsUnsignedLongLong(args[8]);
+    long audio_level = PyLong_AsLong(args[6]);
+    unsigned long long ntp = PyLong_AsUnsignedLongLong(args[7]);
     if (PyErr_Occurred() || keyframe < 0) {
         return NULL;
     }
@@ -342,14 +341,9 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
         /* the header-extension block for this packet */
         const uint8_t *ext = r->ext_static;
         Py_ssize_t ext_length = r->ext_static_length;
-        uint8_t value[3];
+        uint8_t value[1];
         Py_ssize_t value_length = 0;
-        if (r->value_kind == VALUE_ABS_SEND_TIME && abs_send_time >= 0) {
-            value[0] = (uint8_t)(abs_send_time >> 16);
-            value[1] = (uint8_t)(abs_send_time >> 8);
-            value[2] = (uint8_t)abs_send_time;
-            value_length = 3;
-        } else if (r->value_kind == VALUE_AUDIO_LEVEL && audio_level >= 0) {
+        if (r->value_kind == VALUE_AUDIO_LEVEL && audio_level >= 0) {
             value[0] = (uint8_t)audio_level;
             value_length = 1;
         }

@@ -25,30 +25,29 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!BBHII")
 _EXT_HEADER = struct.Struct("!HH")
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
-ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-NO_VALUE, ABS_SEND_TIME, AUDIO_LEVEL = 0, 1, 2
+NO_VALUE, AUDIO_LEVEL = 0, 1
 """Which per-packet header-extension value a route writes (sfu/_fanout.c)."""
 
 
 def extension_blocks(kind: str, mid: bytes, ids: dict[str, int]) -> tuple[bytes, bytes, bytes, int]:
     """The one-byte header-extension block (RFC 8285) a subscriber negotiated, precomputed: (the
-    block without a per-packet value, the block up to that value, the rest after it, which value:
-    abs-send-time for video, audio level for audio)."""
+    block without a per-packet value, the block up to that value, the rest after it, which value).
+    The MID always; the audio level on audio. (Subscribers are offered no abs-send-time: the server
+    has no use for their bandwidth estimates; see sfu/transport.py.)"""
     def block(body: bytes) -> bytes:
         body += b"\x00" * (-len(body) % 4)
         return _EXT_HEADER.pack(0xBEDE, len(body) >> 2) + body if body else b""
 
     mid_id = ids.get(MID_URI, 0)
     prefix = bytes([(mid_id << 4) | (len(mid) - 1)]) + mid if mid_id and 0 < len(mid) <= 16 else b""
-    value, value_id, size = (ABS_SEND_TIME, ids.get(ABS_SEND_TIME_URI, 0), 3) if kind == "video" else (
-        AUDIO_LEVEL, ids.get(AUDIO_LEVEL_URI, 0), 1)
     static = block(prefix)
-    if not value_id:
+    level_id = ids.get(AUDIO_LEVEL_URI, 0) if kind == "audio" else 0
+    if not level_id:
         return static, b"", b"", NO_VALUE
-    whole = block(prefix + bytes(((value_id << 4) | (size - 1),)) + b"\x00" * size)
+    whole = block(prefix + bytes((level_id << 4,)) + b"\x00")
     cut = 4 + len(prefix) + 1
-    return static, whole[:cut], whole[cut + size:], value
+    return static, whole[:cut], whole[cut + 1:], AUDIO_LEVEL
 
 
 def rtp_header(marker: int, pt: int, seq: int, ts: int, ssrc: int, extensions: bytes) -> bytes:

@@ -81,8 +81,7 @@ class Producer:
         if self._routes:
             ntp = ntp_now()
             sent = forward(self._routes, packet.marker, packet.sequence_number, packet.timestamp, packet.payload,
-                           keyframe, (ntp >> 14) & 0xFFFFFF,
-                           -1 if level is None else ((0x80 if level[0] else 0) | (level[1] & 0x7F)), ntp)
+                           keyframe, -1 if level is None else ((0x80 if level[0] else 0) | (level[1] & 0x7F)), ntp)
             if sent:
                 stats.packets_out += sent
                 stats.latency.add(time.perf_counter() - started)

@@ -118,7 +118,8 @@ class WebRtcTransport:
             raise ClosedError("transport is closed")
         async with self._lock:
             offer = await self.pc.createOffer()
-            await self.pc.setLocalDescription(offer)
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp=without_bandwidth_feedback(offer.sdp),
+                                                                    type="offer"))
             return self.pc.localDescription.sdp
 
     async def accept_answer(self, answer_sdp: str) -> None:
@@ -145,6 +146,19 @@ class WebRtcTransport:
 
 def first_media_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
     return next((c for c in codecs if not c.mimeType.lower().endswith("/rtx")), None)
+
+
+BANDWIDTH_FEEDBACK = ("a=rtcp-fb:", " goog-remb"), ("a=extmap:", "/abs-send-time")
+"""(prefix, suffix) of the SDP lines that invite receive-side bandwidth estimates (REMB)."""
+
+
+def without_bandwidth_feedback(sdp: str) -> str:
+    """The server's offer to a subscriber without goog-remb and abs-send-time: forwarding cannot
+    adapt a publisher's bitrate per subscriber, so their estimates (several RTCP packets a second
+    from each) would only cost both sides CPU. NACK and PLI stay."""
+    lines = sdp.split("\r\n")
+    kept = [line for line in lines if not any(line.startswith(p) and line.endswith(x) for p, x in BANDWIDTH_FEEDBACK)]
+    return "\r\n".join(kept)
 
 
 def _check_sdp(sdp: str) -> None:

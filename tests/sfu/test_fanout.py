@@ -13,7 +13,7 @@ from pylibsrtp import Policy, Session
 
 from sfu._fanout import MAX_PACKET, Route, forward, send_errors
 from sfu.aiortc_adapter import _PROTECT
-from sfu.consumer import ABS_SEND_TIME, AUDIO_LEVEL, extension_blocks
+from sfu.consumer import AUDIO_LEVEL, NO_VALUE, extension_blocks
 
 KEY = bytes(range(30))  # AES_CM_128_HMAC_SHA1_80: 16-byte key + 14-byte salt
 PROFILE = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
@@ -84,22 +84,21 @@ def test_each_subscriber_gets_its_own_header_extensions_and_the_same_payload(ser
     video.timestamp_offset = 1000
     video.next_sequence = 500
     video.set_extensions(*extension_blocks("video", b"0", {"urn:ietf:params:rtp-hdrext:sdes:mid": 1,
-                                                           "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time": 3}))
+                                                           "urn:ietf:params:rtp-hdrext:ssrc-audio-level": 2}))
     other = connected_route(server_socket, subscribers, ssrc=0x22222222, pt=120)
     other.timestamp_offset = 0xFFFFFFFF  # wraps
     other.next_sequence = 0xFFFF  # wraps on the second packet
     payload = b"\x10" + os.urandom(900)
 
-    assert forward([video, other], 1, 40000, 90000, payload, True, 0x123456, -1, 7) == 2
-    assert forward([video, other], 0, 40001, 93000, payload, False, 0x123457, -1, 8) == 2
+    assert forward([video, other], 1, 40000, 90000, payload, True, 0x85, 7) == 2
+    assert forward([video, other], 0, 40001, 93000, payload, False, -1, 8) == 2
 
     first, second = subscribers[0].receive(), subscribers[0].receive()
     assert header(first) == (0x90, 1, 96, 500, 91000, 0x11111111)
     assert header(second) == (0x90, 0, 96, 501, 94000, 0x11111111)
-    # one-byte extensions (RFC 8285): MID "0" with id 1, abs-send-time with id 3, padded to 4 bytes
-    assert first[12:24] == b"\xbe\xde\x00\x02" + b"\x10" + b"0" + b"\x32\x12\x34\x56" + b"\x00\x00"
-    assert second[12:24] == b"\xbe\xde\x00\x02" + b"\x10" + b"0" + b"\x32\x12\x34\x57" + b"\x00\x00"
-    assert first[24:] == second[24:] == payload
+    # one-byte extensions (RFC 8285): MID "0" with id 1, padded to 4 bytes; video carries no level
+    assert first[12:20] == second[12:20] == b"\xbe\xde\x00\x01" + b"\x10" + b"0" + b"\x00\x00"
+    assert first[20:] == second[20:] == payload
 
     first, second = subscribers[1].receive(), subscribers[1].receive()
     assert header(first) == (0x80, 1, 120, 0xFFFF, 89999, 0x22222222)
@@ -115,10 +114,10 @@ def test_audio_carries_the_level_when_the_packet_has_one(server_socket, subscrib
     static, before, after, value = extension_blocks("audio", b"", {"urn:ietf:params:rtp-hdrext:ssrc-audio-level": 2})
     assert value == AUDIO_LEVEL
     audio.set_extensions(static, before, after, value)
-    assert forward([audio], 0, 1, 960, b"opus", False, 0x123456, 0x80 | 30, 1) == 1
-    assert forward([audio], 0, 2, 1920, b"opus", False, 0x123456, -1, 1) == 1
+    assert forward([audio], 0, 1, 960, b"opus", False, 0x80 | 30, 1) == 1
+    assert forward([audio], 0, 2, 1920, b"opus", False, -1, 1) == 1
     voiced, silent = subscribers[0].receive(), subscribers[0].receive()
-    assert voiced[12:20] == b"\xbe\xde\x00\x01" + b"\x20\x9e\x00\x00" and voiced[20:] == b"opus"
+    assert voiced[12:20] == b"\xbe\xde\x00\x01" + b"\x20\x9e\x00\x00" and voiced[20:] == b"opus"  # id 2, V + 30
     assert header(silent)[0] == 0x80 and silent[12:] == b"opus", "no level, no extension block"
 
 
@@ -126,16 +125,16 @@ def test_video_starts_on_a_keyframe_and_a_restart_continues_the_numbering(server
     route = connected_route(server_socket, subscribers, ssrc=9, pt=96)
     route.waiting_keyframe = True
     route.next_sequence = 100
-    assert forward([route], 0, 7000, 0, b"delta", False, -1, -1, 0) == 0
+    assert forward([route], 0, 7000, 0, b"delta", False, -1, 0) == 0
     assert subscribers[0].nothing_waiting()
-    assert forward([route], 0, 7001, 0, b"key", True, -1, -1, 0) == 1
-    assert forward([route], 0, 7002, 0, b"delta", False, -1, -1, 0) == 1
+    assert forward([route], 0, 7001, 0, b"key", True, -1, 0) == 1
+    assert forward([route], 0, 7002, 0, b"delta", False, -1, 0) == 1
     assert [header(subscribers[0].receive())[3] for _ in range(2)] == [100, 101]
     assert not route.waiting_keyframe and route.based
 
     route.based, route.waiting_keyframe = False, True  # a pause and resume: wait for the next keyframe
-    assert forward([route], 0, 7100, 0, b"delta", False, -1, -1, 0) == 0
-    assert forward([route], 0, 7101, 0, b"key", True, -1, -1, 0) == 1
+    assert forward([route], 0, 7100, 0, b"delta", False, -1, 0) == 0
+    assert forward([route], 0, 7101, 0, b"key", True, -1, 0) == 1
     assert header(subscribers[0].receive())[3] == 102, "no gap after the pause"
 
 
@@ -146,7 +145,7 @@ def test_inactive_and_disconnected_routes_are_skipped(server_socket, subscribers
     gone.disconnect()
     assert not gone.connected
     live = connected_route(server_socket, subscribers, ssrc=3, pt=96)
-    assert forward([inactive, gone, live], 0, 1, 1, b"x", False, -1, -1, 0) == 1
+    assert forward([inactive, gone, live], 0, 1, 1, b"x", False, -1, 0) == 1
     assert subscribers[0].nothing_waiting() and subscribers[1].nothing_waiting()
     assert header(subscribers[2].receive())[5] == 3
     assert not gone.send(b"\x80" * 20), "a disconnected route sends nothing"
@@ -162,9 +161,9 @@ def test_a_retransmission_is_protected_and_sent_as_built(server_socket, subscrib
 
 def test_a_packet_too_large_for_the_buffer_is_counted_not_sent(server_socket, subscribers) -> None:
     route = connected_route(server_socket, subscribers, ssrc=5, pt=96)
-    assert forward([route], 0, 1, 1, b"x" * MAX_PACKET, False, -1, -1, 0) == 0
+    assert forward([route], 0, 1, 1, b"x" * MAX_PACKET, False, -1, 0) == 0
     assert route.send_errors == 1 and subscribers[0].nothing_waiting()
-    assert forward([route], 0, 2, 1, b"x" * (MAX_PACKET - 12), False, -1, -1, 0) == 1
+    assert forward([route], 0, 2, 1, b"x" * (MAX_PACKET - 12), False, -1, 0) == 1
 
 
 def test_a_send_that_fails_is_counted_and_the_others_still_go_out(server_socket, subscribers) -> None:
@@ -173,8 +172,8 @@ def test_a_send_that_fails_is_counted_and_the_others_still_go_out(server_socket,
     broken.connect(os.dup(server_socket.fileno()), "::1", 9, _PROTECT, _srtp_pointer(tx), tx)  # IPv6 on IPv4
     fine = connected_route(server_socket, subscribers, ssrc=2, pt=96)
     failed_before = send_errors()
-    assert forward([broken, fine], 0, 1, 1, b"a", False, -1, -1, 0) == 1
-    assert forward([broken, fine], 0, 2, 1, b"b", False, -1, -1, 0) == 1
+    assert forward([broken, fine], 0, 1, 1, b"a", False, -1, 0) == 1
+    assert forward([broken, fine], 0, 2, 1, b"b", False, -1, 0) == 1
     assert broken.send_errors == 2 and broken.packets_sent == 0
     assert send_errors() == failed_before + 2, "the process-wide count, for GET /metrics"
     assert [header(subscribers[1].receive())[3] for _ in range(2)] == [fine.next_sequence - 2, fine.next_sequence - 1]
@@ -191,17 +190,17 @@ def test_bad_arguments_are_refused_with_an_error() -> None:
     with pytest.raises(ValueError):
         route.set_extensions(b"x" * 65, b"", b"", 0)
     with pytest.raises(ValueError):
-        route.set_extensions(b"", b"", b"", 3)
+        route.set_extensions(b"", b"", b"", 2)
     with pytest.raises(TypeError):
         route.set_extensions("text", b"", b"", 0)
     with pytest.raises(TypeError):
-        forward((route,), 0, 1, 1, b"x", False, -1, -1, 0)
+        forward((route,), 0, 1, 1, b"x", False, -1, 0)
     with pytest.raises(TypeError):
-        forward([object()], 0, 1, 1, b"x", False, -1, -1, 0)
+        forward([object()], 0, 1, 1, b"x", False, -1, 0)
     with pytest.raises(TypeError):
-        forward([route], 0, 1, 1, "text", False, -1, -1, 0)
+        forward([route], 0, 1, 1, "text", False, -1, 0)
     with pytest.raises(TypeError):
         forward([route], 0, 1)
     with pytest.raises(OverflowError):
-        forward([route], 0, -1, 1, b"x", False, -1, -1, 0)
-    assert extension_blocks("video", b"", {})[3] == 0 and ABS_SEND_TIME == 1
+        forward([route], 0, -1, 1, b"x", False, -1, 0)
+    assert extension_blocks("video", b"", {"urn:ietf:params:rtp-hdrext:ssrc-audio-level": 1})[3] == NO_VALUE

@@ -204,3 +204,22 @@ async def test_a_paused_producer_sends_nothing_and_resumes_on_a_keyframe(rig: Ri
             break
         await asyncio.sleep(0.05)
     assert consumer.packets_sent > paused_at and not consumer.waiting_keyframe
+
+
+async def test_subscribers_are_not_asked_for_bandwidth_estimates(rig: Rig) -> None:
+    """No goog-remb and no abs-send-time in the offer to a subscriber: forwarding cannot use their
+    estimates. Keyframe requests and NACK stay."""
+    camera, = await rig.publish(ColourTrack((255, 0, 0)))
+    transport, pc, (consumer,) = await rig.subscribe([camera], decode=False)
+    offer = pc.remoteDescription.sdp
+    assert "goog-remb" not in offer and "abs-send-time" not in offer
+    assert "nack pli" in offer and " nack\r\n" in offer and "sdes:mid" in offer
+    arrived: list[Any] = []
+    receiver = pc.getTransceivers()[0].receiver
+    receiver.sink = lambda packet, codec: arrived.append(packet)
+    for _ in range(100):
+        if len(arrived) > 20:
+            break
+        await asyncio.sleep(0.05)
+    assert len(arrived) > 20
+    assert all(p.extensions.abs_send_time is None and p.extensions.mid == consumer.transceiver.mid for p in arrived)
