@@ -8,7 +8,7 @@ PIP    := $(VENV)/bin/pip
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-recording clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ test: install-test
 
 bench: install
 	$(PY) -m bench $(ARGS)
+
+bench-fanout: install
+	$(PY) -m bench.fanout $(ARGS)
 
 bench-recording: install
 	$(PY) -m bench.recording $(ARGS)
