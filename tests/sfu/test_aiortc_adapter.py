@@ -64,3 +64,16 @@ async def test_only_the_announced_addresses_are_gathered_and_loopback_ignores_ot
         assert [c.host for c in connection.remote_candidates] == ["127.0.0.1"]
     finally:
         await pc.close()
+
+
+def test_pylibsrtp_exposes_what_the_c_forwarding_loop_calls() -> None:
+    """connect_route hands the C loop libsrtp 2's srtp_protect and a session's srtp_t (pylibsrtp 1.0.0)."""
+    from pylibsrtp import Policy, Session
+    from pylibsrtp._binding import ffi, lib
+
+    from sfu.aiortc_adapter import _PROTECT
+
+    assert ffi.getctype(ffi.typeof(lib.srtp_protect)) == "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+    assert _PROTECT == int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
+    session = Session(Policy(key=bytes(30), ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+    assert ffi.typeof(session._srtp) is ffi.typeof("srtp_t *") and session._srtp[0] != ffi.NULL
