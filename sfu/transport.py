@@ -74,6 +74,8 @@ class WebRtcTransport:
                     transceiver.direction = "inactive"
             try:
                 answer = await self.pc.createAnswer()
+                if sending and not incoming:  # a player (WHEP): the server only sends
+                    answer = RTCSessionDescription(sdp=without_bandwidth_feedback(answer.sdp), type="answer")
                 await self.pc.setLocalDescription(answer)
             except SDP_ERRORS as exc:
                 raise BadSdp(f"no answer is possible for this offer: {exc}") from exc
@@ -153,9 +155,9 @@ BANDWIDTH_FEEDBACK = ("a=rtcp-fb:", " goog-remb"), ("a=extmap:", "/abs-send-time
 
 
 def without_bandwidth_feedback(sdp: str) -> str:
-    """The server's offer to a subscriber without goog-remb and abs-send-time: forwarding cannot
-    adapt a publisher's bitrate per subscriber, so their estimates (several RTCP packets a second
-    from each) would only cost both sides CPU. NACK and PLI stay."""
+    """The server's offer to a subscriber, or its answer to a player (WHEP), without goog-remb and
+    abs-send-time: forwarding cannot adapt a publisher's bitrate per subscriber, so their estimates
+    (several RTCP packets a second from each) would only cost both sides CPU. NACK and PLI stay."""
     lines = sdp.split("\r\n")
     kept = [line for line in lines if not any(line.startswith(p) and line.endswith(x) for p, x in BANDWIDTH_FEEDBACK)]
     return "\r\n".join(kept)

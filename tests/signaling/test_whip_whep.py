@@ -47,7 +47,10 @@ async def test_obs_style_whip_publishes_and_a_whep_player_watches(
         watched = await client.post(f"/api/lessons/{demo.lesson_id}/whep", data=viewer.localDescription.sdp,
                                     headers={**await login(demo.students[1]), **SDP})
         assert watched.status == 201, await watched.text()
-        await viewer.setRemoteDescription(RTCSessionDescription(await watched.text(), "answer"))
+        answer = await watched.text()
+        assert "goog-remb" not in answer and "abs-send-time" not in answer, "a player is not asked for estimates"
+        assert "goog-remb" in (await response.text()), "the publisher still gets REMB from the server"
+        await viewer.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         tracks = {t.kind: t.receiver.track for t in viewer.getTransceivers()}
         frame = await asyncio.wait_for(tracks["video"].recv(), 15)
         assert close_to(mean_rgb(frame), GREEN), mean_rgb(frame)
