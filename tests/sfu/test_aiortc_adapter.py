@@ -19,7 +19,8 @@ def test_the_private_names_the_adapter_uses_exist_in_this_aiortc() -> None:
                       "_RTCRtpReceiver__nack_generator", "_RTCRtpReceiver__decoder_thread"}
     sender_names = {"_RTCRtpSender__rtp_started", "_RTCRtpSender__rtp_exited", "_RTCRtpSender__ntp_timestamp",
                     "_RTCRtpSender__rtp_timestamp", "_RTCRtpSender__octet_count", "_RTCRtpSender__packet_count",
-                    "_RTCRtpSender__encoder"}
+                    "_RTCRtpSender__encoder", "_RTCRtpSender__rtcp_started", "_RTCRtpSender__rtcp_exited",
+                    "_RTCRtpSender__lsr", "_RTCRtpSender__lsr_time", "_RTCRtpSender__cname"}
     assert receiver_names <= set(RTCRtpReceiver.__init__.__code__.co_names) | _assigned(RTCRtpReceiver)
     assert sender_names <= _assigned(RTCRtpSender)
     for name in ("_handle_rtp_packet", "_handle_rtcp_packet", "_send_rtcp_pli", "_send_rtcp_nack", "_run_rtcp"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -223,3 +224,24 @@ async def test_subscribers_are_not_asked_for_bandwidth_estimates(rig: Rig) -> No
         await asyncio.sleep(0.05)
     assert len(arrived) > 20
     assert all(p.extensions.abs_send_time is None and p.extensions.mid == consumer.transceiver.mid for p in arrived)
+
+
+async def test_sender_reports_reach_subscribers_video_about_every_second_audio_every_few(rig: Rig) -> None:
+    """Reports carry the subscriber's own SSRC and the publisher's timing translated (lip sync);
+    video every 0.5-1.5 s, audio every 2.5-7.5 s, as browsers send them."""
+    camera, mic = await rig.publish(ColourTrack((0, 255, 0)), ToneTrack())
+    _transport, pc, consumers = await rig.subscribe([camera, mic], decode=False)
+    started = time.monotonic()
+    reports: list[tuple[str, int, float, int]] = []
+    for transceiver in pc.getTransceivers():
+        transceiver.receiver.sr_sink = lambda ssrc, ntp, rtp, kind=transceiver.kind: reports.append(
+            (kind, ssrc, time.monotonic() - started, ntp))
+    for _ in range(100):
+        if any(kind == "video" for kind, *_ in reports):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+    video = [r for r in reports if r[0] == "video"]
+    assert video, "a video sender report within 5 s"
+    assert all(ssrc == consumers[0].route.ssrc and ntp > 0 for _kind, ssrc, _at, ntp in video)
+    assert not [r for r in reports if r[0] == "audio" and r[2] < 2.0], "no audio report in the first 2 s"
