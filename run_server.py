@@ -8,6 +8,7 @@ import gc
 import ipaddress
 import logging
 import os
+import resource
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -114,9 +115,28 @@ async def serve(args: argparse.Namespace) -> None:
     await runner.cleanup()  # stops accepting, finishes requests, closes the database
 
 
+OPEN_FILES = 65536
+"""Descriptors the server asks for: each participant holds a few sockets (two media transports,
+the WebSocket) and recordings hold files, while services start with a soft limit of 1024."""
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES) -> int:
+    """Raise this process's soft limit on open descriptors towards `wanted` (within the hard limit);
+    returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limit = raise_open_file_limit()
+    if limit != resource.RLIM_INFINITY and limit < OPEN_FILES:
+        log.warning("only %d open files allowed (hard limit): large schools need more (LimitNOFILE=)", limit)
     uvloop.run(serve(args))
 
 

@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         route = Route()
         route.ssrc, route.payload_type, route.active = 1000 + i, 96, True
         route.set_extensions(*blocks)
-        route.connect(os.dup(sock.fileno()), "127.0.0.1", port, _PROTECT,
-                      int(ffi.cast("uintptr_t", session._srtp[0])), session)
+        route.connect(sock.fileno(), "127.0.0.1", port, _PROTECT, int(ffi.cast("uintptr_t", session._srtp[0])),
+                      (session, sock))
         sockets.append(sock)
         sessions.append(session)
         routes.append(route)

@@ -3,10 +3,12 @@
  * with that subscriber's SRTP session and sent on its ICE socket, in one call from Python.
  *
  * A Route is one consumer's way out. Python (sfu/consumer.py) fills in what negotiation decided;
- * sfu/aiortc_adapter.py connects it to a transport: a duplicate of the nominated pair's socket (so
- * the descriptor cannot be reused under us when aioice closes its own), the remote address, and
- * libsrtp's srtp_protect with the transport's session, both taken from pylibsrtp. Everything runs
- * on the event loop's thread with the GIL held: libsrtp sessions are not shared across threads.
+ * sfu/aiortc_adapter.py connects it to a transport: a socket descriptor, the remote address, and
+ * libsrtp's srtp_protect with the transport's session, taken from pylibsrtp. The route keeps an
+ * `owner` object alive while connected: what owns the descriptor and the session (the adapter
+ * passes a duplicate of the ICE socket shared by the transport's routes, closed when the last
+ * route lets go, so aioice closing its own cannot leave us a reused number). Everything runs on the
+ * event loop's thread with the GIL held: libsrtp sessions are not shared across threads.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -18,7 +20,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #define BUFFER_SIZE 2048
 #define SRTP_TRAILER_ROOM 160 /* libsrtp 2: SRTP_MAX_TRAILER_LEN is 16 + 128 (tag + MKI) */
@@ -41,7 +42,7 @@ typedef struct {
     socklen_t address_length;
     protect_fn protect;
     void *srtp;
-    PyObject *session; /* the pylibsrtp session that owns `srtp`: kept alive while connected */
+    PyObject *owner; /* owns `fd` and `srtp`: kept alive while connected */
     /* how: set from the negotiated parameters */
     unsigned int ssrc;
     unsigned int payload_type;
@@ -66,14 +67,11 @@ typedef struct {
     unsigned long long last_ntp;
 } Route;
 
-static void route_close_fd(Route *self) {
-    if (self->fd >= 0) {
-        close(self->fd);
-        self->fd = -1;
-    }
+static void route_release(Route *self) {
+    self->fd = -1;
     self->protect = NULL;
     self->srtp = NULL;
-    Py_CLEAR(self->session);
+    Py_CLEAR(self->owner);
 }
 
 static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -85,18 +83,18 @@ static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 }
 
 static int route_traverse(Route *self, visitproc visit, void *arg) {
-    Py_VISIT(self->session);
+    Py_VISIT(self->owner);
     return 0;
 }
 
 static int route_clear(Route *self) {
-    Py_CLEAR(self->session);
+    Py_CLEAR(self->owner);
     return 0;
 }
 
 static void route_dealloc(Route *self) {
     PyObject_GC_UnTrack(self);
-    route_close_fd(self);
+    route_release(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -152,17 +150,16 @@ static PyObject *route_set_extensions(Route *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(connect_doc,
-             "connect(fd, host, port, protect, srtp, session)\n\n"
-             "Send on socket `fd` (the route takes it over and closes it) to (host, port), protecting with\n"
-             "the function at address `protect` (libsrtp 2's srtp_protect) on the srtp_t `srtp`, which\n"
-             "`session` owns.");
+             "connect(fd, host, port, protect, srtp, owner)\n\n"
+             "Send on socket `fd` to (host, port), protecting with the function at address `protect`\n"
+             "(libsrtp 2's srtp_protect) on the srtp_t `srtp`; `owner` keeps both open while connected.");
 
 static PyObject *route_connect(Route *self, PyObject *args) {
     int fd, port;
     const char *host;
     unsigned long long protect, srtp;
-    PyObject *session;
-    if (!PyArg_ParseTuple(args, "isiKKO:connect", &fd, &host, &port, &protect, &srtp, &session)) {
+    PyObject *owner;
+    if (!PyArg_ParseTuple(args, "isiKKO:connect", &fd, &host, &port, &protect, &srtp, &owner)) {
         return NULL;
     }
     struct sockaddr_storage address;
@@ -190,19 +187,19 @@ static PyObject *route_connect(Route *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "fd, protect and srtp must be set");
         return NULL;
     }
-    route_close_fd(self);
+    route_release(self);
     self->fd = fd;
     self->address = address;
     self->address_length = length;
     self->protect = (protect_fn)(uintptr_t)protect;
     self->srtp = (void *)(uintptr_t)srtp;
-    Py_INCREF(session);
-    self->session = session;
+    Py_INCREF(owner);
+    self->owner = owner;
     Py_RETURN_NONE;
 }
 
 static PyObject *route_disconnect(Route *self, PyObject *unused) {
-    route_close_fd(self);
+    route_release(self);
     Py_RETURN_NONE;
 }
 
@@ -231,7 +228,7 @@ static PyObject *route_connected(Route *self, void *closure) {
 static PyMethodDef route_methods[] = {
     {"set_extensions", (PyCFunction)route_set_extensions, METH_VARARGS, set_extensions_doc},
     {"connect", (PyCFunction)route_connect, METH_VARARGS, connect_doc},
-    {"disconnect", (PyCFunction)route_disconnect, METH_NOARGS, "Stop sending; close the socket duplicate."},
+    {"disconnect", (PyCFunction)route_disconnect, METH_NOARGS, "Stop sending; let go of the owner."},
     {"send", (PyCFunction)route_send, METH_O, send_doc},
     {NULL},
 };

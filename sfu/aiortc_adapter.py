@@ -327,6 +327,18 @@ if _srtp_ffi.getctype(_srtp_ffi.typeof(_srtp_lib.srtp_protect)) != _PROTECT_TYPE
 _PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
 
 
+class SendSocket:
+    """A duplicate of an ICE socket's descriptor for the C loop, shared by a transport's routes and
+    closed when the last of them lets go: aioice closing its own socket cannot leave the routes a
+    descriptor number that something else reuses."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = os.dup(fd)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
 def connect_route(route: Route, dtls: RTCDtlsTransport) -> bool:
     """Point `route` at the transport's nominated ICE pair and outgoing SRTP session, or disconnect
     it while the transport is not connected. Call again when the DTLS transport emits "statechange"."""
@@ -335,14 +347,14 @@ def connect_route(route: Route, dtls: RTCDtlsTransport) -> bool:
     socket = pair.protocol.transport.get_extra_info("socket") if pair is not None else None
     if pair is None or session is None or socket is None:
         route.disconnect()
+        dtls._lophoc_send_socket = None  # the transport's routes let go of it as they disconnect
         return False
+    shared = getattr(dtls, "_lophoc_send_socket", None)
+    if shared is None or shared[0] is not pair:
+        shared = dtls._lophoc_send_socket = (pair, SendSocket(socket.fileno()))
     host, port = pair.remote_addr[0].split("%", 1)[0], pair.remote_addr[1]
-    fd = os.dup(socket.fileno())  # ours to close: aioice closing its socket cannot leave us a reused number
-    try:
-        route.connect(fd, host, port, _PROTECT, int(_srtp_ffi.cast("uintptr_t", session._srtp[0])), session)
-    except BaseException:
-        os.close(fd)
-        raise
+    srtp = int(_srtp_ffi.cast("uintptr_t", session._srtp[0]))
+    route.connect(shared[1].fd, host, port, _PROTECT, srtp, (session, shared[1]))
     return True
 
 

@@ -216,3 +216,22 @@ async def test_postgresql_database_is_migrated_and_bootstrapped_and_serves_the_a
     assert [title for title, _ in rows] == ["Định luật Ôm"]
     assert users == {"admin", "gv.postgres"}
     assert version == ScriptDirectory.from_config(alembic_config(postgres_url)).get_current_head()
+
+
+async def test_the_server_raises_a_low_open_file_limit(tmp_path: Path) -> None:
+    """Started, as services often are, with a soft limit of 1024 descriptors: it asks for more."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, soft), hard))
+    try:
+        server_cm = running_server(tmp_path / "data")
+        server = await server_cm.__aenter__()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        limits = Path(f"/proc/{server.pid}/limits").read_text()
+        line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+        server_soft = line.split()[3]
+        expected = 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
+        assert server_soft == str(expected), line
+    finally:
+        await server_cm.__aexit__(None, None, None)

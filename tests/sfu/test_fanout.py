@@ -62,8 +62,8 @@ def connected_route(server_socket: socket.socket, subscribers: list[Subscriber],
     tx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=PROFILE))
     route = Route()
     route.ssrc, route.payload_type, route.active = ssrc, pt, True
-    route.connect(os.dup(server_socket.fileno()), "127.0.0.1", sock.getsockname()[1], _PROTECT,
-                  _srtp_pointer(tx), tx)
+    route.connect(server_socket.fileno(), "127.0.0.1", sock.getsockname()[1], _PROTECT,
+                  _srtp_pointer(tx), (tx, server_socket))
     return route
 
 
@@ -169,7 +169,7 @@ def test_a_packet_too_large_for_the_buffer_is_counted_not_sent(server_socket, su
 def test_a_send_that_fails_is_counted_and_the_others_still_go_out(server_socket, subscribers) -> None:
     broken = connected_route(server_socket, subscribers, ssrc=1, pt=96)
     tx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=PROFILE))
-    broken.connect(os.dup(server_socket.fileno()), "::1", 9, _PROTECT, _srtp_pointer(tx), tx)  # IPv6 on IPv4
+    broken.connect(server_socket.fileno(), "::1", 9, _PROTECT, _srtp_pointer(tx), tx)  # IPv6 on IPv4
     fine = connected_route(server_socket, subscribers, ssrc=2, pt=96)
     failed_before = send_errors()
     assert forward([broken, fine], 0, 1, 1, b"a", False, -1, 0) == 1

@@ -3,6 +3,7 @@ subscribers. Specification: packets are forwarded, never decoded or encoded."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -245,3 +246,21 @@ async def test_sender_reports_reach_subscribers_video_about_every_second_audio_e
     assert video, "a video sender report within 5 s"
     assert all(ssrc == consumers[0].route.ssrc and ntp > 0 for _kind, ssrc, _at, ntp in video)
     assert not [r for r in reports if r[0] == "audio" and r[2] < 2.0], "no audio report in the first 2 s"
+
+
+async def test_a_transports_routes_share_one_socket_duplicate_closed_with_the_transport(rig: Rig) -> None:
+    camera, mic = await rig.publish(ColourTrack((0, 0, 255)), ToneTrack())
+    transport, _pc, consumers = await rig.subscribe([camera, mic], decode=False)
+    for _ in range(100):
+        if all(c.packets_sent > 5 for c in consumers):
+            break
+        await asyncio.sleep(0.05)
+    assert all(c.route.connected and c.packets_sent > 5 for c in consumers)
+    shared = {id(c._dtls._lophoc_send_socket[1]) for c in consumers}
+    assert len(shared) == 1, "one descriptor per transport, not one per consumer"
+    fd = consumers[0]._dtls._lophoc_send_socket[1].fd
+    os.fstat(fd)
+    await transport.close()
+    assert not any(c.route.connected for c in consumers)
+    with pytest.raises(OSError):
+        os.fstat(fd)
