@@ -219,4 +219,4 @@ class Consumer:
     def dump(self) -> dict[str, Any]:
         return {"id": self.id, "producer_id": self.producer.id, "kind": self.kind, "ready": self.ready,
                 "waiting_keyframe": self.waiting_keyframe, "packets_sent": self.packets_sent,
-                "retransmitted": self.retransmitted, "app_data": self.app_data}
+                "retransmitted": self.retransmitted, "send_errors": self.route.send_errors, "app_data": self.app_data}
