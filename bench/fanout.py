@@ -13,6 +13,7 @@ import selectors
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from pylibsrtp import Policy, Session
@@ -47,17 +48,39 @@ def drain(ready: Connection, n: int) -> None:
                 pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--routes", type=int, default=40)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args(argv)
+@dataclass
+class Measure:
+    routes: int
+    packets: int
+    copies: int
+    errors: int
+    user_us: float
+    system_us: float
+    wall_us: float
+
+    @property
+    def cpu_us(self) -> float:
+        return self.user_us + self.system_us
+
+    def summary(self) -> str:
+        return (f"CPU per copy: {self.cpu_us:.2f} µs (user {self.user_us:.2f}, system {self.system_us:.2f}); "
+                f"wall time in forward() per copy: {self.wall_us:.2f} µs")
+
+
+def measure(routes: int = 40, seconds: float = 10.0) -> Measure:
+    """Forward paced packets to `routes` sockets read by another process for `seconds`."""
     parent, child = multiprocessing.Pipe()
-    reader = multiprocessing.Process(target=drain, args=(child, args.routes), daemon=True)
+    reader = multiprocessing.Process(target=drain, args=(child, routes), daemon=True)
     reader.start()
-    ports = parent.recv()
-    sockets, routes, sessions = [], [], []
+    try:
+        return _forward_paced(parent.recv(), seconds)
+    finally:
+        reader.terminate()
+        reader.join()
+
+
+def _forward_paced(ports: list[int], seconds: float) -> Measure:
+    sockets, made = [], []
     key = os.urandom(28)  # AEAD_AES_128_GCM, what aiortc and browsers agree on
     blocks = extension_blocks("video", b"0", {"urn:ietf:params:rtp-hdrext:sdes:mid": 1})
     for i, port in enumerate(ports):
@@ -71,31 +94,43 @@ def main(argv: list[str] | None = None) -> int:
         route.connect(sock.fileno(), "127.0.0.1", port, _PROTECT, int(ffi.cast("uintptr_t", session._srtp[0])),
                       (session, sock))
         sockets.append(sock)
-        sessions.append(session)
-        routes.append(route)
+        made.append(route)
     payload = b"\x10" + os.urandom(PAYLOAD - 1)
     interval = 1 / PACKETS_PER_SECOND
     sequence = 0
     started_cpu, started = os.times(), time.monotonic()
     next_at = started
     busy = 0.0
-    while time.monotonic() - started < args.seconds:
+    while time.monotonic() - started < seconds:
         t0 = time.perf_counter()
-        forward(routes, 0, sequence & 0xFFFF, sequence * 3000 & 0xFFFFFFFF, payload, True, -1, 0)
+        forward(made, 0, sequence & 0xFFFF, sequence * 3000 & 0xFFFFFFFF, payload, True, -1, 0)
         busy += time.perf_counter() - t0
         sequence += 1
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))
     ended_cpu = os.times()
-    copies = sum(r.packets_sent for r in routes)
-    errors = sum(r.send_errors for r in routes)
-    user = (ended_cpu.user - started_cpu.user) / copies * 1e6
-    system = (ended_cpu.system - started_cpu.system) / copies * 1e6
-    print(f"{args.routes} routes, {sequence} packets in, {copies} copies out ({errors} failed) in {args.seconds:g} s")
-    print(f"CPU per copy: {user + system:.2f} µs (user {user:.2f}, system {system:.2f}); "
-          f"wall time in forward() per copy: {busy / copies * 1e6:.2f} µs")
-    reader.terminate()
-    return 0 if copies and not errors else 1
+    for route in made:
+        route.disconnect()
+    for sock in sockets:
+        sock.close()
+    copies = sum(r.packets_sent for r in made) or 1
+    return Measure(routes=len(made), packets=sequence, copies=copies, errors=sum(r.send_errors for r in made),
+                   user_us=(ended_cpu.user - started_cpu.user) / copies * 1e6,
+                   system_us=(ended_cpu.system - started_cpu.system) / copies * 1e6,
+                   wall_us=busy / copies * 1e6)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--routes", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    result = measure(args.routes, args.seconds)
+    print(f"{result.routes} routes, {result.packets} packets in, {result.copies} copies out "
+          f"({result.errors} failed) in {args.seconds:g} s")
+    print(result.summary())
+    return 0 if result.copies and not result.errors else 1
 
 
 if __name__ == "__main__":

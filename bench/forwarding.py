@@ -492,6 +492,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", metavar="DIR",
                         help="after the largest N's window, profile the server with py-spy for --seconds "
                              "(install py-spy into the venv yourself) and print its top functions")
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                        help="skip the 5 s measurement of the C forwarding loop alone before the run")
     parser.add_argument("--profile-native", action="store_true", help="py-spy --native: include C frames (pauses the server at each sample)")
     args = parser.parse_args(argv)
     if min(args.subscribers) < 1 or args.seconds <= 0:
@@ -502,7 +504,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     import uvloop
 
+    from bench.fanout import measure
+
     args = parse_args(argv)
+    if args.calibrate:
+        # This VM's speed drifts by half over an hour: the C loop alone, measured now, says where it is.
+        print(f"calibration (make bench-fanout, 40 routes, 5 s): {measure(40, 5.0).summary()}", flush=True)
     return uvloop.run(run(args))
 
 
