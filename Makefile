@@ -26,11 +26,13 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-test-deps
 
 # Debian packages the tests start for real: Chromium (browser tests), Redis (event bus),
-# PostgreSQL (the production database path). Installed only when missing.
+# PostgreSQL (the production database path), coturn (media relayed through TURN). Installed only
+# when missing.
 system-test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \

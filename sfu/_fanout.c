@@ -43,6 +43,7 @@ typedef struct {
     protect_fn protect;
     void *srtp;
     PyObject *owner; /* owns `fd` and `srtp`: kept alive while connected */
+    PyObject *send_callable; /* instead of `fd`: a Python function that sends (a TURN-relayed pair) */
     /* how: set from the negotiated parameters */
     unsigned int ssrc;
     unsigned int payload_type;
@@ -72,6 +73,11 @@ static void route_release(Route *self) {
     self->protect = NULL;
     self->srtp = NULL;
     Py_CLEAR(self->owner);
+    Py_CLEAR(self->send_callable);
+}
+
+static inline int route_connected_now(Route *self) {
+    return self->fd >= 0 || self->send_callable != NULL;
 }
 
 static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -84,11 +90,13 @@ static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 
 static int route_traverse(Route *self, visitproc visit, void *arg) {
     Py_VISIT(self->owner);
+    Py_VISIT(self->send_callable);
     return 0;
 }
 
 static int route_clear(Route *self) {
     Py_CLEAR(self->owner);
+    Py_CLEAR(self->send_callable);
     return 0;
 }
 
@@ -100,14 +108,39 @@ static void route_dealloc(Route *self) {
 
 /* Send buffer[0:length] protected; 0 on success, -1 on a failure counted in send_errors. */
 static int route_protect_and_send(Route *self, int length) {
-    if (self->protect(self->srtp, buffer, &length) != 0 ||
-        sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
-               self->address_length) < 0) {
-        self->send_errors++;
-        failed_copies++;
-        return -1;
+    if (self->protect(self->srtp, buffer, &length) != 0) {
+        goto failed;
     }
+    if (self->fd >= 0) {
+        if (sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
+                   self->address_length) < 0) {
+            goto failed;
+        }
+        return 0;
+    }
+    /* A relayed pair: the TURN transport wraps the packet, in Python. The caller holds a reference
+     * to this route; the callable may run any Python code, so it is held across the call too. */
+    PyObject *callable = self->send_callable;
+    PyObject *data = PyBytes_FromStringAndSize((const char *)buffer, length);
+    if (callable == NULL || data == NULL) {
+        Py_XDECREF(data);
+        PyErr_Clear();
+        goto failed;
+    }
+    Py_INCREF(callable);
+    PyObject *result = PyObject_CallOneArg(callable, data);
+    Py_DECREF(callable);
+    Py_DECREF(data);
+    if (result == NULL) {
+        PyErr_Clear(); /* one subscriber's failure never stops the others */
+        goto failed;
+    }
+    Py_DECREF(result);
     return 0;
+failed:
+    self->send_errors++;
+    failed_copies++;
+    return -1;
 }
 
 static int copy_block(const char *name, PyObject *value, uint8_t *into, Py_ssize_t *length) {
@@ -198,6 +231,31 @@ static PyObject *route_connect(Route *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(connect_callable_doc,
+             "connect_callable(send, protect, srtp, owner)\n\n"
+             "Hand each protected packet to `send(packet)` (a relayed pair: the TURN transport wraps it)\n"
+             "instead of a socket; `protect`, `srtp` and `owner` as for connect().");
+
+static PyObject *route_connect_callable(Route *self, PyObject *args) {
+    PyObject *send, *owner;
+    unsigned long long protect, srtp;
+    if (!PyArg_ParseTuple(args, "OKKO:connect_callable", &send, &protect, &srtp, &owner)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(send) || protect == 0 || srtp == 0) {
+        PyErr_SetString(PyExc_ValueError, "send must be callable; protect and srtp must be set");
+        return NULL;
+    }
+    route_release(self);
+    self->protect = (protect_fn)(uintptr_t)protect;
+    self->srtp = (void *)(uintptr_t)srtp;
+    Py_INCREF(send);
+    self->send_callable = send;
+    Py_INCREF(owner);
+    self->owner = owner;
+    Py_RETURN_NONE;
+}
+
 static PyObject *route_disconnect(Route *self, PyObject *unused) {
     route_release(self);
     Py_RETURN_NONE;
@@ -211,23 +269,27 @@ static PyObject *route_send(Route *self, PyObject *packet) {
         return NULL;
     }
     Py_ssize_t length = PyBytes_GET_SIZE(packet);
-    if (self->fd < 0 || length < 12 || length > MAX_PACKET) {
+    if (!route_connected_now(self) || length < 12 || length > MAX_PACKET) {
         Py_RETURN_FALSE;
     }
     memcpy(buffer, PyBytes_AS_STRING(packet), (size_t)length);
-    if (route_protect_and_send(self, (int)length) < 0) {
+    Py_INCREF(self);
+    int failed = route_protect_and_send(self, (int)length) < 0;
+    Py_DECREF(self);
+    if (failed) {
         Py_RETURN_FALSE;
     }
     Py_RETURN_TRUE;
 }
 
 static PyObject *route_connected(Route *self, void *closure) {
-    return PyBool_FromLong(self->fd >= 0);
+    return PyBool_FromLong(route_connected_now(self));
 }
 
 static PyMethodDef route_methods[] = {
     {"set_extensions", (PyCFunction)route_set_extensions, METH_VARARGS, set_extensions_doc},
     {"connect", (PyCFunction)route_connect, METH_VARARGS, connect_doc},
+    {"connect_callable", (PyCFunction)route_connect_callable, METH_VARARGS, connect_callable_doc},
     {"disconnect", (PyCFunction)route_disconnect, METH_NOARGS, "Stop sending; let go of the owner."},
     {"send", (PyCFunction)route_send, METH_O, send_doc},
     {NULL},
@@ -314,15 +376,14 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
     const uint8_t *body = (const uint8_t *)PyBytes_AS_STRING(payload);
     Py_ssize_t body_length = PyBytes_GET_SIZE(payload);
     long sent = 0;
-    Py_ssize_t n = PyList_GET_SIZE(routes);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(routes); i++) { /* a TURN send runs Python: re-read */
         PyObject *item = PyList_GET_ITEM(routes, i);
         if (Py_TYPE(item) != &RouteType) {
             PyErr_SetString(PyExc_TypeError, "routes must hold Route objects");
             return NULL;
         }
         Route *r = (Route *)item;
-        if (!r->active || r->fd < 0) {
+        if (!r->active || !route_connected_now(r)) {
             continue;
         }
         if (!r->based) {
@@ -371,7 +432,10 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
             p += ext_length;
         }
         memcpy(p, body, (size_t)body_length);
-        if (route_protect_and_send(r, (int)length) < 0) {
+        Py_INCREF(r);
+        int failed = route_protect_and_send(r, (int)length) < 0;
+        if (failed) {
+            Py_DECREF(r);
             continue;
         }
         if (((seq - r->next_sequence) & 0xFFFF) < 0x8000) {
@@ -382,6 +446,7 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
         r->octets_sent += (unsigned long long)body_length;
         r->packets_sent++;
         sent++;
+        Py_DECREF(r);
     }
     return PyLong_FromLong(sent);
 }

@@ -18,6 +18,7 @@ What it changes, and why:
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import os
 import random
@@ -344,16 +345,20 @@ def connect_route(route: Route, dtls: RTCDtlsTransport) -> bool:
     it while the transport is not connected. Call again when the DTLS transport emits "statechange"."""
     pair = dtls.transport._connection._nominated.get(1) if dtls._state is State.CONNECTED else None
     session = dtls._tx_srtp if pair is not None else None
-    socket = pair.protocol.transport.get_extra_info("socket") if pair is not None else None
-    if pair is None or session is None or socket is None:
+    if pair is None or session is None:
         route.disconnect()
         dtls._lophoc_send_socket = None  # the transport's routes let go of it as they disconnect
         return False
+    srtp = int(_srtp_ffi.cast("uintptr_t", session._srtp[0]))
+    transport = pair.protocol.transport
+    socket = transport.get_extra_info("socket")
+    if socket is None:  # a TURN-relayed pair (aioice's TurnTransport has no socket): it wraps each packet
+        route.connect_callable(functools.partial(transport.sendto, addr=pair.remote_addr), _PROTECT, srtp, session)
+        return True
     shared = getattr(dtls, "_lophoc_send_socket", None)
     if shared is None or shared[0] is not pair:
         shared = dtls._lophoc_send_socket = (pair, SendSocket(socket.fileno()))
     host, port = pair.remote_addr[0].split("%", 1)[0], pair.remote_addr[1]
-    srtp = int(_srtp_ffi.cast("uintptr_t", session._srtp[0]))
     route.connect(shared[1].fd, host, port, _PROTECT, srtp, (session, shared[1]))
     return True
 

@@ -179,6 +179,37 @@ def test_a_send_that_fails_is_counted_and_the_others_still_go_out(server_socket,
     assert [header(subscribers[1].receive())[3] for _ in range(2)] == [fine.next_sequence - 2, fine.next_sequence - 1]
 
 
+def test_a_relayed_route_hands_each_protected_copy_to_its_send_function(server_socket, subscribers) -> None:
+    """A TURN-relayed pair has no socket of ours: the route calls the TURN transport's send."""
+    received: list[bytes] = []
+    tx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=PROFILE))
+    rx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=PROFILE))
+    relayed = Route()
+    relayed.ssrc, relayed.payload_type, relayed.active = 77, 96, True
+    relayed.connect_callable(received.append, _PROTECT, _srtp_pointer(tx), tx)
+    assert relayed.connected
+
+    def refuses(packet: bytes) -> None:
+        raise ConnectionError("allocation lost")
+
+    broken = Route()
+    broken.ssrc, broken.payload_type, broken.active = 78, 96, True
+    broken.connect_callable(refuses, _PROTECT, _srtp_pointer(tx), tx)
+    direct = connected_route(server_socket, subscribers, ssrc=79, pt=96)
+
+    assert forward([relayed, broken, direct], 1, 10, 20, b"frame", True, -1, 0) == 2
+    assert relayed.send(struct.pack("!BBHII", 0x80, 97, 5, 20, 77) + b"rtx")
+    first, retransmitted = (rx.unprotect(p) for p in received)
+    assert header(first) == (0x80, 1, 96, 0, 20, 77) and first[12:] == b"frame"
+    assert header(retransmitted) == (0x80, 0, 97, 5, 20, 77) and retransmitted[12:] == b"rtx"
+    assert broken.send_errors == 1 and broken.packets_sent == 0
+    assert header(subscribers[0].receive())[5] == 79, "the copy after a failing send still goes out"
+    with pytest.raises(ValueError):
+        broken.connect_callable("not callable", _PROTECT, 1, None)
+    relayed.disconnect()
+    assert not relayed.connected and forward([relayed], 0, 11, 20, b"x", False, -1, 0) == 0
+
+
 def test_bad_arguments_are_refused_with_an_error() -> None:
     route = Route()
     with pytest.raises(ValueError):

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
+import shutil
+import socket
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 import pytest
-from aiortc import RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceTransportPolicy
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from sfu.aiortc_adapter import AnnouncingPeerConnection, ForwardingReceiver, ForwardingSender, SfuPeerConnection
 from sfu.codecs import starts_keyframe
+from sfu.consumer import Consumer
 from sfu.room import Room
 from sfu.transport import WebRtcTransport
 from tests.media import ColourTrack, ToneTrack, close_to, mean_rgb
@@ -264,3 +270,52 @@ async def test_a_transports_routes_share_one_socket_duplicate_closed_with_the_tr
     assert not any(c.route.connected for c in consumers)
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+@pytest.fixture
+def turn_server(tmp_path: Any) -> Iterator[str]:
+    """coturn on loopback (Debian's package, installed by `make test`): a TURN URL with credentials."""
+    exe = shutil.which("turnserver")
+    assert exe is not None, "coturn is missing: `make test` installs it"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    relay_base = random.randrange(40000, 59000, 200)
+    proc = subprocess.Popen(
+        [exe, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         f"--min-port={relay_base}", f"--max-port={relay_base + 199}", "--lt-cred-mech", "--user=lophoc:secret",
+         "--realm=lophoc.test", "--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--no-tcp",
+         f"--userdb={tmp_path / 'turndb'}", f"--pidfile={tmp_path / 'turn.pid'}", f"--log-file={tmp_path / 'turn.log'}",
+         "--simple-log"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        assert proc.poll() is None, (tmp_path / "turn.log").read_text() if (tmp_path / "turn.log").exists() else ""
+        yield f"turn:127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def test_a_server_reachable_only_through_turn_forwards_over_the_relay(turn_server: str, rig: Rig) -> None:
+    """The server's own candidates are relayed (policy relay): its pair has no socket of ours, and
+    each copy goes through the TURN transport, which wraps it for coturn. (turn_server comes first
+    so that coturn outlives the peers: they deallocate when the rig closes them.)"""
+    camera, = await rig.publish(ColourTrack((255, 0, 0)))
+    config = RTCConfiguration(iceServers=[RTCIceServer(urls=turn_server, username="lophoc", credential="secret")],
+                              iceTransportPolicy=RTCIceTransportPolicy.RELAY, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    server = SfuPeerConnection(config, announced=())
+    client = AnnouncingPeerConnection(announced=LOOPBACK)
+    rig.peers += [server, client]
+    consumer = Consumer("relayed", camera, server.addTransceiver("video", direction="sendonly"))
+    await server.setLocalDescription(await server.createOffer())
+    assert " typ relay " in server.localDescription.sdp and " typ host " not in server.localDescription.sdp
+    await client.setRemoteDescription(server.localDescription)
+    await client.setLocalDescription(await client.createAnswer())
+    await server.setRemoteDescription(client.localDescription)
+    frame = await asyncio.wait_for(client.getTransceivers()[0].receiver.track.recv(), 20)
+    assert close_to(mean_rgb(frame), (255, 0, 0)), mean_rgb(frame)
+    pair = consumer._dtls.transport._connection._nominated[1]
+    assert pair.local_candidate.type == "relay"
+    assert consumer.route.connected and getattr(consumer._dtls, "_lophoc_send_socket", None) is None
+    assert consumer.packets_sent > 0 and consumer.route.send_errors == 0
