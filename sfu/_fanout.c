@@ -220,13 +220,13 @@ static PyObject *route_connect(Route *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "fd, protect and srtp must be set");
         return NULL;
     }
+    Py_INCREF(owner); /* before letting go of the old one: it may be the same object */
     route_release(self);
     self->fd = fd;
     self->address = address;
     self->address_length = length;
     self->protect = (protect_fn)(uintptr_t)protect;
     self->srtp = (void *)(uintptr_t)srtp;
-    Py_INCREF(owner);
     self->owner = owner;
     Py_RETURN_NONE;
 }
@@ -246,12 +246,12 @@ static PyObject *route_connect_callable(Route *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "send must be callable; protect and srtp must be set");
         return NULL;
     }
+    Py_INCREF(send); /* before letting go of the old ones: they may be the same objects */
+    Py_INCREF(owner);
     route_release(self);
     self->protect = (protect_fn)(uintptr_t)protect;
     self->srtp = (void *)(uintptr_t)srtp;
-    Py_INCREF(send);
     self->send_callable = send;
-    Py_INCREF(owner);
     self->owner = owner;
     Py_RETURN_NONE;
 }

@@ -235,3 +235,4 @@ def test_bad_arguments_are_refused_with_an_error() -> None:
     with pytest.raises(OverflowError):
         forward([route], 0, -1, 1, b"x", False, -1, 0)
     assert extension_blocks("video", b"", {"urn:ietf:params:rtp-hdrext:ssrc-audio-level": 1})[3] == NO_VALUE
+
