@@ -202,11 +202,10 @@ class ForwardingSender(RTCRtpSender):
         try:
             while True:
                 await asyncio.sleep(interval * (0.5 + random.random()))
-                source = self.report_source
-                ntp, rtp = source.report() if source is not None else (0, 0)
+                ntp, rtp = self.report_source.report() if self.report_source is not None else (0, 0)
                 info = RtcpSenderInfo(ntp_timestamp=ntp, rtp_timestamp=rtp,
-                                      packet_count=(source.packets_sent if source else 0) & 0xFFFFFFFF,
-                                      octet_count=(source.octets_sent if source else 0) & 0xFFFFFFFF)
+                                      packet_count=self._RTCRtpSender__packet_count & 0xFFFFFFFF,
+                                      octet_count=self._RTCRtpSender__octet_count & 0xFFFFFFFF)
                 packets: list[AnyRtcpPacket] = [RtcpSrPacket(ssrc=self._ssrc, sender_info=info)]
                 self._RTCRtpSender__lsr = (ntp >> 16) & 0xFFFFFFFF
                 self._RTCRtpSender__lsr_time = time.time()
@@ -229,20 +228,12 @@ class ForwardingSender(RTCRtpSender):
         else:
             await super()._handle_rtcp_packet(packet)
 
-    # aiortc's sender reports read these four private attributes. Here they are properties over
-    # what the consumer counts anyway, computed when a report is built, not on every packet.
+    # aiortc's receiver-report handling and getStats read these two private counters. Here they are
+    # properties over what the consumer counts anyway, read when needed, not kept per packet.
     report_source: ReportSource | None = None
 
     @property
-    def _RTCRtpSender__ntp_timestamp(self) -> int:  # noqa: N802 (aiortc's name)
-        return self.report_source.report()[0] if self.report_source else 0
-
-    @property
-    def _RTCRtpSender__rtp_timestamp(self) -> int:  # noqa: N802
-        return self.report_source.report()[1] if self.report_source else 0
-
-    @property
-    def _RTCRtpSender__octet_count(self) -> int:  # noqa: N802
+    def _RTCRtpSender__octet_count(self) -> int:  # noqa: N802 (aiortc's name)
         return self.report_source.octets_sent if self.report_source else 0
 
     @property

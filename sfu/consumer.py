@@ -72,8 +72,6 @@ class Consumer:
         self._rtx_pt: int | None = None
         self._rtx_ssrc = 0
         self._ext_static = b""
-        self._ready = False
-        self._paused = False
         self.route = Route()
         """What the producer's forwarding loop reads: set here, connected by the adapter."""
         self.route.waiting_keyframe = producer.kind == "video"
@@ -90,21 +88,8 @@ class Consumer:
     # --- state the forwarding loop keeps -----------------------------------------------------
     @property
     def ready(self) -> bool:
-        """Negotiated with a codec the subscriber accepts."""
-        return self._ready
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @paused.setter
-    def paused(self, value: bool) -> None:
-        self._paused = value
-        self.route.active = self._ready and not value
-
-    def _set_ready(self, value: bool) -> None:
-        self._ready = value
-        self.route.active = value and not self._paused
+        """Negotiated with a codec the subscriber accepts (the route forwards)."""
+        return bool(self.route.active)
 
     @property
     def waiting_keyframe(self) -> bool:
@@ -130,7 +115,7 @@ class Consumer:
             pt, self._rtx_pt = find_payload_type(parameters.codecs, self.producer.codec)
         except LookupError:
             log.warning("consumer %s: subscriber did not accept %s", self.id, self.producer.codec.mimeType)
-            self._set_ready(False)
+            self.route.active = False
             return
         route = self.route
         route.payload_type = pt
@@ -141,7 +126,7 @@ class Consumer:
         self._ext_static = blocks[0]
         route.set_extensions(*blocks)
         self._transport_changed()
-        self._set_ready(True)
+        self.route.active = True
         if self.waiting_keyframe:
             self.producer.wait_for_keyframe()
 
@@ -200,7 +185,7 @@ class Consumer:
         if self.closed:
             return
         self.closed = True
-        self._set_ready(False)
+        self.route.active = False
         self.producer.remove_consumer(self)
         self.route.disconnect()
         if self._sender.report_source is self:  # the next consumer on this m-line continues the numbering
