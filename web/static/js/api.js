@@ -1,17 +1,23 @@
 // The REST API client: the only module that talks HTTP. No DOM here except the redirect to sign-in.
 
+import { parseRetryAfter } from './backoff.js';
+
 const CSRF_COOKIE = 'lophoc_csrf';
 const CSRF_HEADER = 'X-CSRF-Token';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** An error answer of the API: `{"error": {"code", "message", "fields"?}}`, or a network failure (status 0). */
+/**
+ * An error answer of the API: `{"error": {"code", "message", "fields"?}}`, or a network failure
+ * (status 0). `retryAfter`: the seconds of the answer's `Retry-After` header (429, 503), or null.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, fields = []) {
+  constructor(status, code, message, fields = [], retryAfter = null) {
     super(message || code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = Array.isArray(fields) ? fields : [];
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -71,7 +77,8 @@ export async function request(method, path, { body, query, redirectOn401 = true,
   }
   if (!response.ok) {
     const error = data?.error ?? {};
-    throw new ApiError(response.status, error.code ?? `http_${response.status}`, error.message ?? response.statusText, error.fields);
+    const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
+    throw new ApiError(response.status, error.code ?? `http_${response.status}`, error.message ?? response.statusText, error.fields, retryAfter);
   }
   return data;
 }

@@ -112,6 +112,10 @@ export class LiveRoom {
     this.chosen = { audioinput: '', videoinput: '' };
     this.closed = false;
     this.refusal = null;
+    this.retry = null; // { key, until } while the client waits to join again
+    this.retryTimer = null;
+    this.retryTemplate = null; // the sentence on screen, to redraw only the countdown each tick
+    this.countdown = null;
     this._onDeviceChange = () => this.refreshDevices();
     this._onPageHide = () => this.client.close('page closed');
     this.build();
@@ -234,7 +238,9 @@ export class LiveRoom {
   async start() {
     const c = this.client;
     c.on('state', () => this.renderAll());
+    c.on('retry', (retry) => this.onRetry(retry));
     c.on('joined', () => {
+      this.endRetry();
       this.refusal = null;
       this.lastPermissions = { ...c.permissions };
       this.renderAll();
@@ -261,6 +267,7 @@ export class LiveRoom {
     try {
       await c.connect();
     } catch (err) {
+      this.endRetry();
       this.refusal = err;
       this.say(t('room.join_refused', { error: errorText(err) }), 'error');
       this.renderAll();
@@ -346,6 +353,7 @@ export class LiveRoom {
   leave() {
     if (this.closed) return;
     this.closed = true;
+    this.endRetry();
     this.classRoster.stop();
     this.client.close('left');
     for (const track of Object.values(this.local)) track?.stop();
@@ -370,6 +378,44 @@ export class LiveRoom {
       this.busy.delete(name);
       this.renderAll();
     }
+  }
+
+  // --- waiting to join again ---------------------------------------------------------------
+  /** The client waits before joining again: say why, counting down. A dropped connection says it in the state alone. */
+  onRetry({ error, overloaded, until }) {
+    if (!error) return;
+    this.retry = { key: overloaded ? 'room.overloaded' : 'room.retrying', until };
+    this.renderRetry();
+    this.retryTimer ??= setInterval(() => this.renderRetry(), 250);
+  }
+
+  endRetry() {
+    clearInterval(this.retryTimer);
+    this.retryTimer = null;
+    this.retryTemplate = null;
+    if (this.retry && this.message.dataset.kind === 'retry') this.say('');
+    this.retry = null;
+  }
+
+  /**
+   * "… sau {n} giây…" with a live countdown, then "Đang thử vào lại…" while the attempt runs.
+   * The sentence is announced when it appears; the ticking number is not (aria-live off).
+   */
+  renderRetry() {
+    if (!this.retry || this.closed) return;
+    const seconds = Math.ceil((this.retry.until - Date.now()) / 1000);
+    const key = seconds > 0 ? this.retry.key : `${this.retry.key}_now`;
+    const mark = '\u0001';
+    const template = t(key, { n: mark });
+    if (template !== this.retryTemplate || this.message.dataset.kind !== 'retry') {
+      this.retryTemplate = template;
+      const [before, after = ''] = template.split(mark);
+      this.countdown = h('span', { class: 'countdown', 'aria-live': 'off' });
+      replace(this.message, before, template.includes(mark) ? this.countdown : null, after);
+      this.message.hidden = false;
+      this.message.dataset.kind = 'retry';
+    }
+    if (seconds > 0) this.countdown.textContent = String(seconds);
   }
 
   say(text, kind = 'info') {
@@ -610,6 +656,7 @@ export class LiveRoom {
   renderAll() {
     if (this.closed) return;
     this.renderState();
+    this.renderRetry();
     this.renderStage();
     this.renderTiles();
     this.renderRoster();

@@ -10,9 +10,17 @@
 //
 // Events: state, joined, participant_joined, participant_left, participant_updated,
 // producer_added, producer_removed, producer_muted, active_speaker, permissions, track,
-// track_ended, unpublished, transport_state, bye, error, message (any other server message).
+// track_ended, unpublished, transport_state, bye, error, retry, message (any other server message).
+//
+// Joining is retried until it works or the server refuses for good (forbidden, not_found,
+// not_authenticated...): after a failure, after a dropped connection, and when the server says
+// `overloaded` (a WebSocket `error` with `retry_after`, or a 503 with `Retry-After` on the media
+// token). Waits grow exponentially with full jitter (backoff.js), never shorter than the server
+// asked, and start over after a successful join. Before each wait the client emits
+// `retry: {error, overloaded, delayMs, until, failures}` (`error` null after a dropped connection).
 
 import { request } from './api.js';
+import { backoffDelay } from './backoff.js';
 
 export const SOURCES = ['mic', 'camera', 'screen', 'screen-audio'];
 export const SOURCE_KIND = { mic: 'audio', camera: 'video', screen: 'video', 'screen-audio': 'audio' };
@@ -27,23 +35,26 @@ const DEFAULTS = {
   pingIntervalMs: 10_000,
   transportGraceMs: 3_000,
   iceGatheringTimeoutMs: 5_000,
-  backoffMs: [250, 1_000, 2_000, 4_000, 8_000],
-  backoffMaxMs: 10_000,
+  backoffBaseMs: 1_000, // the first wait is up to 1 s, then up to 2, 4, 8... (plus the server's retry-after)
+  backoffCapMs: 30_000,
   statsIntervalMs: 250,
   statsKey: 'lophocStats', // put on globalThis for tests and diagnostics; null to turn off
 };
 
-/** A refusal from the server (`{"type": "error", "code"}`) or a failure of the client (timeout, disconnected). */
+/**
+ * A refusal from the server (`{"type": "error", "code"}`) or a failure of the client (timeout,
+ * disconnected). `retryAfter`: seconds the server asked us to wait (`overloaded`), or null.
+ */
 export class ProtocolError extends Error {
-  constructor(code, message, reply = null) {
+  constructor(code, message, reply = null, retryAfter = reply?.retry_after ?? null) {
     super(message || code);
     this.name = 'ProtocolError';
     this.code = code;
     this.reply = reply;
+    const seconds = Number(retryAfter);
+    this.retryAfter = retryAfter !== null && Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
   }
 }
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once `pc` has gathered all its ICE candidates (no trickle), or after `timeoutMs`. */
 export function iceGatheringComplete(pc, timeoutMs) {
@@ -132,7 +143,8 @@ export class LessonClient {
     this._statsBusy = false;
     this._closed = false;
     this._started = false;
-    this._attempt = 0;
+    this._failures = 0; // failed or lost joins in a row, for the backoff
+    this._waiting = null; // { timer, resolve } while waiting to join again
     this._joinedOnce = false;
   }
 
@@ -187,37 +199,54 @@ export class LessonClient {
     }
     this._gen += 1;
     this._teardown(reason);
+    if (this._waiting) {
+      clearTimeout(this._waiting.timer);
+      this._waiting.resolve();
+      this._waiting = null;
+    }
     this._setState('closed');
     this._stopStats();
   }
 
+  /** Join until it works (resolves) or is refused for good (rejects); transient failures wait and retry. */
   async _joinLoop() {
     for (;;) {
       if (this._closed) throw new ProtocolError('closed', 'the client was closed');
       try {
         await this._joinOnce();
-        this._attempt = 0;
+        this._failures = 0;
         return;
       } catch (err) {
         if (this._closed) throw err;
+        this._emit('error', { error: err, during: 'join' });
         if (FATAL_CODES.has(err.code)) {
-          this._emit('error', { error: err, during: 'join' });
           this.close('refused', { notify: false });
           throw err;
         }
-        this._emit('error', { error: err, during: 'join' });
         this._gen += 1;
         this._teardown('retry');
-        await sleep(this._backoff());
+        await this._waitToRetry(err);
       }
     }
   }
 
-  _backoff() {
-    const steps = this.options.backoffMs;
-    const base = this._attempt < steps.length ? steps[this._attempt] : this.options.backoffMaxMs;
-    this._attempt += 1;
-    return Math.round(base * (0.8 + Math.random() * 0.4));
+  /**
+   * Wait before joining again: full jitter over a window that doubles with each failure in a row
+   * (capped), on top of the server's retry-after when it gave one. Emits `retry` first; close()
+   * ends the wait early.
+   */
+  _waitToRetry(error) {
+    const floorMs = error?.retryAfter ? error.retryAfter * 1000 : 0;
+    const delayMs = backoffDelay(this._failures, { baseMs: this.options.backoffBaseMs, capMs: this.options.backoffCapMs, floorMs });
+    this._failures += 1;
+    this._emit('retry', { error, overloaded: error?.code === 'overloaded', delayMs, until: Date.now() + delayMs, failures: this._failures });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this._waiting = null;
+        resolve();
+      }, delayMs);
+      this._waiting = { timer, resolve };
+    });
   }
 
   async _mediaToken() {
@@ -234,8 +263,13 @@ export class LessonClient {
     try {
       token = await this._mediaToken();
     } catch (err) {
-      // ApiError: keep its code; a network failure is transient (status 0).
-      throw err.status ? new ProtocolError(err.status === 401 ? 'not_authenticated' : `http_${err.status}`, err.message) : err;
+      // A network failure is transient (status 0). A 503 `overloaded` is the server asking us to
+      // come back later; any other 503 (stopping, a proxy) is retried too, both after Retry-After.
+      if (!err.status) throw err;
+      let code = `http_${err.status}`;
+      if (err.status === 401) code = 'not_authenticated';
+      else if (err.code === 'overloaded') code = 'overloaded';
+      throw new ProtocolError(code, err.message, null, err.retryAfter ?? null);
     }
     this._checkGen(gen);
     const ws = await openSocket(socketUrl(this.lessonId), this.options.connectTimeoutMs);
@@ -279,8 +313,10 @@ export class LessonClient {
     this._gen += 1;
     this._teardown(reason);
     this._setState('reconnecting');
-    this._attempt = 0;
-    sleep(this._backoff())
+    // Jittered from the first try: a class that lost the server together does not return at once.
+    // (The count of failures was reset by the join that worked, not here: a connection that keeps
+    // dropping right after joining backs off as well.)
+    this._waitToRetry(null)
       .then(() => this._joinLoop())
       .catch((err) => {
         if (!this._closed) this._emit('error', { error: err, during: 'reconnect' });
