@@ -8,7 +8,7 @@ PIP    := $(VENV)/bin/pip
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-fanout: install
 
 bench-recording: install
 	$(PY) -m bench.recording $(ARGS)
+
+bench-joins: install
+	$(PY) -m bench.joins $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
