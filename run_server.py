@@ -17,6 +17,7 @@ import uvloop
 from aiohttp import web
 
 from school.demo import DemoSchool, seed_demo
+from storage.database import POOL_SIZE, POOL_TIMEOUT
 from web.app import BOOTSTRAP, create_app
 from web.config import Config
 from web.keys import DATABASE
@@ -31,6 +32,26 @@ def ip_address(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not an IP address: {value!r}") from exc
 
 
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from exc
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value!r}")
+    return number
+
+
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from exc
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {value!r}")
+    return seconds
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="lophoc: a self-hosted virtual classroom server")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -39,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="SQLite database, recordings and uploads (default ./data)")
     parser.add_argument("--database-url", default=os.environ.get("LOPHOC_DATABASE_URL"),
                         help="e.g. postgresql+asyncpg://user:pass@host/db (default: SQLite in --data-dir)")
+    parser.add_argument("--db-pool-size", type=positive_int, default=POOL_SIZE,
+                        help=f"database connections kept open per process (default {POOL_SIZE})")
+    parser.add_argument("--db-pool-timeout", type=positive_seconds, default=POOL_TIMEOUT,
+                        help="seconds a request waits for a database connection before it is refused "
+                             f"with 503 and Retry-After (default {POOL_TIMEOUT:g})")
     parser.add_argument("--redis-url", default=os.environ.get("LOPHOC_REDIS_URL"),
                         help="e.g. redis://127.0.0.1:6379/0: share state between worker processes")
     parser.add_argument("--ice-address", action="append", type=ip_address, default=[],
@@ -63,6 +89,8 @@ def config_from(args: argparse.Namespace) -> Config:
         host=args.host,
         port=args.port,
         database_url=args.database_url,
+        db_pool_size=args.db_pool_size,
+        db_pool_timeout=args.db_pool_timeout,
         redis_url=args.redis_url,
         ice_addresses=tuple(args.ice_address),
         ice_servers=tuple(args.ice_server),
@@ -95,8 +123,7 @@ async def serve(args: argparse.Namespace) -> None:
         print(f"\nFirst start: administrator 'admin' created with password: {boot.admin_password}\n"
               "  (shown once; set LOPHOC_ADMIN_PASSWORD to choose it)\n", flush=True)
     if args.demo:
-        async with app[DATABASE].session() as session:
-            demo = await seed_demo(session)
+        demo = await seed_demo(app[DATABASE])
         print_demo(demo, url)
     site = web.TCPSite(runner, config.host, config.port)
     await site.start()

@@ -1,18 +1,25 @@
 """Writing the attendance log: every join and leave durable before it is acknowledged, a
-heartbeat of who is still here, a grace period for network drops, and recovery after a crash."""
+heartbeat of who is still here, a grace period for network drops, and recovery after a crash.
+
+Joins, leaves and heartbeats go through the process's writer (`storage.Writer`): a class that
+arrives at once is committed in a few grouped transactions, each write acknowledged only once
+its group is on disk."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance.models import AttendanceEvent, OpenPresence
 from storage.database import Database
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +55,11 @@ def now_utc() -> datetime:
 
 
 class AttendanceLog:
-    def __init__(self, db: Database, node_id: str, *, grace: timedelta = GRACE, heartbeat: timedelta = HEARTBEAT) -> None:
+    def __init__(self, db: Database, node_id: str, *, grace: timedelta = GRACE, heartbeat: timedelta = HEARTBEAT,
+                 writer: Writer | None = None) -> None:
         self.db = db
+        self.writer = writer or db.writer
+        """Where joins, leaves and heartbeats are written (the database's own writer by default)."""
         self.node_id = node_id
         self.grace = grace
         self.heartbeat = heartbeat
@@ -92,19 +102,22 @@ class AttendanceLog:
         if detached is not None:
             if detached.timer is not None:
                 detached.timer.cancel()
-            async with self.db.session(immediate=True) as session:
-                await session.execute(update(OpenPresence).where(OpenPresence.presence_id == detached.presence.id)
-                                      .values(connected=True, last_seen_at=now_utc()))
+            await self.writer.write(_mark(detached.presence.id, connected=True, at=now_utc()))
             self._attached[detached.presence.id] = detached.presence
             return detached.presence
         presence = Presence(str(uuid.uuid4()), school_id, lesson_id, user_id, role, via, room)
         at = now_utc()
-        async with self.db.session(immediate=True) as session:
+        node_id = self.node_id
+
+        async def record(session: AsyncSession) -> None:
             session.add(AttendanceEvent(presence_id=presence.id, school_id=school_id, lesson_id=lesson_id,
                                         user_id=user_id, role=role, via=via, room=room, kind="join", reason=None,
-                                        at=at, node_id=self.node_id))
+                                        at=at, node_id=node_id))
             session.add(OpenPresence(presence_id=presence.id, lesson_id=lesson_id, user_id=user_id,
-                                     node_id=self.node_id, last_seen_at=at, connected=True))
+                                     node_id=node_id, last_seen_at=at, connected=True))
+            await session.flush()
+
+        await self.writer.write(record)
         self._attached[presence.id] = presence
         return presence
 
@@ -120,9 +133,7 @@ class AttendanceLog:
             key = (presence.lesson_id, presence.user_id, presence.via, presence.room)
             detached = _Detached(presence, at)
             self._detached[key] = detached
-            async with self.db.session(immediate=True) as session:
-                await session.execute(update(OpenPresence).where(OpenPresence.presence_id == presence.id)
-                                      .values(connected=False, last_seen_at=at))
+            await self.writer.write(_mark(presence.id, connected=False, at=at))
             detached.timer = asyncio.get_running_loop().call_later(
                 self.grace.total_seconds(), self._grace_over, key, detached)
             return
@@ -136,27 +147,30 @@ class AttendanceLog:
             task.add_done_callback(self._finishing.discard)
 
     async def _write_leave(self, presence: Presence, reason: str, at: datetime) -> None:
-        async with self.db.session(immediate=True) as session:
+        node_id = self.node_id
+
+        async def record(session: AsyncSession) -> None:
             open_row = await session.get(OpenPresence, presence.id)
             if open_row is None:
                 return  # closed by recovery elsewhere: never twice
             session.add(AttendanceEvent(presence_id=presence.id, school_id=presence.school_id,
                                         lesson_id=presence.lesson_id, user_id=presence.user_id, role=presence.role,
                                         via=presence.via, room=presence.room, kind="leave", reason=reason, at=at,
-                                        node_id=self.node_id))
+                                        node_id=node_id))
             await session.delete(open_row)
+            await session.flush()
+
+        await self.writer.write(record)
 
     async def _beat(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat.total_seconds())
             try:
                 ids = list(self._attached)
-                async with self.db.session(immediate=True) as session:
-                    if ids:
-                        await session.execute(update(OpenPresence).where(OpenPresence.presence_id.in_(ids))
-                                              .values(last_seen_at=now_utc()))
+                if ids:
+                    await self.writer.write(_seen(ids, now_utc()))
                 stale = now_utc() - STALE
-                async with self.db.session(immediate=True) as session:
+                async with self.db.session() as session:  # a read: it never waits on the writer
                     others = (await session.scalars(select(OpenPresence.presence_id).where(
                         OpenPresence.node_id != self.node_id, OpenPresence.last_seen_at < stale))).all()
                 if others:
@@ -191,3 +205,15 @@ def _leave_event(join: AttendanceEvent, reason: str, at: datetime, node_id: str)
                            reason=reason, at=at, node_id=node_id)
 
 
+def _mark(presence_id: str, *, connected: bool, at: datetime) -> Callable[[AsyncSession], Awaitable[None]]:
+    async def write(session: AsyncSession) -> None:
+        await session.execute(update(OpenPresence).where(OpenPresence.presence_id == presence_id)
+                              .values(connected=connected, last_seen_at=at))
+    return write
+
+
+def _seen(presence_ids: list[str], at: datetime) -> Callable[[AsyncSession], Awaitable[None]]:
+    async def write(session: AsyncSession) -> None:
+        await session.execute(update(OpenPresence).where(OpenPresence.presence_id.in_(presence_ids))
+                              .values(last_seen_at=at))
+    return write

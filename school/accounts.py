@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,15 +12,25 @@ from school.errors import Conflict, Forbidden, InvalidCredentials, InvalidField,
 from school.models import ClassStudent, Role, School, SchoolClass, SchoolYear, User
 from school.passwords import hash_password, needs_rehash, verify_password
 from school.schemas import MeOut, SchoolOut, UserCreate, UserOut
+from storage.database import Database
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User:
-    user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+async def authenticate(db: Database, username: str, password: str) -> User:
+    """The active user with this name and password, or InvalidCredentials (the same refusal, in
+    about the same time, whether the name exists or not). No connection is held while hashing:
+    a short read, the verification, then a short write only when the hash needs renewing."""
+    async with db.session() as session:
+        user = await session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise InvalidCredentials("wrong username or password")
     if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(password)
+        old, new = user.password_hash, await hash_password(password)
+        async with db.session() as session:
+            # Only if unchanged meanwhile: a password set since then wins over this renewal.
+            await session.execute(update(User).where(User.id == user.id, User.password_hash == old)
+                                  .values(password_hash=new))
+        user.password_hash = new
     return user
 
 
@@ -71,8 +81,15 @@ async def me(session: AsyncSession, actor: User) -> MeOut:
     return MeOut(user=user, school=SchoolOut.model_validate(school))
 
 
-async def create_user(
-    session: AsyncSession, actor: User, data: UserCreate, *, enrol: bool = True
+async def create_user(db: Database, actor: User, data: UserCreate, *, enrol: bool = True) -> UserOut:
+    """Hashes the password first (no connection held), then one unit of work creates the user."""
+    password_hash = await hash_password(data.password)
+    async with db.session() as session:
+        return await _insert_user(session, actor, data, password_hash, enrol=enrol)
+
+
+async def _insert_user(
+    session: AsyncSession, actor: User, data: UserCreate, password_hash: str, *, enrol: bool
 ) -> UserOut:
     access.require_admin(actor)
     taken = await session.scalar(
@@ -90,7 +107,7 @@ async def create_user(
         username=data.username,
         full_name=data.full_name,
         role=data.role,
-        password_hash=await hash_password(data.password),
+        password_hash=password_hash,
     )
     session.add(user)
     try:

@@ -1,6 +1,7 @@
 """`--demo`: a small school to try lophoc with: a class, its teacher, students and a lesson now."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -22,6 +23,7 @@ from school.models import (
 from school.passwords import hash_password
 from school.structure import create_school, current_year
 from school.timezones import school_today, school_zone
+from storage.database import Database
 
 
 @dataclass(frozen=True)
@@ -54,27 +56,41 @@ CLASS_NAME = "10A1"
 SUBJECTS = [("Toán", "TOAN"), ("Ngữ văn", "VAN"), ("Tiếng Anh", "ANH")]
 
 
-async def _account(session: AsyncSession, school_id: int, username: str, full_name: str, role: Role) -> tuple[User, Credentials]:
+async def _account(session: AsyncSession, school_id: int, username: str, full_name: str, role: Role,
+                   password: tuple[str, str]) -> tuple[User, Credentials]:
     """The demo account, created or given a fresh password (printed at every demo start)."""
-    password = secrets.token_urlsafe(9)
+    plain, password_hash = password
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
         user = User(school_id=school_id, username=username, full_name=full_name, role=role, password_hash="")
         session.add(user)
-    user.password_hash = await hash_password(password)
+    user.password_hash = password_hash
     user.is_active = True
     await session.flush()
-    return user, Credentials(username, password, full_name)
+    return user, Credentials(username, plain, full_name)
 
 
-async def seed_demo(session: AsyncSession, school_name: str = "Trường THPT Demo") -> DemoSchool:
-    """Idempotent: running it again reuses the demo school and schedules a lesson for now."""
+async def _fresh_password() -> tuple[str, str]:
+    password = secrets.token_urlsafe(9)
+    return password, await hash_password(password)
+
+
+async def seed_demo(db: Database, school_name: str = "Trường THPT Demo") -> DemoSchool:
+    """Idempotent: running it again reuses the demo school and schedules a lesson for now.
+    The passwords are hashed first (in threads, side by side), then one unit of work seeds."""
+    passwords = await asyncio.gather(*(_fresh_password() for _ in range(2 + len(STUDENTS))))
+    async with db.session(immediate=True) as session:
+        return await _seed(session, school_name, passwords)
+
+
+async def _seed(session: AsyncSession, school_name: str, passwords: list[tuple[str, str]]) -> DemoSchool:
     school = await session.scalar(select(School).order_by(School.id).limit(1))
     if school is None:
         school = await create_school(session, school_name)
-    admin, admin_cred = await _account(session, school.id, *ADMIN, Role.admin)
-    teacher, teacher_cred = await _account(session, school.id, *TEACHER, Role.teacher)
-    students = [await _account(session, school.id, u, n, Role.student) for u, n in STUDENTS]
+    admin, admin_cred = await _account(session, school.id, *ADMIN, Role.admin, passwords[0])
+    teacher, teacher_cred = await _account(session, school.id, *TEACHER, Role.teacher, passwords[1])
+    students = [await _account(session, school.id, u, n, Role.student, passwords[2 + i])
+                for i, (u, n) in enumerate(STUDENTS)]
 
     year = await current_year(session, school.id, await school_today(session, school.id))
     cls = await session.scalar(

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from storage.guard import ensure_free, holding
+from storage.writer import Writer
+
 # Stable constraint names, so migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -56,28 +59,64 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-class Database:
-    """Owns the engine; `session()` yields a unit of work that commits or rolls back whole."""
+POOL_SIZE = 10
+"""Connections kept open per process: a unit of work holds one for milliseconds, so ten serve a
+class arriving at once; the writer needs one, readers the rest."""
+MAX_OVERFLOW = 10
+"""Extra connections opened in a burst and closed when returned."""
+POOL_TIMEOUT = 5.0
+"""Seconds a unit of work waits for a connection before the request is refused as overloaded
+(503 with Retry-After): a client retrying later beats forty clients waiting half a minute."""
 
-    def __init__(self, url: str) -> None:
+
+class Database:
+    """Owns the engine and the process's writer; `session()` yields a unit of work that commits
+    or rolls back whole. `strict` makes the guard raise instead of warn (tests)."""
+
+    def __init__(self, url: str, *, strict: bool = False, pool_size: int = POOL_SIZE,
+                 max_overflow: int = MAX_OVERFLOW, pool_timeout: float = POOL_TIMEOUT) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=not self.is_sqlite)
+        self.strict = strict
+        self.warned: set[str] = set()
+        """What the guard already warned about (once each)."""
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_pre_ping=not self.is_sqlite, pool_size=pool_size, max_overflow=max_overflow,
+            pool_timeout=pool_timeout)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.writer = Writer(self)
+        """The one writer of this process: queued writes committed in groups."""
 
     @asynccontextmanager
     async def session(self, *, immediate: bool = False) -> AsyncIterator[AsyncSession]:
-        """A unit of work. `immediate` takes SQLite's write lock at once (waiting its turn): for
-        background writers that read then write, which in WAL mode would otherwise fail with
-        "database is locked" when another commit lands between their read and their write."""
-        async with self.sessions() as session:
-            async with session.begin():
-                if immediate and self.is_sqlite:
-                    connection = await session.connection()
-                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
-                yield session
+        """A unit of work: hold it for database statements only, never across other awaits.
+
+        `immediate` takes SQLite's write lock at once (waiting its turn): for writers that read
+        then write, which in WAL mode would otherwise fail with "database is locked" when another
+        commit lands between their read and their write."""
+        ensure_free("a unit of work opened inside another")  # it waits for a second connection
+        with holding(self):
+            async with self.sessions() as session:
+                async with session.begin():
+                    if immediate and self.is_sqlite:
+                        connection = await session.connection()
+                        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    yield session
+
+    def pool_status(self) -> dict[str, int]:
+        """The pool's size, connections checked out, and connections open beyond the size."""
+        pool = self.engine.pool
+        size = getattr(pool, "size", None)
+        overflow = getattr(pool, "overflow", None)
+        return {
+            "size": size() if callable(size) else 0,
+            "checked_out": pool.checkedout() if hasattr(pool, "checkedout") else 0,
+            "overflow": max(0, overflow()) if callable(overflow) else 0,
+        }
 
     async def close(self) -> None:
+        """Commit what is queued for the writer, then close every connection."""
+        await self.writer.close()
         await self.engine.dispose()

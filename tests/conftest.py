@@ -27,7 +27,8 @@ class LiveServer:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",))
+    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",),
+                  db_strict=True)
 
 
 @pytest.fixture
@@ -48,8 +49,7 @@ async def live_server(client: TestClient, app: web.Application) -> LiveServer:
 
 @pytest.fixture
 async def demo(client: TestClient, app: web.Application) -> DemoSchool:
-    async with app[DATABASE].session() as session:
-        return await seed_demo(session)
+    return await seed_demo(app[DATABASE])
 
 
 Login = Callable[[Credentials | tuple[str, str]], Awaitable[dict[str, str]]]

@@ -42,14 +42,16 @@ def lophoc_version() -> str:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.db_url)
+    db = Database(config.db_url, strict=config.db_strict, pool_size=config.db_pool_size,
+                  max_overflow=config.db_max_overflow, pool_timeout=config.db_pool_timeout)
     await migrations.upgrade(db)
-    async with db.session() as session:
-        result = await bootstrap(session, school_name=config.school_name, admin_password=config.admin_password)
+    result = await bootstrap(db, school_name=config.school_name, admin_password=config.admin_password)
     if result is not None:
         app[BOOTSTRAP] = result
     app[DATABASE] = db
+    collector = app[METRICS].register_database(db)
     yield
+    app[METRICS].registry.unregister(collector)
     await db.close()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiortc import RTCIceServer
 
-from storage.database import sqlite_url
+from storage.database import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT, sqlite_url
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,14 @@ class Config:
     port: int = 8080
     database_url: str | None = None
     """None means the SQLite file in data_dir."""
+    db_pool_size: int = POOL_SIZE
+    """Database connections kept open by this process."""
+    db_max_overflow: int = MAX_OVERFLOW
+    """Extra connections opened in a burst beyond `db_pool_size`."""
+    db_pool_timeout: float = POOL_TIMEOUT
+    """Seconds a request waits for a free connection before it is refused with 503 and Retry-After."""
+    db_strict: bool = False
+    """Raise, instead of logging a warning, when a connection is held across something slow (tests)."""
     redis_url: str | None = None
     """When set, state shared between worker processes (login rate limits) lives in Redis."""
     ice_addresses: tuple[str, ...] = ()

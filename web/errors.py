@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from school.errors import (
     Conflict,
@@ -19,10 +21,13 @@ from school.errors import (
 )
 
 from signaling.errors import SignalingError
+from storage.writer import WriterClosed
 
 log = logging.getLogger(__name__)
 SIGNALING_STATUS = {"not_authenticated": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
-                    "bad_sdp": 400, "bad_message": 400, "too_large": 413}
+                    "bad_sdp": 400, "bad_message": 400, "too_large": 413, "overloaded": 503}
+OVERLOADED_RETRY_AFTER = 2
+"""Seconds a client is asked to wait when no database connection came free in time."""
 
 STATUS = {
     NotAuthenticated: 401,
@@ -44,6 +49,7 @@ HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
     500: "internal",
+    503: "overloaded",
 }
 
 
@@ -77,6 +83,14 @@ def validation_fields(exc: ValidationError, prefix: str = "") -> list[dict[str, 
     return fields
 
 
+def _retry_after(exc: SignalingError) -> dict[str, str] | None:
+    """`Retry-After` for a refusal that carries `retry_after` seconds (signaling's Overloaded)."""
+    seconds = getattr(exc, "retry_after", None)
+    if seconds is None:
+        return None
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 def error_middleware() -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def impl(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -90,7 +104,15 @@ def error_middleware() -> Callable[..., Awaitable[web.StreamResponse]]:
         except SchoolError as exc:
             return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
         except SignalingError as exc:
-            return error_response(SIGNALING_STATUS.get(exc.code, 500), exc.code, exc.message)
+            return error_response(SIGNALING_STATUS.get(exc.code, 500), exc.code, exc.message,
+                                  headers=_retry_after(exc))
+        except PoolTimeout:
+            log.warning("no database connection came free in time for %s %s", request.method, request.path)
+            return error_response(503, "overloaded", "the server is busy; try again shortly",
+                                  headers={"Retry-After": str(OVERLOADED_RETRY_AFTER)})
+        except WriterClosed:
+            return error_response(503, "unavailable", "the server is stopping; try again shortly",
+                                  headers={"Retry-After": str(OVERLOADED_RETRY_AFTER)})
         except web.HTTPException as exc:
             if not is_api or exc.status < 400:
                 raise

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from sfu._fanout import send_errors
 from sfu.stats import LATENCY_BOUNDS, ForwardingStats
@@ -41,6 +41,12 @@ class Metrics:
         self.registry.register(collector)
         return collector
 
+    def register_database(self, db: PoolSource) -> DatabaseCollector:
+        """Export the database pool's and writer's state, read from `db` at every scrape."""
+        collector = DatabaseCollector(db)
+        self.registry.register(collector)
+        return collector
+
     def register_app_rooms(self, app: web.Application) -> SfuCollector:
         """`register_sfu` for the lesson rooms of `app` (none before start-up made the registry)."""
         from web.keys import ROOMS
@@ -50,6 +56,51 @@ class Metrics:
             return [] if registry is None else [lesson.room for lesson in list(registry.rooms.values())]
 
         return self.register_sfu(rooms)
+
+
+class PoolSource(Protocol):
+    """What the database collector reads: a `storage.Database`."""
+
+    @property
+    def writer(self) -> WriterStats: ...
+
+    def pool_status(self) -> dict[str, int]: ...
+
+
+class WriterStats(Protocol):
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def groups_committed(self) -> int: ...
+
+
+class DatabaseCollector:
+    """The pool's gauges and the writer's queue and committed groups, read at scrape time."""
+
+    def __init__(self, db: PoolSource) -> None:
+        self._db = db
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families(None)
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(self._db)
+
+    @staticmethod
+    def _families(db: PoolSource | None) -> Iterator[Metric]:
+        pool = db.pool_status() if db is not None else {}
+        gauges = (
+            ("lophoc_db_pool_size", "Database connections the pool keeps open", "size"),
+            ("lophoc_db_pool_checked_out", "Database connections in use by a unit of work", "checked_out"),
+            ("lophoc_db_pool_overflow", "Database connections open beyond the pool size", "overflow"),
+        )
+        for name, doc, key in gauges:
+            yield GaugeMetricFamily(name, doc, value=None if db is None else pool[key])
+        yield GaugeMetricFamily("lophoc_db_writer_queued", "Writes waiting for the writer's next group",
+                                value=None if db is None else db.writer.queued)
+        yield CounterMetricFamily("lophoc_db_write_groups", "Write groups the writer committed (one transaction each)",
+                                  value=None if db is None else db.writer.groups_committed)
 
 
 class StatsSource(Protocol):

@@ -19,7 +19,7 @@ JOIN = {"school_id": 1, "lesson_id": 3, "user_id": 5, "role": "student", "via": 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(sqlite_url(tmp_path))
+    database = Database(sqlite_url(tmp_path), strict=True)
     await migrations.upgrade(database)
     yield database
     await database.close()
@@ -101,3 +101,43 @@ async def test_bad_reasons_and_ways_in_are_refused(db: Database) -> None:
     with pytest.raises(ValueError):
         await log.leave(presence, "bored")
     assert [e.kind for e in await events(db)] == ["join"], "nothing half-written"
+
+
+async def test_a_class_arriving_and_leaving_at_once_is_written_in_a_few_grouped_commits(db: Database) -> None:
+    """Forty joins at once: each returns only once its row is committed (another engine sees it),
+    and the writer commits them in a few transactions, not forty."""
+    log = AttendanceLog(db, "n1")
+    other = Database(db.url)
+
+    async def arrive(user_id: int) -> str:
+        presence = await log.join(**{**JOIN, "user_id": user_id})
+        async with other.session() as session:
+            assert await session.scalar(select(OpenPresence.user_id).where(
+                OpenPresence.presence_id == presence.id)) == user_id
+        return presence.id
+
+    try:
+        groups = db.writer.groups_committed
+        ids = await asyncio.gather(*(arrive(user_id) for user_id in range(100, 140)))
+        assert len(set(ids)) == 40
+        assert db.writer.groups_committed - groups <= 10, db.writer.groups_committed - groups
+        presences = list(log._attached.values())
+        await asyncio.gather(*(log.leave(p, "lesson_ended") for p in presences))
+    finally:
+        await other.close()
+    rows = await events(db)
+    assert sorted(e.kind for e in rows) == ["join"] * 40 + ["leave"] * 40
+    async with db.session() as session:
+        assert (await session.scalars(select(OpenPresence))).all() == []
+
+
+async def test_close_writes_every_leave_before_the_writer_stops(db: Database) -> None:
+    log = AttendanceLog(db, "n1", heartbeat=timedelta(seconds=0.1))
+    await log.start()
+    presences = await asyncio.gather(*(log.join(**{**JOIN, "user_id": uid}) for uid in (7, 8, 9)))
+    await asyncio.sleep(0.3)  # heartbeats through the writer
+    await log.close()
+    await db.writer.close()
+    leaves = [e for e in await events(db) if e.kind == "leave"]
+    assert sorted(e.presence_id for e in leaves) == sorted(p.id for p in presences)
+    assert {e.reason for e in leaves} == {"server_restart"}

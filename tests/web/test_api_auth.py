@@ -1,11 +1,21 @@
 """Sign-in, tokens, cookie sessions with CSRF, and the refusals around them."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select
+
+from school.models import Role, School, User
+from school.passwords import hash_password, needs_rehash
 from school.tokens import TokenSigner
+from tests.conftest import ADMIN_PASSWORD
+from tests.servers import postgres_cluster, postgres_url  # noqa: F401
+from web.app import create_app
 from web.config import Config
-from web.keys import SIGNER
+from web.keys import DATABASE, SIGNER
 
 
 async def test_login_returns_a_token_that_works_as_bearer_on_every_endpoint(client, demo):
@@ -137,3 +147,46 @@ async def test_repeated_failures_are_rate_limited(client):
     blocked = await client.post("/api/auth/login", json={"username": "admin", "password": "admin-password-1"})
     assert blocked.status == 429
     assert int(blocked.headers["Retry-After"]) > 0
+
+
+async def test_an_old_password_hash_is_renewed_at_sign_in(client, app):
+    """A hash made with weaker settings is re-hashed with today's, outside any unit of work."""
+    old_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("mat-khau-cu-1")
+    assert needs_rehash(old_hash)
+    async with app[DATABASE].session() as session:
+        school_id = await session.scalar(select(School.id))
+        session.add(User(school_id=school_id, username="gv.cu", full_name="Giáo viên cũ", role=Role.teacher,
+                         password_hash=old_hash))
+    first = await client.post("/api/auth/login", json={"username": "gv.cu", "password": "mat-khau-cu-1"})
+    assert first.status == 200, await first.text()
+    async with app[DATABASE].session() as session:
+        renewed = await session.scalar(select(User.password_hash).where(User.username == "gv.cu"))
+    assert renewed != old_hash and not needs_rehash(renewed)
+    again = await client.post("/api/auth/login", json={"username": "gv.cu", "password": "mat-khau-cu-1"})
+    assert again.status == 200
+    assert app[DATABASE].engine.pool.checkedout() == 0
+
+
+CLASS_SIZE = 40
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_a_whole_class_signing_in_at_the_bell_is_answered(backend, request, tmp_path, aiohttp_client):
+    """Forty sign-ins at once, each with the production password hash, through a pool ten times
+    smaller than the class: no connection is held across hashing, so none waits long for one."""
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    app = create_app(Config(data_dir=tmp_path / "data", database_url=url, admin_password=ADMIN_PASSWORD,
+                            db_strict=True, db_pool_size=CLASS_SIZE // 10, db_max_overflow=0, db_pool_timeout=2))
+    client = await aiohttp_client(app)
+    password = "mat-khau-lop-10a1"
+    password_hash = await hash_password(password)  # once, before the unit of work
+    names = [f"hs.{n:02d}" for n in range(CLASS_SIZE)]
+    async with app[DATABASE].session() as session:
+        school_id = await session.scalar(select(School.id))
+        session.add_all(User(school_id=school_id, username=name, full_name=f"Học sinh {name}", role=Role.student,
+                             password_hash=password_hash) for name in names)
+
+    responses = await asyncio.gather(*(client.post("/api/auth/login", json={"username": name, "password": password})
+                                       for name in names))
+    assert [r.status for r in responses] == [200] * CLASS_SIZE, [await r.text() for r in responses if r.status != 200]
+    assert sorted([(await r.json())["user"]["username"] for r in responses]) == names

@@ -119,10 +119,11 @@ async def test_who_sees_which_class(client, admin, login, demo):
 
 
 async def test_another_schools_data_is_invisible(client, app, admin, login, demo):
+    password_hash = await hash_password("admin2-password")  # never inside a unit of work
     async with app[DATABASE].session() as session:
         school = await create_school(session, "Trường khác")
         session.add(User(school_id=school.id, username="admin2", full_name="Quản trị 2", role=Role.admin,
-                         password_hash=await hash_password("admin2-password")))
+                         password_hash=password_hash))
     other_admin = await login(("admin2", "admin2-password"))
     assert (await (await client.get("/api/classes", headers=other_admin)).json())["items"] == []
     assert (await client.get(f"/api/classes/{demo.class_id}", headers=other_admin)).status == 404

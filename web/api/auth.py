@@ -14,7 +14,7 @@ from web.routing import Api, Call, render
 
 def register(api: Api) -> None:
     @api.route("POST", "/api/auth/login", summary="Sign in", tag="auth", body=LoginIn, response=LoginOut,
-               public=True, errors=(401, 429),
+               public=True, errors=(401, 429), unit_of_work=False,
                description="Returns a bearer token and sets the browser session and CSRF cookies.")
     async def login(call: Call) -> web.StreamResponse:
         request, body = call.request, call.body
@@ -27,7 +27,8 @@ def register(api: Api) -> None:
             raise ApiError(429, "rate_limited", "too many failed sign-ins; try again later",
                            headers={"Retry-After": str(int(wait) + 1)})
         try:
-            user = await accounts.authenticate(call.session, body.username, body.password)
+            # Short units of work around the password check, never one held across it.
+            user = await accounts.authenticate(call.db, body.username, body.password)
         except InvalidCredentials:
             await limiter.hit(key)
             app[METRICS].logins.labels("failed").inc()
@@ -36,7 +37,8 @@ def register(api: Api) -> None:
         token, claims = app[SIGNER].issue(user.id)
         app[METRICS].logins.labels("ok").inc()
         app[METRICS].sessions_issued.inc()
-        me = await accounts.me(call.session, user)
+        async with call.db.session() as session:
+            me = await accounts.me(session, user)
         response = render(LoginOut(token=token, expires_at=claims.expires_at, csrf_token=claims.csrf,
                                    user=me.user), 200)
         set_session_cookies(response, token, claims, secure=request.secure or app[CONFIG].secure_cookies)

@@ -28,9 +28,9 @@ def register(api: Api) -> None:
             call.session, call.user, role=q.role, class_id=q.class_id, unassigned=q.unassigned))
 
     @api.route("POST", "/api/users", summary="Create a user", tag="users", body=UserCreate,
-               response=UserOut, status=201, roles=(Role.admin,), errors=(409,))
+               response=UserOut, status=201, roles=(Role.admin,), errors=(409,), unit_of_work=False)
     async def create_user(call: Call) -> UserOut:
-        return await accounts.create_user(call.session, call.user, call.body)
+        return await accounts.create_user(call.db, call.user, call.body)  # hashes outside the unit of work
 
     @api.route("GET", r"/api/users/{id:\d+}", summary="One user", tag="users", response=UserOut, errors=(403,))
     async def get_user(call: Call) -> UserOut:
