@@ -17,6 +17,7 @@ import uvloop
 from aiohttp import web
 
 from school.demo import DemoSchool, seed_demo
+from signaling.gate import CAPACITY as JOIN_CAPACITY
 from storage.database import POOL_SIZE, POOL_TIMEOUT
 from web.app import BOOTSTRAP, create_app
 from web.config import Config
@@ -71,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="an IP address the media server announces to browsers (repeatable)")
     parser.add_argument("--ice-server", action="append", default=[],
                         help="a STUN/TURN URL for browsers and the server, e.g. turn:user:secret@host:3478 (repeatable)")
+    parser.add_argument("--join-capacity", type=positive_int, default=JOIN_CAPACITY,
+                        help=f"joins negotiated at once; more wait their turn briefly, then get 503 / overloaded "
+                        f"(default {JOIN_CAPACITY})")
+    parser.add_argument("--peer-silence", type=positive_seconds, default=30.0,
+                        help="seconds without RTCP after which a WHIP/WHEP peer has left (default 30)")
+    parser.add_argument("--connect-timeout", type=positive_seconds, default=30.0,
+                        help="seconds a WHIP/WHEP peer has to connect its media after its answer (default 30)")
     parser.add_argument("--node-id", default=os.environ.get("LOPHOC_NODE_ID", "main"),
                         help="this process's name in the attendance log (one per worker process)")
     parser.add_argument("--session-hours", type=float, default=12.0, help="sign-in lifetime in hours")
@@ -94,6 +102,9 @@ def config_from(args: argparse.Namespace) -> Config:
         redis_url=args.redis_url,
         ice_addresses=tuple(args.ice_address),
         ice_servers=tuple(args.ice_server),
+        join_capacity=args.join_capacity,
+        peer_silence=timedelta(seconds=args.peer_silence),
+        connect_timeout=timedelta(seconds=args.connect_timeout),
         node_id=args.node_id,
         session_ttl=timedelta(hours=args.session_hours),
         secure_cookies=args.secure_cookies,

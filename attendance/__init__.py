@@ -1,1 +1,1 @@
-"""The append-only join/leave log and participation reports (issue 4)."""
+"""The append-only join/leave log and participation reports."""

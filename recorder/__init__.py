@@ -1,1 +1,1 @@
-"""The recorder: a system participant that writes tracks to disk (issue 5)."""
+"""The recorder: a system participant that writes tracks to disk."""

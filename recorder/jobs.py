@@ -105,9 +105,12 @@ class RecordingJobs:
         self._wake.set()
 
     async def _next_job(self) -> int | None:
+        """Claim the oldest queued render. On PostgreSQL several processes may claim at once: each
+        skips rows another has locked (SQLite's write lock already makes claims one at a time)."""
         async with self.db.session(immediate=True) as session:
             row = await session.scalar(select(Recording).where(
-                Recording.kind == "composite", Recording.status == "queued").order_by(Recording.id).limit(1))
+                Recording.kind == "composite", Recording.status == "queued").order_by(Recording.id).limit(1)
+                .with_for_update(skip_locked=True))
             if row is None:
                 return None
             row.status = "rendering"

@@ -1,1 +1,1 @@
-"""The selective forwarding unit: transports, producers, consumers, rooms (issue 3)."""
+"""The selective forwarding unit: transports, producers, consumers, rooms."""

@@ -296,7 +296,31 @@ class AnnouncingPeerConnection(RTCPeerConnection):
 
 
 class SfuPeerConnection(AnnouncingPeerConnection):
-    """An RTCPeerConnection whose transceivers forward instead of decoding and encoding."""
+    """An RTCPeerConnection whose transceivers forward instead of decoding and encoding, and that
+    knows when it last heard RTCP from its peer (`last_rtcp`, the event loop's clock): a peer
+    that sends none for long has gone, whatever ICE believes."""
+
+    last_rtcp: float | None = None
+
+    def _RTCPeerConnection__createDtlsTransport(self) -> RTCDtlsTransport:  # noqa: N802 (aiortc's name)
+        dtls = AnnouncingPeerConnection._RTCPeerConnection__createDtlsTransport(self)
+        handle = dtls._handle_rtcp_data
+        loop = asyncio.get_running_loop()
+
+        async def heard(data: bytes) -> None:
+            self.last_rtcp = loop.time()
+            await handle(data)
+
+        dtls._handle_rtcp_data = heard  # type: ignore[method-assign]
+        self._lophoc_dtls = [*getattr(self, "_lophoc_dtls", []), dtls]
+        return dtls
+
+    async def close(self) -> None:
+        await super().close()
+        # The routes' shared duplicate of the ICE socket goes now, not when a cycle collection
+        # finds the closed DTLS transport: a class leaving at once would hold one per student.
+        for dtls in getattr(self, "_lophoc_dtls", []):
+            dtls._lophoc_send_socket = None
 
     def _RTCPeerConnection__createTransceiver(  # noqa: N802 (aiortc's name)
         self, direction: str, kind: str, sender_track: Any = None

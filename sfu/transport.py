@@ -38,13 +38,24 @@ class WebRtcTransport:
         self.pc = SfuPeerConnection(config, announced)
         self._on_state = on_state
         self._lock = asyncio.Lock()
+        self._connected_at: float | None = None
         self.pc.on("connectionstatechange", self._state_changed)
 
     @property
     def state(self) -> str:
         return self.pc.connectionState
 
+    def silent_for(self) -> float | None:
+        """Seconds since the peer last sent RTCP (or since media connected, if it has sent none);
+        None before media connected."""
+        if self._connected_at is None:
+            return None
+        last = max(self._connected_at, self.pc.last_rtcp or 0.0)
+        return max(0.0, asyncio.get_running_loop().time() - last)
+
     def _state_changed(self) -> None:
+        if self.pc.connectionState == "connected" and self._connected_at is None:
+            self._connected_at = asyncio.get_running_loop().time()
         if self._on_state is not None:
             self._on_state(self, self.pc.connectionState)
 

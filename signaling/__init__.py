@@ -1,1 +1,2 @@
-"""One WebSocket session per participant: join, SDP, room commands (issue 3)."""
+"""The live lesson: one WebSocket session per participant, and one owner task per lesson that
+holds its rooms, participants, permissions and subscriptions."""

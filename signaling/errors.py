@@ -40,3 +40,13 @@ class Conflict(SignalingError):
 
 class BadSdp(SignalingError):
     code = "bad_sdp"
+
+
+class Overloaded(SignalingError):
+    """The server cannot take this join now; the client retries after `retry_after` seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,44 +1,60 @@
 """The live room of one lesson: who is in it, what they publish, who receives what, and who may
-do what. Every change is announced to the participants through their outboxes."""
+do what. One task owns it (signaling/actor.py): every change is an action run by that task, and
+slow work (SDP negotiation, the attendance log, the recorder, closing peer connections) runs
+outside and comes back as an action that re-checks what it depends on. Every change is
+announced to the participants through their outboxes."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiortc import RTCIceServer
 
 from attendance.log import AttendanceLog
 from recorder.lesson_recorder import LessonRecorder
-from sfu.errors import BadSdp as SfuBadSdp
 from sfu.errors import SfuError
 from sfu.producer import Producer
 from sfu.room import Room
 from sfu.transport import WebRtcTransport
+from signaling.actor import Actor, ActorStopped
 from signaling.admission import Admission, LessonInfo
-from signaling.errors import BadSdp, Conflict, Forbidden, NotFound
+from signaling.errors import BadSdp, Conflict, Forbidden, NotFound, SignalingError
 from signaling.messages import KIND_OF_SOURCE, SOURCES, TrackSpec
 from signaling.participant import Outbox, Participant
 from signaling.sdp import media_sections
+from storage.guard import ensure_free
 
 log = logging.getLogger(__name__)
-STAGE_SOURCES = ("camera", "mic", "screen", "screen-audio")
 ATTENDANCE_VIA = {"ws": "browser", "whip": "whip", "whep": "whep"}
 ATTENDANCE_REASON = {"left": "left", "disconnected": "disconnected", "replaced": "disconnected",
-                     "room_closed": "server_restart", "removed": "removed", "lesson_ended": "lesson_ended"}
+                     "room_closed": "server_restart", "removed": "removed", "lesson_ended": "lesson_ended",
+                     "too_slow": "disconnected"}
 """Why a participant left, as the attendance log says it. A replaced session is a reconnection:
 its presence goes on in the session that replaced it."""
-"""What WHEP viewers receive: the teacher's sources."""
+STAGE_ORDER = {"video": ("camera", "screen"), "audio": ("mic", "screen-audio")}
+"""What WHEP viewers receive on their m-lines, in order: the teacher's sources."""
+
+
+class LessonClosed(SignalingError):
+    """The room closed while the caller was on its way in: open the lesson's room again."""
+
+    code = "lesson_closed"
 
 
 @dataclass(frozen=True)
 class MediaConfig:
     announced: tuple[str, ...] = ()
     ice_servers: tuple[RTCIceServer, ...] = ()
+    peer_silence: timedelta = timedelta(seconds=30)
+    """A WHIP or WHEP peer that sends no RTCP for this long has vanished and leaves."""
+    connect_timeout: timedelta = timedelta(seconds=30)
+    """A WHIP or WHEP peer whose media has not connected this long after its answer never will."""
 
     def ice_servers_json(self) -> list[dict[str, Any]]:
         out = []
@@ -53,31 +69,75 @@ class MediaConfig:
 
 class LessonRoom:
     def __init__(self, lesson: LessonInfo, media: MediaConfig, attendance: AttendanceLog | None = None,
-                 recorder: LessonRecorder | None = None) -> None:
+                 recorder: LessonRecorder | None = None,
+                 on_closed: Callable[[LessonRoom], None] | None = None) -> None:
         self.lesson = lesson
         self.media = media
         self.attendance = attendance
         self.recorder = recorder
+        self._on_closed = on_closed
         self._auto_started = False
         self.participants: dict[str, Participant] = {}
+        self.resources: dict[str, str] = {}
+        """WHIP/WHEP resource id (the session's URL) -> participant id."""
+        self.actor = Actor(f"lesson-{lesson.id}")
         self.room = Room(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
         self.closed = False
+        """No more joins: set by the action that decides to close."""
+        self.finished = asyncio.get_running_loop().create_future()
+        """Done when the room has closed everything it held."""
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        """Work the room's close may cut short (offers, the peer watch)."""
+        self._pending: set[asyncio.Task[Any]] = set()
+        """Work the room's close waits for (attendance writes, leaves)."""
         self._transports: set[WebRtcTransport] = set()
         """Every transport made here, so closing the room closes them even if a leave was cut short."""
+        self._recording_lock = asyncio.Lock()
+        self._spawn(self._watch_peers())
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
 
     # --- membership ------------------------------------------------------------------------------
-    def join(self, admission: Admission, via: str, outbox: Outbox | None = None,
-             auto_subscribe: bool = True) -> Participant:
-        participant = Participant(self._next("p"), admission.user_id, admission.full_name, admission.role, via,
-                                  outbox, auto_subscribe and via == "ws")
-        self.participants[participant.id] = participant
-        self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant)
+    async def enter(self, admission: Admission, via: str, outbox: Outbox | None = None,
+                    auto_subscribe: bool = True) -> Participant:
+        """Add a participant (an action). The user's older page session, if any, is replaced."""
+
+        def admit() -> tuple[Participant, list[Participant]]:
+            if self.closed:
+                raise LessonClosed("the lesson's room has just closed")
+            replaced = self.same_user_sessions(admission.user_id, "ws") if via == "ws" else []
+            participant = Participant(self._next("p"), admission.user_id, admission.full_name, admission.role, via,
+                                      outbox, auto_subscribe and via == "ws")
+            self.participants[participant.id] = participant  # first, so the room is never empty between
+            for older in replaced:
+                older.send({"type": "bye", "reason": "replaced"})
+                self._remove(older, "replaced")
+            self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant)
+            return participant, replaced
+
+        try:
+            participant, replaced = await self.actor.call(admit)
+        except ActorStopped:
+            raise LessonClosed("the lesson's room has just closed") from None
+        for older in replaced:
+            # The older session's presence is put aside first, so this one resumes it.
+            await asyncio.shield(self._write_leave(older, "replaced"))
+            self._finish(self._after_leave(older, "replaced"))
         return participant
+
+    async def name_session(self, participant: Participant, resource: str) -> str:
+        """Give a WHIP/WHEP participant the id in its session's URL."""
+
+        def name() -> str:
+            if participant.left:
+                raise NotFound("the session ended before it was answered")
+            participant.resource = resource
+            self.resources[resource] = participant.id
+            return resource
+
+        return await self._call(name)
 
     @property
     def recording(self) -> bool:
@@ -89,27 +149,43 @@ class LessonRoom:
             raise Forbidden("only the lesson's teacher may start or stop the recording")
         if self.recorder is None or (active and self.lesson.recording_mode == "off"):
             raise Forbidden("recording is turned off for this lesson")
-        if active and not self.recorder.active:
-            await self.recorder.start(list(self.room.producers.values()))
-        elif not active and self.recorder.active:
-            await self.recorder.stop()
-        else:
-            return {"recording": self.recording}
-        self.broadcast({"type": "recording", "active": self.recording, "record_students": self.lesson.record_students})
+        async with self._recording_lock:  # one change of the recording at a time, in order
+            if active == self.recorder.active:
+                return {"recording": self.recording}
+            if active:
+                producers = await self._call(lambda: list(self.room.producers.values()))
+                await self.recorder.start(producers)
+            else:
+                await self.recorder.stop()
+        self.actor.post(lambda: self.broadcast({"type": "recording", "active": self.recording,
+                                                "record_students": self.lesson.record_students}))
         return {"recording": self.recording}
 
-    async def attend(self, participant: Participant) -> None:
-        """Write the participant's join to the attendance log; durable when this returns."""
-        if self.attendance is not None and participant.presence is None:
-            participant.presence = await self.attendance.join(
+    async def attend(self, participant: Participant, at: datetime | None = None) -> None:
+        """Write the participant's join to the attendance log (durable when this returns), unless
+        they left meanwhile; a leave that overtook the write is written right after it."""
+        if self.attendance is not None and participant.presence is None and not participant.left:
+            presence = await self.attendance.join(
                 school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
                 role=participant.role, via=ATTENDANCE_VIA[participant.via])
+            participant.presence = presence
+            if participant.left:  # left while the join was being written: the leave follows it
+                await self._write_leave(participant, participant.left_reason or "left")
         if self.recorder is not None and self.lesson.recording_mode == "auto" and not self._auto_started:
             self._auto_started = True  # once: a teacher who stops it is not overruled by the next join
+            await self._auto_record()  # the first to arrive hears that the lesson is being recorded
+
+    async def _auto_record(self) -> None:
+        with contextlib.suppress(Forbidden, ActorStopped):
             await self.set_recording(None, True)  # recording starts with the lesson
 
-    def welcome(self, participant: Participant) -> dict[str, Any]:
+    async def welcome(self, participant: Participant) -> dict[str, Any]:
+        return await self._call(lambda: self._welcome(participant))
+
+    def _welcome(self, participant: Participant) -> dict[str, Any]:
         """The `joined` reply: the room as this participant finds it."""
+        if participant.left:
+            raise NotFound("you are no longer in the lesson")
         return {
             "type": "joined",
             "participant_id": participant.id,
@@ -127,23 +203,53 @@ class LessonRoom:
     def same_user_sessions(self, user_id: int, via: str) -> list[Participant]:
         return [p for p in self.participants.values() if p.user_id == user_id and p.via == via]
 
-    async def leave(self, participant: Participant, reason: str) -> None:
+    async def leave(self, participant: Participant, reason: str, at: datetime | None = None) -> None:
+        """Take the participant out (an action), then write the attendance leave and close their
+        peer connections outside it. Safe to call twice and from any task; a caller cancelled
+        meanwhile (the server dropping a request) does not cut the leave short."""
+        await asyncio.shield(self._leave(participant, reason, at))
+
+    async def _leave(self, participant: Participant, reason: str, at: datetime | None) -> None:
+        try:
+            removed = await self._call(lambda: self._remove(participant, reason, at))
+        except LessonClosed:
+            removed = False  # the room's close takes everyone out
+        if removed:
+            await self._after_leave(participant, reason)
+
+    def _remove(self, participant: Participant, reason: str, at: datetime | None = None) -> bool:
         if participant.left:
-            return
+            return False
         participant.left = True
+        participant.left_reason = reason
+        participant.left_at = at
         self.participants.pop(participant.id, None)
+        if participant.resource is not None:
+            self.resources.pop(participant.resource, None)
         for producer in list(participant.producers.values()):
-            producer.close()
+            producer.close()  # the close cascade releases every consumer of it
         participant.producers.clear()
+        participant.mids.clear()
         for consumer in list(participant.consumers.values()):
             consumer.close()
         participant.consumers.clear()
         self.broadcast({"type": "participant_left", "participant_id": participant.id, "reason": reason})
-        if self.attendance is not None and participant.presence is not None:
-            await asyncio.shield(self.attendance.leave(participant.presence, ATTENDANCE_REASON.get(reason, "left")))
-        transports = [t for t in (participant.send_transport, participant.recv_transport) if t is not None]
-        # Shielded: a leave cut short by a cancelled handler still closes the peer connections.
-        await asyncio.shield(asyncio.gather(*(self._close_transport(t) for t in transports)))
+        if not self.participants and not self.closed:
+            self._begin_close()
+        return True
+
+    async def _after_leave(self, participant: Participant, reason: str) -> None:
+        """What a leave does outside the action: the log, then the peer connections."""
+        try:
+            await self._write_leave(participant, reason)
+        finally:
+            transports = [t for t in (participant.send_transport, participant.recv_transport) if t is not None]
+            await asyncio.gather(*(self._close_transport(t) for t in transports))
+
+    async def _write_leave(self, participant: Participant, reason: str) -> None:
+        presence, participant.presence = participant.presence, None
+        if self.attendance is not None and presence is not None:
+            await self.attendance.leave(presence, ATTENDANCE_REASON.get(reason, "left"), participant.left_at)
 
     async def _close_transport(self, transport: WebRtcTransport) -> None:
         self._transports.discard(transport)
@@ -153,36 +259,121 @@ class LessonRoom:
     def empty(self) -> bool:
         return not self.participants
 
-    async def close(self) -> None:
-        if self.closed:
-            return
+    # --- lifetime --------------------------------------------------------------------------------
+    def _begin_close(self) -> None:
+        """Decided in an action: no join gets in from now on; the rest happens outside."""
         self.closed = True
-        for participant in list(self.participants.values()):
-            participant.send({"type": "bye", "reason": "room_closed"})
-            await self.leave(participant, "room_closed")
-        if self.recorder is not None:
-            await self.recorder.stop()
-        await self.room.close()
-        await asyncio.gather(*(self._close_transport(t) for t in list(self._transports)))
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._on_closed is not None:
+            self._on_closed(self)
+        task = asyncio.ensure_future(self._finish_close())
+        task.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        """Close the room whatever is in it (the server is stopping)."""
+
+        def everyone_out() -> list[Participant]:
+            if not self.closed:
+                self._begin_close()
+            leaving = [p for p in self.participants.values()]
+            for participant in leaving:
+                participant.send({"type": "bye", "reason": "room_closed"})
+                self._remove(participant, "room_closed")
+            return leaving
+
+        try:
+            leaving = await self.actor.call(everyone_out)
+        except ActorStopped:
+            leaving = []
+        await asyncio.gather(*(self._after_leave(p, "room_closed") for p in leaving), return_exceptions=True)
+        await asyncio.shield(self.finished)
+
+    async def _finish_close(self) -> None:
+        try:
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            # Attendance writes and leaves already under way finish: nothing half-recorded.
+            while self._pending:
+                await asyncio.gather(*list(self._pending), return_exceptions=True)
+            await self.actor.stop()  # what was queued runs; nothing new is accepted
+            if self.recorder is not None:
+                async with self._recording_lock:
+                    await self.recorder.stop()
+            await self.room.close()
+            await asyncio.gather(*(self._close_transport(t) for t in list(self._transports)),
+                                 return_exceptions=True)
+        finally:
+            if not self.finished.done():
+                self.finished.set_result(None)
+
+    async def _call(self, action: Callable[[], Any]) -> Any:
+        try:
+            return await self.actor.call(action)
+        except ActorStopped:
+            raise LessonClosed("the lesson's room has closed") from None
 
     def broadcast(self, message: dict[str, Any], skip: Participant | None = None) -> None:
         for participant in list(self.participants.values()):
             if participant is not skip:
                 participant.send(message)
 
-    # --- publishing ------------------------------------------------------------------------------
-    def _transport(self, name: str) -> WebRtcTransport:
-        transport = WebRtcTransport(self._next(name), announced=self.media.announced, ice_servers=self.media.ice_servers)
+    # --- transports ------------------------------------------------------------------------------
+    def _transport(self, name: str, participant: Participant) -> WebRtcTransport:
+        transport = WebRtcTransport(self._next(name), announced=self.media.announced, ice_servers=self.media.ice_servers,
+                                    on_state=lambda t, state: self.actor.post(
+                                        lambda: self._transport_state(participant, t, state)))
         self._transports.add(transport)
         return transport
 
+    def _transport_state(self, participant: Participant, transport: WebRtcTransport, state: str) -> None:
+        """A WHIP or WHEP peer's connection is its presence: it begins when media connects and
+        ends when the connection fails or closes (a page's presence is its WebSocket)."""
+        if participant.left or participant.via == "ws" or transport.closed:
+            return
+        if state == "connected":
+            participant.connected = True
+            self._finish(self.attend(participant))
+        elif state in ("failed", "closed"):
+            self._vanished(participant, transport)
+
+    def _vanished(self, participant: Participant, transport: WebRtcTransport) -> None:
+        silent = transport.silent_for()
+        at = datetime.now(UTC) - timedelta(seconds=silent) if silent is not None else None
+        if self._remove(participant, "disconnected", at):
+            log.info("lesson %s: %s peer %s (user %s) vanished", self.lesson.id, participant.via, participant.id,
+                     participant.user_id)
+            self._finish(self._after_leave(participant, "disconnected"))
+
+    async def _watch_peers(self) -> None:
+        """WHIP and WHEP peers that never connect, or fall silent, leave."""
+        interval = max(0.2, min(5.0, self.media.peer_silence.total_seconds() / 3,
+                                self.media.connect_timeout.total_seconds() / 3))
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+
+            def check() -> None:
+                now = loop.time()
+                for participant in list(self.participants.values()):
+                    transport = participant.send_transport or participant.recv_transport
+                    if participant.via == "ws" or transport is None:
+                        continue
+                    if not participant.connected:
+                        if now - participant.created_at > self.media.connect_timeout.total_seconds():
+                            self._vanished(participant, transport)
+                        continue
+                    silent = transport.silent_for()
+                    if silent is None or silent > self.media.peer_silence.total_seconds():
+                        self._vanished(participant, transport)
+
+            self.actor.post(check)
+
+    # --- publishing ------------------------------------------------------------------------------
     async def publish(self, participant: Participant, sdp: str, tracks: Sequence[TrackSpec]) -> dict[str, Any]:
-        """Apply the client's send-transport offer. Refusals come before anything changes."""
+        """Apply the client's send-transport offer. Refusals come before anything changes, and a
+        permission revoked while the offer was negotiated wins: that source gets no producer."""
         wanted: dict[str, str] = {}
         for track in tracks:
             if track.source in wanted.values():
@@ -190,47 +381,56 @@ class LessonRoom:
             if track.mid in wanted:
                 raise BadSdp(f"mid {track.mid} listed twice")
             wanted[track.mid] = track.source
-        for mid, source in wanted.items():
-            if not participant.permissions.get(source):
-                raise Forbidden(_refusal(participant.role, source))
-            owner = participant.mids.get(mid)
-            if source in participant.producers and owner != source:
-                raise Conflict(f"source {source} is already published")
-        async with participant.lock:
+
+        def check() -> WebRtcTransport:
+            if participant.left:
+                raise NotFound("you are no longer in the lesson")
+            for mid, source in wanted.items():
+                if not participant.permissions.get(source):
+                    raise Forbidden(_refusal(participant.role, source))
+                owner = participant.mids.get(mid)
+                if source in participant.producers and owner != source:
+                    raise Conflict(f"source {source} is already published")
             if participant.send_transport is None:
-                participant.send_transport = self._transport("ts")
+                participant.send_transport = self._transport("ts", participant)
+            return participant.send_transport
+
+        async with participant.lock:  # one negotiation of this connection's send transport at a time
+            transport = await self._call(check)
+            ensure_free("negotiation")
             try:
-                answer, incoming = await participant.send_transport.answer(sdp)
-            except SfuBadSdp as exc:
-                raise BadSdp(str(exc)) from exc
+                answer, incoming = await transport.answer(sdp)
             except SfuError as exc:
                 raise BadSdp(str(exc)) from exc
             sending = {t.mid: t for t in incoming if t.mid is not None}
-            created = []
-            # Tracks no longer listed, or no longer sending: their producers close.
-            for mid, source in list(participant.mids.items()):
-                if wanted.get(mid) != source or mid not in sending:
-                    participant.mids.pop(mid, None)
-                    producer = participant.producers.pop(source, None)
-                    if producer is not None:
-                        producer.close()
-            for mid, source in wanted.items():
-                transceiver = sending.get(mid)
-                if transceiver is None or mid in participant.mids:
-                    continue
-                if transceiver.kind != KIND_OF_SOURCE[source]:
-                    raise BadSdp(f"mid {mid} is {transceiver.kind}, but {source} is {KIND_OF_SOURCE[source]}")
-                try:
-                    producer = participant.send_transport.produce(
-                        self._next("m"), transceiver,
-                        {"participant_id": participant.id, "source": source, "user_id": participant.user_id,
-                         "role": participant.role})
-                except SfuBadSdp as exc:
-                    raise BadSdp(str(exc)) from exc
-                participant.mids[mid] = source
-                participant.producers[source] = producer
-                created.append((mid, producer))
-        for _mid, producer in created:
+            return await self._call(lambda: self._apply_publish(participant, transport, wanted, sending, answer))
+
+    def _apply_publish(self, participant: Participant, transport: WebRtcTransport, wanted: dict[str, str],
+                       sending: dict[str, Any], answer: str) -> dict[str, Any]:
+        if participant.left or transport.closed:
+            raise NotFound("you are no longer in the lesson")
+        # Tracks no longer listed, no longer sending, or no longer allowed: their producers close.
+        for mid, source in list(participant.mids.items()):
+            if wanted.get(mid) != source or mid not in sending or not participant.permissions.get(source):
+                producer = participant.producers.get(source)
+                participant.mids.pop(mid, None)
+                if producer is not None:
+                    producer.close()
+        for mid, source in wanted.items():
+            transceiver = sending.get(mid)
+            if transceiver is None or mid in participant.mids or not participant.permissions.get(source):
+                continue
+            if transceiver.kind != KIND_OF_SOURCE[source]:
+                raise BadSdp(f"mid {mid} is {transceiver.kind}, but {source} is {KIND_OF_SOURCE[source]}")
+            try:
+                producer = transport.produce(
+                    self._next("m"), transceiver,
+                    {"participant_id": participant.id, "source": source, "user_id": participant.user_id,
+                     "role": participant.role})
+            except SfuError as exc:
+                raise BadSdp(str(exc)) from exc
+            participant.mids[mid] = source
+            participant.producers[source] = producer
             self._add_producer(participant, producer)
         return {"sdp": answer,
                 "producers": [{"mid": mid, "producer_id": participant.producers[src].id, "source": src}
@@ -250,38 +450,46 @@ class LessonRoom:
                 self._attach_stage(other, producer)
             elif other.auto_subscribe:
                 self._consume(other, producer)
-                self.renegotiate(other)
+                self._renegotiate(other)
 
     def _producer_closed(self, producer: Producer) -> None:
+        """The close cascade: the owner forgets the producer and its mid, subscribers release it."""
+        source = producer.app_data.get("source")
         owner = self.participants.get(producer.app_data.get("participant_id", ""))
-        if owner is not None and owner.producers.get(producer.app_data["source"]) is producer:
-            owner.producers.pop(producer.app_data["source"], None)
-            owner.mids = {m: s for m, s in owner.mids.items() if s != producer.app_data["source"]}
+        if owner is not None and owner.producers.get(source) is producer:
+            owner.producers.pop(source, None)
+            owner.mids = {m: s for m, s in owner.mids.items() if s != source}
         for other in list(self.participants.values()):
             consumer = other.consumers.pop(producer.id, None)
             if consumer is not None and other.recv_transport is not None:
                 other.recv_transport.release(consumer)
                 if other.via == "ws":
-                    self.renegotiate(other)
+                    self._renegotiate(other)
         if not self.closed:
             self.broadcast({"type": "producer_removed", "producer_id": producer.id,
                             "participant_id": producer.app_data.get("participant_id")})
             if owner is not None:
                 self.broadcast({"type": "participant_updated", "participant": owner.describe()})
 
-    def mute(self, participant: Participant, source: str, muted: bool) -> dict[str, Any]:
-        producer = participant.producers.get(source)
-        if producer is None:
-            raise NotFound(f"you do not publish {source}")
-        if muted:
-            producer.pause()
-        else:
-            producer.resume()
-        self.broadcast({"type": "producer_muted", "producer_id": producer.id, "muted": muted,
-                        "participant_id": participant.id, "source": source})
-        return {"producer_id": producer.id, "muted": muted}
+    async def mute(self, participant: Participant, source: str, muted: bool) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            producer = participant.producers.get(source)
+            if producer is None:
+                raise NotFound(f"you do not publish {source}")
+            if muted:
+                producer.pause()
+            else:
+                producer.resume()
+            self.broadcast({"type": "producer_muted", "producer_id": producer.id, "muted": muted,
+                            "participant_id": participant.id, "source": source})
+            return {"producer_id": producer.id, "muted": muted}
 
-    def permit(self, actor: Participant, target_id: str, source: str, allowed: bool) -> dict[str, Any]:
+        return await self._call(apply)
+
+    async def permit(self, actor: Participant, target_id: str, source: str, allowed: bool) -> dict[str, Any]:
+        return await self._call(lambda: self._permit(actor, target_id, source, allowed))
+
+    def _permit(self, actor: Participant, target_id: str, source: str, allowed: bool) -> dict[str, Any]:
         if actor.role != "teacher":
             raise Forbidden("only the lesson's teacher may allow or revoke a student's microphone, camera or screen")
         target = self.participants.get(target_id)
@@ -290,15 +498,13 @@ class LessonRoom:
         if target.role != "student":
             raise Forbidden("permissions are granted to students only")
         target.permissions[source] = allowed
-        if source == "screen" and not allowed:
-            target.permissions["screen-audio"] = False
-        if source == "screen" and allowed:
-            target.permissions["screen-audio"] = True
+        if source == "screen":
+            target.permissions["screen-audio"] = allowed
         if not allowed:
             for revoked in [s for s in SOURCES if not target.permissions.get(s)]:
-                producer = target.producers.pop(revoked, None)
+                producer = target.producers.get(revoked)
                 if producer is not None:
-                    producer.close()
+                    producer.close()  # the cascade forgets its mid too, so a later grant starts clean
         target.send({"type": "permissions", "permissions": dict(target.permissions)})
         self.broadcast({"type": "participant_updated", "participant": target.describe()})
         return {"participant_id": target.id, "permissions": dict(target.permissions)}
@@ -308,41 +514,55 @@ class LessonRoom:
         if producer.id in participant.consumers or producer.closed:
             return
         if participant.recv_transport is None:
-            participant.recv_transport = self._transport("tr")
+            participant.recv_transport = self._transport("tr", participant)
         consumer = participant.recv_transport.consume(
             self._next("c"), producer, {"participant_id": participant.id})
         participant.consumers[producer.id] = consumer
 
-    def subscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
-        missing = [pid for pid in producer_ids if pid not in self.room.producers]
-        if missing:
-            raise NotFound(f"no such producer: {', '.join(missing)}")
-        for pid in producer_ids:
-            producer = self.room.producers[pid]
-            if producer.app_data.get("participant_id") != participant.id:
-                self._consume(participant, producer)
-        self.renegotiate(participant)
+    async def subscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
+        def apply() -> None:
+            missing = [pid for pid in producer_ids if pid not in self.room.producers]
+            if missing:
+                raise NotFound(f"no such producer: {', '.join(missing)}")
+            for pid in producer_ids:
+                producer = self.room.producers[pid]
+                if producer.app_data.get("participant_id") != participant.id:
+                    self._consume(participant, producer)
+            self._renegotiate(participant)
 
-    def unsubscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
-        for pid in producer_ids:
-            consumer = participant.consumers.pop(pid, None)
-            if consumer is not None and participant.recv_transport is not None:
-                participant.recv_transport.release(consumer)
-        self.renegotiate(participant)
+        await self._call(apply)
 
-    def subscribe_all(self, participant: Participant) -> None:
-        for producer in list(self.room.producers.values()):
-            if producer.app_data.get("participant_id") != participant.id:
-                self._consume(participant, producer)
-        if participant.consumers:
-            self.renegotiate(participant)
+    async def unsubscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
+        def apply() -> None:
+            for pid in producer_ids:
+                consumer = participant.consumers.pop(pid, None)
+                if consumer is not None and participant.recv_transport is not None:
+                    participant.recv_transport.release(consumer)
+            self._renegotiate(participant)
 
-    def request_keyframe(self, participant: Participant, producer_id: str) -> None:
-        if producer_id not in participant.consumers:
-            raise NotFound(f"you do not receive {producer_id}")
-        participant.consumers[producer_id].producer.request_keyframe()
+        await self._call(apply)
 
-    def renegotiate(self, participant: Participant) -> None:
+    async def subscribe_all(self, participant: Participant) -> None:
+        def apply() -> None:
+            if participant.left:
+                return
+            for producer in list(self.room.producers.values()):
+                if producer.app_data.get("participant_id") != participant.id:
+                    self._consume(participant, producer)
+            if participant.consumers:
+                self._renegotiate(participant)
+
+        await self._call(apply)
+
+    async def request_keyframe(self, participant: Participant, producer_id: str) -> None:
+        def apply() -> None:
+            if producer_id not in participant.consumers:
+                raise NotFound(f"you do not receive {producer_id}")
+            participant.consumers[producer_id].producer.request_keyframe()
+
+        await self._call(apply)
+
+    def _renegotiate(self, participant: Participant) -> None:
         """Offer the receive transport's current consumers; one offer at a time."""
         if participant.left or participant.via != "ws" or participant.recv_transport is None:
             return
@@ -350,24 +570,28 @@ class LessonRoom:
             participant.renegotiate_again = True
             return
         participant.awaiting_answer = True
-        self._spawn(self._offer(participant))
+        self._spawn(self._offer(participant, participant.recv_transport))
 
-    async def _offer(self, participant: Participant) -> None:
-        transport = participant.recv_transport
-        assert transport is not None
+    async def _offer(self, participant: Participant, transport: WebRtcTransport) -> None:
         try:
             sdp = await transport.offer()
         except SfuError:
-            participant.awaiting_answer = False
+            self.actor.post(lambda: setattr(participant, "awaiting_answer", False))
             return
-        participant.revision += 1
-        consumers = []
-        for producer_id, consumer in participant.consumers.items():
-            producer = consumer.producer
-            consumers.append({"mid": consumer.transceiver.mid, "consumer_id": consumer.id, "producer_id": producer_id,
-                              "participant_id": producer.app_data.get("participant_id"),
-                              "source": producer.app_data.get("source"), "kind": producer.kind})
-        participant.send({"type": "offer", "revision": participant.revision, "sdp": sdp, "consumers": consumers})
+
+        def send() -> None:
+            if participant.left:
+                return
+            participant.revision += 1
+            consumers = []
+            for producer_id, consumer in participant.consumers.items():
+                producer = consumer.producer
+                consumers.append({"mid": consumer.transceiver.mid, "consumer_id": consumer.id,
+                                  "producer_id": producer_id, "participant_id": producer.app_data.get("participant_id"),
+                                  "source": producer.app_data.get("source"), "kind": producer.kind})
+            participant.send({"type": "offer", "revision": participant.revision, "sdp": sdp, "consumers": consumers})
+
+        self.actor.post(send)
 
     async def answer(self, participant: Participant, revision: int, sdp: str) -> None:
         if not participant.awaiting_answer or revision != participant.revision or participant.recv_transport is None:
@@ -376,14 +600,19 @@ class LessonRoom:
             await participant.recv_transport.accept_answer(sdp)
         except SfuError as exc:
             raise BadSdp(str(exc)) from exc
-        participant.awaiting_answer = False
-        if participant.renegotiate_again:
-            participant.renegotiate_again = False
-            self.renegotiate(participant)
+
+        def settled() -> None:
+            participant.awaiting_answer = False
+            if participant.renegotiate_again:
+                participant.renegotiate_again = False
+                self._renegotiate(participant)
+
+        await self._call(settled)
 
     # --- WHEP ------------------------------------------------------------------------------------
     def stage_producer(self, source: str) -> Producer | None:
-        for producer in self.room.producers.values():
+        """The teacher's newest producer of `source` (a teacher who republished is seen anew)."""
+        for producer in reversed(self.room.producers.values()):
             if producer.app_data.get("source") == source and producer.app_data.get("user_id") == self.lesson.teacher_id:
                 return producer
         return None
@@ -392,10 +621,7 @@ class LessonRoom:
         source = producer.app_data.get("source")
         if producer.app_data.get("user_id") != self.lesson.teacher_id or source not in viewer.slots:
             return
-        if viewer.recv_transport is None:
-            return
-        current = viewer.consumers.get(producer.id)
-        if current is not None:
+        if viewer.recv_transport is None or producer.id in viewer.consumers:
             return
         for pid, consumer in list(viewer.consumers.items()):
             if consumer.transceiver is viewer.slots[source]:
@@ -405,37 +631,50 @@ class LessonRoom:
                                                  transceiver=viewer.slots[source])
         viewer.consumers[producer.id] = consumer
 
-    async def join_whep(self, viewer: Participant, offer_sdp: str) -> str:
+    async def watch(self, viewer: Participant, offer_sdp: str) -> str:
         """Answer a WHEP viewer's recvonly offer with the stage: camera and screen on its video
         m-lines, mic and screen audio on its audio m-lines, in that order."""
-        sections = media_sections(offer_sdp)
-        order = {"video": ["camera", "screen"], "audio": ["mic", "screen-audio"]}
         sending: dict[str, bool] = {}
         by_mid: dict[str, str] = {}
-        for mid, kind in sections:
+        order = {kind: list(sources) for kind, sources in STAGE_ORDER.items()}
+        for mid, kind in media_sections(offer_sdp):
             if order.get(kind):
                 by_mid[mid] = order[kind].pop(0)
                 sending[mid] = True
         if not by_mid:
             raise BadSdp("the offer has no audio or video section to receive on")
-        viewer.recv_transport = self._transport("tw")
+
+        def transport() -> WebRtcTransport:
+            if viewer.left:
+                raise NotFound("you are no longer in the lesson")
+            viewer.recv_transport = self._transport("tw", viewer)
+            return viewer.recv_transport
+
+        recv = await self._call(transport)
+        ensure_free("negotiation")
         try:
-            answer, _ = await viewer.recv_transport.answer(offer_sdp, sending=sending)
+            answer, _ = await recv.answer(offer_sdp, sending=sending)
         except SfuError as exc:
             raise BadSdp(str(exc)) from exc
-        for transceiver in viewer.recv_transport.pc.getTransceivers():
-            if transceiver.mid in by_mid:
-                viewer.slots[by_mid[transceiver.mid]] = transceiver
-        for source in viewer.slots:
-            producer = self.stage_producer(source)
-            if producer is not None:
-                self._attach_stage(viewer, producer)
-        return answer
+
+        def attach() -> str:
+            if viewer.left or recv.closed:
+                raise NotFound("you are no longer in the lesson")
+            for transceiver in recv.pc.getTransceivers():
+                if transceiver.mid in by_mid:
+                    viewer.slots[by_mid[transceiver.mid]] = transceiver
+            for source in viewer.slots:
+                producer = self.stage_producer(source)
+                if producer is not None:
+                    self._attach_stage(viewer, producer)
+            return answer
+
+        return await self._call(attach)
 
     # --- events ----------------------------------------------------------------------------------
     def _active_speaker(self, producer: Producer | None) -> None:
-        self.broadcast({"type": "active_speaker",
-                        "participant_id": producer.app_data.get("participant_id") if producer else None})
+        participant_id = producer.app_data.get("participant_id") if producer else None
+        self.actor.post(lambda: self.broadcast({"type": "active_speaker", "participant_id": participant_id}))
 
     def _describe_producer(self, producer: Producer) -> dict[str, Any]:
         return {"producer_id": producer.id, "participant_id": producer.app_data.get("participant_id"),
@@ -443,15 +682,23 @@ class LessonRoom:
                 "codec": producer.codec.mimeType}
 
     def _spawn(self, coro: Any) -> None:
+        """Background work the room's close may cancel."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("room task failed", exc_info=task.exception())
+    def _finish(self, coro: Any) -> None:
+        """Background work that must finish (the room's close waits for it)."""
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        task.add_done_callback(_log_failure)
 
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("room task failed", exc_info=task.exception())
 
 
 def _refusal(role: str, source: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from attendance.log import Presence
@@ -47,8 +48,16 @@ class Participant:
     renegotiate_again: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     left: bool = False
+    left_reason: str | None = None
+    left_at: datetime | None = None
+    """When they were last seen, if they vanished (None: when they left)."""
     presence: Presence | None = None
     """The attendance log's record of this participant's presence."""
+    resource: str | None = None
+    """WHIP/WHEP: the id in the session's URL."""
+    connected: bool = False
+    """WHIP/WHEP: their media has connected (their presence begins then)."""
+    created_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
     def __post_init__(self) -> None:
         if not self.permissions:

@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from signaling import messages as m
 from signaling.admission import Admission
-from signaling.errors import BadMessage, JoinFirst, SignalingError, TooLarge
+from signaling.errors import BadMessage, JoinFirst, Overloaded, SignalingError, TooLarge
 from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from signaling.rooms import RoomRegistry
@@ -25,30 +25,39 @@ JOIN_TIMEOUT = 10.0
 WRITE_DEADLINE = 10.0
 """A client that does not take a message within this long is cut off (slow consumers never block the room)."""
 OUTBOX_LIMIT = 1000
+CLOSE_TOO_SLOW = 4008
+"""WebSocket close code for a client that does not keep up with its messages."""
 
 Admit = Callable[[str], Awaitable[Admission]]
 """Turns a join token into an admission to this lesson, or raises a SignalingError."""
 
 
 class Session:
-    def __init__(self, ws: web.WebSocketResponse, registry: RoomRegistry, admit: Admit) -> None:
+    def __init__(self, ws: web.WebSocketResponse, registry: RoomRegistry, admit: Admit,
+                 connection_lost: Callable[[], bool] = lambda: False) -> None:
         self.ws = ws
         self.registry = registry
         self.admit = admit
+        self.connection_lost = connection_lost
+        """True once the client's connection is gone (a join abandoned on the way in records nothing)."""
         self.room: LessonRoom | None = None
         self.participant: Participant | None = None
         self._outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._closing = False
         self._left = False
         """The client said `leave` (attendance: left, not disconnected)."""
+        self._too_slow = False
 
     def post(self, message: dict[str, Any]) -> None:
-        """Queue a message for the writer; never blocks the caller."""
+        """Queue a message for the writer; never blocks the caller. A client that lets its outbox
+        fill is cut off, with the reason in the close frame."""
         if self._closing:
             return
         if self._outbox.qsize() >= OUTBOX_LIMIT:
-            self._closing = True
+            self._closing = self._too_slow = True
             self._outbox.put_nowait(None)
+            task = asyncio.ensure_future(self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: messages piled up"))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
             return
         self._outbox.put_nowait(message)
 
@@ -61,8 +70,8 @@ class Session:
             self._closing = True
             try:
                 if self.room is not None and self.participant is not None:
-                    await self.room.leave(self.participant, "left" if self._left else "disconnected")
-                    await self.registry.release(self.room)
+                    reason = "left" if self._left else "too_slow" if self._too_slow else "disconnected"
+                    await self.room.leave(self.participant, reason)
                 self._outbox.put_nowait(None)
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(asyncio.shield(writer), WRITE_DEADLINE)
@@ -82,11 +91,13 @@ class Session:
             try:
                 await asyncio.wait_for(self.ws.send_str(json.dumps(message, ensure_ascii=False)), WRITE_DEADLINE)
             except (TimeoutError, ConnectionError, RuntimeError):
-                await self.ws.close()
+                await self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow: a message was not taken in time")
                 return
 
     def _error(self, exc: SignalingError, request_id: int | None) -> None:
         reply: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+        if isinstance(exc, Overloaded):
+            reply["retry_after"] = exc.retry_after
         if request_id is not None:
             reply["id"] = request_id
         self.post(reply)
@@ -104,23 +115,28 @@ class Session:
             message = m.parse(first.data)
             if not isinstance(message, m.Join):
                 raise JoinFirst("the first message must be join")
-            admission = await self.admit(message.token)
+            # A turn at the gate, then a short read of the database, then the room: each of
+            # these lets go of what it held before the next begins.
+            async with self.registry.gate.enter():
+                admission = await self.admit(message.token)
+                if self.connection_lost():
+                    return False  # abandoned on the way in: nothing to record
+                self.room, self.participant = await self.registry.enter(admission, "ws", self.post,
+                                                                        message.auto_subscribe)
+                await self.room.attend(self.participant)  # durable before the client hears it joined
+                reply = await self.room.welcome(self.participant)
         except SignalingError as exc:
             self._error(exc, m.request_id(first.data))
             return False
-        room = self.registry.room_for(admission.lesson)
-        for older in room.same_user_sessions(admission.user_id, "ws"):
-            older.send({"type": "bye", "reason": "replaced"})
-            await room.leave(older, "replaced")
-        self.room = room
-        self.participant = room.join(admission, "ws", self.post, message.auto_subscribe)
-        await room.attend(self.participant)  # durable before the client hears it joined
-        reply = room.welcome(self.participant)
+        except Exception:  # the database or the media plane failed: say so, leave nothing half-done
+            log.exception("a join could not be completed")
+            self._error(SignalingError("the server could not complete your join; try again"), m.request_id(first.data))
+            return False
         if message.id is not None:
             reply["id"] = message.id
         self.post(reply)
         if self.participant.auto_subscribe:
-            room.subscribe_all(self.participant)
+            await self.room.subscribe_all(self.participant)
         return True
 
     async def _read(self) -> None:
@@ -153,17 +169,18 @@ class Session:
                 await room.answer(me, message.revision, message.sdp)
                 reply = {"type": "ok"} if message.id is not None else None
             elif isinstance(message, m.Mute):
-                reply = {"type": "ok", **room.mute(me, message.source, message.muted)}
+                reply = {"type": "ok", **await room.mute(me, message.source, message.muted)}
             elif isinstance(message, m.Permit):
-                reply = {"type": "ok", **room.permit(me, message.participant_id, message.source, message.allowed)}
+                reply = {"type": "ok", **await room.permit(me, message.participant_id, message.source,
+                                                           message.allowed)}
             elif isinstance(message, m.Subscribe):
                 if message.type == "subscribe":
-                    room.subscribe(me, message.producer_ids)
+                    await room.subscribe(me, message.producer_ids)
                 else:
-                    room.unsubscribe(me, message.producer_ids)
+                    await room.unsubscribe(me, message.producer_ids)
                 reply = {"type": "ok"}
             elif isinstance(message, m.Keyframe):
-                room.request_keyframe(me, message.producer_id)
+                await room.request_keyframe(me, message.producer_id)
                 reply = {"type": "ok"}
             elif isinstance(message, m.Record):
                 reply = {"type": "ok", **await room.set_recording(me, message.active)}

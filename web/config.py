@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiortc import RTCIceServer
 
+from signaling.gate import CAPACITY as JOIN_CAPACITY
 from storage.database import MAX_OVERFLOW, POOL_SIZE, POOL_TIMEOUT, sqlite_url
 
 
@@ -48,6 +49,12 @@ class Config:
     presences its previous run left open (at their last-seen time)."""
     attendance_grace: timedelta = timedelta(seconds=15)
     """A network drop that reconnects within this long is one continuous presence."""
+    peer_silence: timedelta = timedelta(seconds=30)
+    """A WHIP or WHEP peer that sends no RTCP for this long has vanished: it leaves the lesson."""
+    connect_timeout: timedelta = timedelta(seconds=30)
+    """A WHIP or WHEP peer whose media has not connected this long after its answer is dropped."""
+    join_capacity: int = JOIN_CAPACITY
+    """Joins negotiated at once; more wait a few seconds for a turn, then get 503 / overloaded."""
 
     def rtc_ice_servers(self) -> tuple[RTCIceServer, ...]:
         servers = []

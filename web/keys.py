@@ -6,6 +6,7 @@ from aiohttp import web
 from attendance.log import AttendanceLog
 from recorder.jobs import RecordingJobs
 from school.tokens import TokenSigner
+from signaling.gate import JoinGate
 from signaling.rooms import RoomRegistry
 from storage.database import Database
 from web.config import Config
@@ -20,3 +21,4 @@ LOGIN_LIMITER = web.AppKey("login_limiter", RateLimiter)
 ROOMS = web.AppKey("rooms", RoomRegistry)
 ATTENDANCE = web.AppKey("attendance", AttendanceLog)
 RECORDING_JOBS = web.AppKey("recording_jobs", RecordingJobs)
+JOIN_GATE = web.AppKey("join_gate", JoinGate)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from attendance.log import AttendanceLog
 from recorder.jobs import RecordingJobs
@@ -14,11 +15,13 @@ from recorder.lesson_recorder import LessonRecorder, RecordingScope
 from school.models import School
 from signaling.admission import LessonInfo
 from signaling.admission import Admission, admit, verify_token
+from signaling.errors import Overloaded
+from signaling.gate import RETRY_AFTER, JoinGate
 from signaling.lesson_room import MediaConfig
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from signaling.session import Session
-from web.keys import ATTENDANCE, CONFIG, DATABASE, RECORDING_JOBS, ROOMS, SIGNER
+from web.keys import ATTENDANCE, CONFIG, DATABASE, JOIN_GATE, RECORDING_JOBS, ROOMS, SIGNER
 
 HEARTBEAT_SECONDS = 15.0
 LESSON_WS_OPENAPI = {
@@ -45,10 +48,16 @@ async def handle_lesson_ws(request: web.Request) -> web.StreamResponse:
 
     async def admit_token(token: str) -> Admission:
         claims = verify_token(app[SIGNER], token)
-        async with app[DATABASE].session() as session:
-            return await admit(session, claims.user_id, lesson_id)
+        try:
+            async with app[DATABASE].session() as session:  # a short read, let go before the room
+                return await admit(session, claims.user_id, lesson_id)
+        except SQLAlchemyTimeoutError:
+            raise Overloaded("the server is busy; try again shortly", RETRY_AFTER) from None
 
-    await Session(ws, app[ROOMS], admit_token).run()
+    def connection_lost() -> bool:
+        return request.transport is None or request.transport.is_closing()
+
+    await Session(ws, app[ROOMS], admit_token, connection_lost).run()
     return ws
 
 
@@ -81,8 +90,10 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
                                lesson.school_year_id, lesson.record_students)
         return LessonRecorder(db, root, scope, on_stopped=render_later)
 
-    app[ROOMS] = RoomRegistry(MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers()),
-                              attendance, recorder_for)
+    app[JOIN_GATE] = JoinGate(config.join_capacity)
+    media = MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers(),
+                        peer_silence=config.peer_silence, connect_timeout=config.connect_timeout)
+    app[ROOMS] = RoomRegistry(media, attendance, recorder_for, app[JOIN_GATE])
     try:
         yield
     finally:

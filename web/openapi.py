@@ -42,6 +42,7 @@ ERROR_TEXT = {
     415: "Body is not JSON",
     422: "Invalid field; `fields` names it",
     429: "Too many attempts; see Retry-After",
+    503: "The server is busy now (code `overloaded`); retry after the Retry-After header's seconds",
 }
 
 

@@ -1,6 +1,7 @@
 """Entering a live lesson: media tokens for the lesson page, WHIP to publish, WHEP to watch."""
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from web.keys import ROOMS, SIGNER
 from web.routing import Api, Call
 
 SDP = "application/sdp"
+log = logging.getLogger(__name__)
 
 
 class MediaTokenOut(BaseModel):
@@ -35,20 +37,19 @@ def _sdp_response(sdp: str, location: str) -> web.Response:
 
 
 async def _admission(call: Call) -> Admission:
-    return await admit_user(call.session, call.user, call.path_id("id"))
+    """A short read: the unit of work ends before anything slow begins."""
+    async with call.db.session() as session:
+        return await admit_user(session, call.user, call.path_id("id"))
 
 
-def _session_of(call: Call, user: User) -> tuple[LessonRoom, str]:
+def _session_of(call: Call, user: User) -> tuple[LessonRoom, Participant]:
     """The WHIP/WHEP session at this URL, if it is the caller's."""
-    registry = call.request.app[ROOMS]
-    lesson_id, resource = call.path_id("id"), call.request.match_info["resource"]
-    found = registry.whip_sessions.get(resource)
-    room = registry.rooms.get(lesson_id)
-    if found is None or found[0] != lesson_id or room is None or found[1] not in room.participants:
+    found = call.request.app[ROOMS].session(call.path_id("id"), call.request.match_info["resource"])
+    if found is None:
         raise NotFound("no such session")
-    if room.participants[found[1]].user_id != user.id:
+    if found[1].user_id != user.id:
         raise Forbidden("this session is someone else's")
-    return room, found[1]
+    return found
 
 
 def register(api: Api) -> None:
@@ -57,38 +58,39 @@ def register(api: Api) -> None:
                description="A short-lived token for the lesson's WebSocket (`join`), issued to the lesson's "
                "teacher, its class's students (while the room is open) and administrators (as observers).")
     async def media_token(call: Call) -> MediaTokenOut:
-        admission = await _admission(call)
+        admission = await admit_user(call.session, call.user, call.path_id("id"))
         token, claims = call.request.app[SIGNER].issue(call.user.id, MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL)
         return MediaTokenOut(token=token, expires_at=claims.expires_at.astimezone(UTC), role=admission.role,
                              ws_url=f"/api/lessons/{admission.lesson.id}/ws")
 
     @api.route("POST", r"/api/lessons/{id:\d+}/whip", summary="Publish into the lesson (WHIP, RFC 9725)",
-               tag="live", status=201, media_type=SDP, errors=(403, 404, 409),
+               tag="live", status=201, media_type=SDP, errors=(403, 404, 409, 503), unit_of_work=False,
                description="An SDP offer publishes as the token's user with the lesson's permissions: video is "
                "the camera, audio the microphone. 201 with the answer and the session's Location.")
     async def whip(call: Call) -> web.Response:
         async def publish(room: LessonRoom, participant: Participant, offer: str) -> str:
             return str((await room.publish(participant, offer, _whip_tracks(offer)))["sdp"])
 
+
         return await _enter(call, "whip", publish)
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/whip/{resource:[A-Za-z0-9_-]+}", summary="End a WHIP session",
-               tag="live", status=204, errors=(403, 404))
+               tag="live", status=204, errors=(403, 404), unit_of_work=False)
     async def whip_end(call: Call) -> None:
         await _end(call)
 
     @api.route("POST", r"/api/lessons/{id:\d+}/whep", summary="Watch the lesson's stage (WHEP)",
-               tag="live", status=201, media_type=SDP, errors=(403, 404),
+               tag="live", status=201, media_type=SDP, errors=(403, 404, 503), unit_of_work=False,
                description="A recvonly SDP offer receives the teacher's camera and screen (video m-lines, in "
                "that order) and microphone and screen audio (audio m-lines). 201 with the answer and Location.")
     async def whep(call: Call) -> web.Response:
         async def watch(room: LessonRoom, viewer: Participant, offer: str) -> str:
-            return await room.join_whep(viewer, offer)
+            return await room.watch(viewer, offer)
 
         return await _enter(call, "whep", watch)
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/whep/{resource:[A-Za-z0-9_-]+}", summary="End a WHEP session",
-               tag="live", status=204, errors=(403, 404))
+               tag="live", status=204, errors=(403, 404), unit_of_work=False)
     async def whep_end(call: Call) -> None:
         await _end(call)
 
@@ -109,28 +111,35 @@ Negotiate = Callable[[LessonRoom, Participant, str], Awaitable[str]]
 
 
 async def _enter(call: Call, via: str, negotiate: Negotiate) -> web.Response:
-    """Enter the lesson over WHIP or WHEP: admitted as for the page, negotiated, then recorded in
-    the attendance log; a refusal leaves nothing behind."""
-    admission = await _admission(call)
-    offer = await call.request.text()
+    """Enter the lesson over WHIP or WHEP, in phases that each let go of what they held: a turn at
+    the join gate, a short read to admit, the room (an action), negotiation (no database), and
+    the reply. The presence begins when the peer's media connects, so a peer that never connects,
+    or a request abandoned on the way, records nothing and leaves nothing behind."""
+    offer = call.raw or ""
     registry = call.request.app[ROOMS]
-    room = registry.room_for(admission.lesson)
-    participant = room.join(admission, via)
-    try:
-        answer = await negotiate(room, participant, offer)
-        await room.attend(participant)
-    except BaseException:
-        await room.leave(participant, "refused")
-        await registry.release(room)
-        raise
-    resource = secrets.token_urlsafe(16)
-    registry.whip_sessions[resource] = (admission.lesson.id, participant.id)
+    async with registry.gate.enter():
+        admission = await _admission(call)
+        if _gone(call):
+            raise web.HTTPBadRequest(reason="the client went away")
+        room, participant = await registry.enter(admission, via)
+        try:
+            answer = await negotiate(room, participant, offer)
+            if _gone(call):
+                raise web.HTTPBadRequest(reason="the client went away")
+        except BaseException:
+            await room.leave(participant, "left")
+            raise
+    resource = await room.name_session(participant, secrets.token_urlsafe(16))
+    log.info("lesson %s: %s session %s for user %s (%s)", admission.lesson.id, via, participant.id,
+             admission.user_id, admission.role)
     return _sdp_response(answer, f"/api/lessons/{admission.lesson.id}/{via}/{resource}")
 
 
+def _gone(call: Call) -> bool:
+    transport = call.request.transport
+    return transport is None or transport.is_closing()
+
+
 async def _end(call: Call) -> None:
-    room, participant_id = _session_of(call, call.user)
-    registry = call.request.app[ROOMS]
-    registry.whip_sessions.pop(call.request.match_info["resource"], None)
-    await room.leave(room.participants[participant_id], "left")
-    await registry.release(room)
+    room, participant = _session_of(call, call.user)
+    await room.leave(participant, "left")

@@ -221,9 +221,10 @@ def register(api: Api) -> None:
 
     @api.route("POST", r"/api/lessons/{id:\d+}/recording", summary="Start or stop recording the live lesson",
                tag="recordings", body=RecordingControl, response=RecordingState, roles=(Role.admin, Role.teacher),
-               errors=(403, 404, 409))
+               errors=(403, 404, 409), unit_of_work=False)
     async def control(call: Call) -> RecordingState:
-        lesson = await access.get_lesson(call.session, call.user, call.path_id("id"))
+        async with call.db.session() as session:  # the recorder writes its own rows: let go first
+            lesson = await access.get_lesson(session, call.user, call.path_id("id"))
         _may_manage(call.user, lesson.teacher_id)
         room = call.request.app[ROOMS].rooms.get(lesson.id)
         if room is None:
