@@ -80,6 +80,7 @@ def create_app(config: Config) -> web.Application:
     app[CONFIG] = config
     app[METRICS] = metrics
     metrics.register_app_rooms(app)
+    metrics.register_live(app)
     app[SIGNER] = TokenSigner(config.secret_key(), config.session_ttl)
     api = build_api()
     api.install(app)

@@ -47,6 +47,11 @@ class Metrics:
         self.registry.register(collector)
         return collector
 
+    def register_live(self, app: web.Application) -> LiveCollector:
+        collector = LiveCollector(app)
+        self.registry.register(collector)
+        return collector
+
     def register_app_rooms(self, app: web.Application) -> SfuCollector:
         """`register_sfu` for the lesson rooms of `app` (none before start-up made the registry)."""
         from web.keys import ROOMS
@@ -56,6 +61,38 @@ class Metrics:
             return [] if registry is None else [lesson.room for lesson in list(registry.rooms.values())]
 
         return self.register_sfu(rooms)
+
+
+class LiveCollector:
+    """The live lessons at a scrape: lessons open, participants in them by way in, joins being
+    negotiated and joins refused as overloaded (read from the app; nothing before start-up)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # collected lazily: the registry must not call collect() at registration
+
+    def collect(self) -> Iterator[Metric]:
+        from web.keys import JOIN_GATE, ROOMS
+
+        registry, gate = self._app.get(ROOMS), self._app.get(JOIN_GATE)
+        rooms = [] if registry is None else list(registry.rooms.values())
+        yield GaugeMetricFamily("lophoc_lessons_live", "Lessons with an open room in this process", value=len(rooms))
+        people = GaugeMetricFamily("lophoc_participants", "Participants in open rooms, by way in", labels=["via"])
+        counts = {"ws": 0, "whip": 0, "whep": 0}
+        for room in rooms:
+            for participant in list(room.participants.values()):
+                counts[participant.via] = counts.get(participant.via, 0) + 1
+        for via, count in counts.items():
+            people.add_metric([via], count)
+        yield people
+        if gate is not None:
+            yield GaugeMetricFamily("lophoc_joins_in_progress", "Joins holding a turn at the join gate",
+                                    value=gate.inside)
+            yield GaugeMetricFamily("lophoc_join_capacity", "Joins negotiated at once", value=gate.capacity)
+            yield CounterMetricFamily("lophoc_joins_refused_overloaded",
+                                      "Joins answered 'overloaded' (no turn came in time)", value=gate.refused)
 
 
 class PoolSource(Protocol):

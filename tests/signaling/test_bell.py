@@ -142,6 +142,9 @@ async def test_a_class_joins_leaves_and_rejoins_the_page_at_once(
         rows = await report(client, demo, login)
         assert all(rows[i]["present_now"] for i in ids)
         assert await open_presences(app, ids) == CLASS_SIZE
+        metrics = await (await client.get("/metrics")).text()
+        assert f'lophoc_participants{{via="ws"}} {CLASS_SIZE + 1}.0' in metrics  # the class and its teacher
+        assert "lophoc_joins_in_progress 0.0" in metrics
         await asyncio.gather(*(p.close() for p in peers))  # type: ignore[union-attr]
 
         async def all_left() -> bool:
