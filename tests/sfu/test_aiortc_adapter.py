@@ -78,3 +78,35 @@ def test_pylibsrtp_exposes_what_the_c_forwarding_loop_calls() -> None:
     assert _PROTECT == int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
     session = Session(Policy(key=bytes(30), ssrc_type=Policy.SSRC_ANY_OUTBOUND))
     assert ffi.typeof(session._srtp) is ffi.typeof("srtp_t *") and session._srtp[0] != ffi.NULL
+
+
+async def test_an_sfu_peer_connection_knows_when_it_last_heard_rtcp_and_lets_go_of_its_send_socket() -> None:
+    """A peer's RTCP marks it alive (`last_rtcp`); closing the connection drops the routes' shared
+    duplicate of the ICE socket at once, not when a cycle collection finds the DTLS transport."""
+    import asyncio
+
+    from aiortc import RTCSessionDescription
+
+    from sfu.aiortc_adapter import AnnouncingPeerConnection
+    from tests.media import ToneTrack
+
+    server = SfuPeerConnection(RTCConfiguration(iceServers=[]), announced=("127.0.0.1",))
+    client = AnnouncingPeerConnection(announced=("127.0.0.1",))
+    try:
+        client.addTransceiver(ToneTrack(), direction="sendonly")
+        await client.setLocalDescription(await client.createOffer())
+        await server.setRemoteDescription(client.localDescription)
+        await server.setLocalDescription(await server.createAnswer())
+        await client.setRemoteDescription(RTCSessionDescription(server.localDescription.sdp, "answer"))
+        assert server.last_rtcp is None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while server.last_rtcp is None and loop.time() < deadline:  # aiortc sends a report within seconds
+            await asyncio.sleep(0.1)
+        assert server.last_rtcp is not None and server.last_rtcp <= loop.time()
+        (dtls,) = server._lophoc_dtls
+        dtls._lophoc_send_socket = (object(), object())  # as connect_route leaves it
+    finally:
+        await client.close()
+        await server.close()
+    assert dtls._lophoc_send_socket is None
