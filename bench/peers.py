@@ -29,7 +29,7 @@ from aiortc.rtp import RtpPacket
 
 from bench.forwarding import CountingPeerConnection, Subscriber
 from sfu.codecs import starts_keyframe
-from signaling.client import REQUEST_TIMEOUT, ProtocolError
+from signaling.client import ProtocolError
 
 SDP = "application/sdp"
 DEFAULT_RETRY_AFTER = 1.0
@@ -77,14 +77,6 @@ class LeaveResult:
     cause: str | None = None
 
 
-class Refused(ProtocolError):
-    """An `error` reply, with the `retry_after` an `overloaded` refusal carries."""
-
-    def __init__(self, code: str, message: str, retry_after: float | None) -> None:
-        super().__init__(code, message)
-        self.retry_after = retry_after
-
-
 def _backoff(retry_after: float | None, attempt: int, cap: float) -> float:
     """Wait the server's time at the first refusal, half as long again at each further one."""
     base = retry_after if retry_after is not None and retry_after > 0 else DEFAULT_RETRY_AFTER
@@ -116,24 +108,7 @@ def _error_code(text: str) -> str:
 # --- over the page's WebSocket ------------------------------------------------------------------
 class PageStudent(Subscriber):
     """A student on the lesson page: LessonClient, receiving without decoding (bench.forwarding's
-    Subscriber), whose refusals keep `retry_after`."""
-
-    async def request(self, message: dict[str, Any], timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
-        # LessonClient.request, keeping the whole error reply (ProtocolError keeps code and message).
-        assert self._ws is not None
-        request_id = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        await self._ws.send_str(json.dumps({**message, "id": request_id}))
-        try:
-            reply = await asyncio.wait_for(future, timeout)
-        finally:
-            self._pending.pop(request_id, None)
-        if reply.get("type") == "error":
-            retry_after = reply.get("retry_after")
-            raise Refused(reply.get("code", "?"), reply.get("message", ""),
-                          float(retry_after) if isinstance(retry_after, int | float) else None)
-        return reply
+    Subscriber); its refusals (ProtocolError) carry `retry_after`."""
 
     def media_state(self) -> str:
         if self.recv_pc is None:
@@ -156,7 +131,7 @@ async def join_page(base_url: str, seat: Seat, options: PeerOptions) -> tuple[Jo
         try:
             await asyncio.wait_for(client.connect(), max(0.0, deadline - time.perf_counter()))
             break
-        except Refused as exc:
+        except ProtocolError as exc:
             if exc.code != "overloaded":
                 result.cause = f"ws error {exc.code}"
             retry_after = exc.retry_after
@@ -194,7 +169,7 @@ async def leave_page(client: PageStudent, lesson_id: int, options: PeerOptions) 
     try:
         await client.request({"type": "leave"}, options.leave_timeout)
         result.ms = _ms(start, time.perf_counter())
-    except Refused as exc:
+    except ProtocolError as exc:
         result.cause = f"ws error {exc.code}"
     except TimeoutError:
         result.cause = f"no reply to leave within {options.leave_timeout:g} s"

@@ -20,12 +20,14 @@ REQUEST_TIMEOUT = 20.0
 
 
 class ProtocolError(Exception):
-    """An `error` reply: `.code` is the wire code."""
+    """An `error` reply: `.code` is the wire code; `.retry_after` the seconds an `overloaded`
+    refusal asks the client to wait (None otherwise)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 class LessonClient:
@@ -84,7 +86,9 @@ class LessonClient:
         finally:
             self._pending.pop(request_id, None)
         if reply.get("type") == "error":
-            raise ProtocolError(reply.get("code", "?"), reply.get("message", ""))
+            retry_after = reply.get("retry_after")
+            raise ProtocolError(reply.get("code", "?"), reply.get("message", ""),
+                                float(retry_after) if isinstance(retry_after, int | float) else None)
         return reply
 
     async def next_event(self, type_: str, timeout: float = REQUEST_TIMEOUT, **match: Any) -> dict[str, Any]:

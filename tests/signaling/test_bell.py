@@ -26,7 +26,7 @@ from bench.peers import Seat, WhepStudent
 from school.demo import DemoSchool
 from school.models import ClassStudent, Role, User
 from school.passwords import hash_password
-from signaling.client import LessonClient
+from signaling.client import LessonClient, ProtocolError
 from tests.conftest import LiveServer, Login
 from tests.media import ColourTrack, ToneTrack
 from tests.servers import postgres_cluster, postgres_url  # noqa: F401
@@ -403,3 +403,32 @@ async def test_a_second_device_of_the_teacher_never_lands_in_a_closing_room(
             return demo.lesson_id not in app[ROOMS].rooms
 
         await eventually(closed, "the empty room closes")
+
+
+async def test_a_full_server_answers_overloaded_at_once_with_a_time_to_retry(
+    client: TestClient, app: web.Application, live_server: LiveServer, demo: DemoSchool, klass: list[Student],
+) -> None:
+    gate = app[JOIN_GATE]
+    gate.wait = 0.1
+    await gate.set_capacity(0)
+    page = LessonClient(live_server.url, demo.lesson_id, klass[0].token)
+    viewer = WhepStudent(live_server.url, Seat(demo.lesson_id, klass[1].token))
+    try:
+        with pytest.raises(ProtocolError) as refused:
+            await page.connect()
+        assert refused.value.code == "overloaded" and refused.value.retry_after and refused.value.retry_after > 0
+        response = await client.post(f"/api/lessons/{demo.lesson_id}/whep", data=await viewer.offer(),
+                                     headers={**viewer.headers, **SDP})
+        assert response.status == 503 and int(response.headers["Retry-After"]) >= 1
+        assert (await response.json())["error"]["code"] == "overloaded"
+        assert gate.refused == 2
+        metrics = await (await client.get("/metrics")).text()
+        assert "lophoc_joins_refused_overloaded_total 2.0" in metrics
+        assert await events_of(app, [klass[0].user_id, klass[1].user_id]) == []
+        await gate.set_capacity(64)
+        await page.close()
+        page = LessonClient(live_server.url, demo.lesson_id, klass[0].token)
+        assert (await page.connect())["type"] == "joined"
+    finally:
+        await page.close()
+        await viewer.close()
