@@ -1,7 +1,12 @@
 """Render one playable MP4 of a lesson from its recorded tracks: the screen share and the
 teacher's camera laid out together, every audio track mixed. Runs as its own process
 (`python -m recorder.composite job.json`), never on the media loop; prints `progress <0..1>`
-lines on stdout for the server to show."""
+lines on stdout for the server to show.
+
+The job lists the lesson's recorded segments (each start..stop of the recorder): the video is
+their concatenation, so unrecorded time between them is cut out, and the job's chapters are
+written into the MP4. A damaged frame in a track does not end the track: decoding skips to the
+next keyframe, and the result says how many frames of which track were skipped."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +25,39 @@ import numpy as np
 
 RATE = 48_000
 BLOCK = 1024  # AAC frame size
+
+
+def decoded(container: av.container.InputContainer, stream: av.stream.Stream, damage: list[int]) -> Iterator[Any]:
+    """Frames of `stream`, decoded packet by packet. A packet the decoder refuses is skipped, and so
+    is every packet after it up to the next keyframe (what follows a damaged frame refers to it);
+    `damage[0]` counts the packets left out. A container that cannot be read further ends the track."""
+    waiting_for_keyframe = False
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError:
+            damage[0] += 1  # the rest of the file cannot be read
+            return
+        if packet.size == 0:  # the end: flush what the decoder holds
+            try:
+                yield from packet.decode()
+            except av.error.FFmpegError:
+                pass
+            continue
+        if waiting_for_keyframe and not packet.is_keyframe:
+            damage[0] += 1
+            continue
+        waiting_for_keyframe = False
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:  # InvalidDataError, mostly
+            damage[0] += 1
+            waiting_for_keyframe = stream.type == "video"
+            continue
+        yield from frames
 
 
 @dataclass
@@ -47,8 +85,10 @@ class VideoSource:
     def __init__(self, path: str, offset: float) -> None:
         self.offset = offset
         self._container = av.open(path)
-        self._container.streams.video[0].thread_type = "AUTO"
-        self._frames: Iterator[av.VideoFrame] = self._container.decode(video=0)
+        stream = self._container.streams.video[0]
+        stream.thread_type = "SLICE"  # no frame threads: a decoding error belongs to the packet just given
+        self.damage = [0]
+        self._frames: Iterator[av.VideoFrame] = decoded(self._container, stream, self.damage)
         self._current: tuple[float, av.VideoFrame] | None = None
         self._next: tuple[float, av.VideoFrame] | None = None
         self._image: np.ndarray | None = None
@@ -65,6 +105,10 @@ class VideoSource:
             self._done = True
             return
         self._next = (float(frame.time or 0.0) + self.offset, frame)
+
+    @property
+    def shown_at(self) -> float | None:
+        return self._current[0] if self._current is not None else None
 
     def at(self, t: float) -> np.ndarray | None:
         while self._next is not None and self._next[0] <= t:
@@ -90,7 +134,8 @@ class AudioSource:
         self.start = int(round(offset * RATE))
         self._container = av.open(path)
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
-        self._frames = self._container.decode(audio=0)
+        self.damage = [0]
+        self._frames = decoded(self._container, self._container.streams.audio[0], self.damage)
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start = self.start
         self._done = False
@@ -137,62 +182,113 @@ def compose(camera: np.ndarray | None, screen: np.ndarray | None, layout: Layout
 
 
 def _showing(sources: list[VideoSource], t: float) -> np.ndarray | None:
+    """The newest picture of these tracks at t (after a restart, the new track, not the old one's last frame)."""
+    best: tuple[float, np.ndarray] | None = None
     for source in sources:
         image = source.at(t)
-        if image is not None:
-            return image
-    return None
+        if image is not None and source.shown_at is not None and (best is None or source.shown_at > best[0]):
+            best = (source.shown_at, image)
+    return best[1] if best is not None else None
 
 
-def render(job: dict[str, Any], report: Any = None) -> dict[str, float]:
+def plan(job: dict[str, Any], fps: int) -> list[tuple[float, int]]:
+    """(lesson time of its start, frames) of each segment; a job without segments is one segment."""
+    segments = job.get("segments")
+    if not segments:
+        return [(0.0, max(1, int(float(job["duration"]) * fps)))]
+    return [(float(s["start"]), max(1, int(s["frames"]))) for s in segments]
+
+
+def render(job: dict[str, Any], report: Any = None) -> dict[str, Any]:
     layout = Layout(**job.get("layout", {}))
-    duration = float(job["duration"])
+    segments = plan(job, layout.fps)
     videos: dict[str, list[VideoSource]] = {}
+    order: list[VideoSource | AudioSource] = []
     for t in job["tracks"]:
+        source: VideoSource | AudioSource
         if t["kind"] == "video":
-            videos.setdefault(t["source"], []).append(VideoSource(t["path"], float(t["offset"])))
-    audios = [AudioSource(t["path"], float(t["offset"])) for t in job["tracks"] if t["kind"] == "audio"]
+            source = VideoSource(t["path"], float(t["offset"]))
+            videos.setdefault(t["source"], []).append(source)
+        else:
+            source = AudioSource(t["path"], float(t["offset"]))
+        order.append(source)
+    audios = [s for s in order if isinstance(s, AudioSource)]
     out_path = Path(job["out"])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     container = av.open(str(out_path), "w", format="mp4", options={"movflags": "+faststart"})
     video = container.add_stream("libx264", rate=layout.fps, options={"preset": "ultrafast", "crf": "27"})
     video.width, video.height, video.pix_fmt = layout.width, layout.height, "yuv420p"
     audio = container.add_stream("aac", rate=RATE, layout="mono") if audios else None
-    total_frames = max(1, int(duration * layout.fps))
+    total_frames = sum(frames for _start, frames in segments)
+    per_frame = RATE // layout.fps if RATE % layout.fps == 0 else None
+    # Output audio sample -> lesson sample, segment by segment: (first output sample, its lesson sample).
+    audio_map: list[tuple[int, int]] = []
+    done_frames = 0
+    for start, frames in segments:
+        audio_map.append((done_frames * RATE // layout.fps, int(round(start * RATE))))
+        done_frames += frames
+    chapters = [c for c in job.get("chapters", []) if float(c["start"]) < total_frames / layout.fps]
+    if chapters:
+        millis = fractions.Fraction(1, 1000)
+        starts = [int(round(float(c["start"]) * 1000)) for c in chapters]
+        ends = [*starts[1:], int(total_frames * 1000 / layout.fps)]
+        container.set_chapters([{"id": i + 1, "start": a, "end": max(a + 1, b), "time_base": millis,
+                                 "metadata": {"title": str(c["title"])}}
+                                for i, (c, a, b) in enumerate(zip(chapters, starts, ends, strict=True))])
+
+    def mixed(position: int, count: int) -> np.ndarray:
+        """`count` output samples from `position`, each read at its lesson time (cut at segment ends)."""
+        out = np.zeros(count, dtype=np.float32)
+        at = position
+        while at < position + count:
+            index = max(i for i, (first, _lesson) in enumerate(audio_map) if first <= at)
+            first, lesson = audio_map[index]
+            stop = audio_map[index + 1][0] if index + 1 < len(audio_map) else position + count
+            n = min(stop, position + count) - at
+            for a in audios:
+                out[at - position:at - position + n] += a.read(lesson + at - first, n)
+            at += n
+        return out
+
     audio_done = 0
+    index = 0
     try:
-        for index in range(total_frames):
-            t = index / layout.fps
-            image = compose(_showing(videos.get("camera", []), t), _showing(videos.get("screen", []), t), layout)
-            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts = index
-            frame.time_base = fractions.Fraction(1, layout.fps)
-            container.mux(video.encode(frame))
-            if audio is not None:
-                target = int((index + 1) / layout.fps * RATE)
-                while audio_done + BLOCK <= target:
-                    mixed = sum((a.read(audio_done, BLOCK) for a in audios), np.zeros(BLOCK, dtype=np.float32))
-                    chunk = av.AudioFrame.from_ndarray(np.clip(mixed, -1, 1).reshape(1, -1), format="flt", layout="mono")
-                    chunk.sample_rate = RATE
-                    chunk.pts = audio_done
-                    chunk.time_base = fractions.Fraction(1, RATE)
-                    container.mux(audio.encode(chunk))
-                    audio_done += BLOCK
-            if report is not None and (index % layout.fps == 0 or index == total_frames - 1):
-                report((index + 1) / total_frames)
+        for start, frames in segments:
+            for k in range(frames):
+                t = start + k / layout.fps
+                image = compose(_showing(videos.get("camera", []), t), _showing(videos.get("screen", []), t), layout)
+                frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+                frame.pts = index
+                frame.time_base = fractions.Fraction(1, layout.fps)
+                container.mux(video.encode(frame))
+                index += 1
+                if audio is not None:
+                    target = index * per_frame if per_frame else int(index / layout.fps * RATE)
+                    while audio_done + BLOCK <= target:
+                        chunk = av.AudioFrame.from_ndarray(np.clip(mixed(audio_done, BLOCK), -1, 1).reshape(1, -1),
+                                                           format="flt", layout="mono")
+                        chunk.sample_rate = RATE
+                        chunk.pts = audio_done
+                        chunk.time_base = fractions.Fraction(1, RATE)
+                        container.mux(audio.encode(chunk))
+                        audio_done += BLOCK
+                if report is not None and (index % layout.fps == 0 or index == total_frames):
+                    report(index / total_frames)
         container.mux(video.encode(None))
         if audio is not None:
             container.mux(audio.encode(None))
     finally:
         container.close()
-        for source in [*(v for group in videos.values() for v in group), *audios]:
+        for source in order:
             source.close()
-    return {"duration": total_frames / layout.fps, "size": out_path.stat().st_size}
+    skipped = [{"track": i, "frames": s.damage[0]} for i, s in enumerate(order) if s.damage[0]]
+    return {"duration": total_frames / layout.fps, "size": out_path.stat().st_size, "skipped": skipped}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="render a lesson's recorded tracks into one MP4")
-    parser.add_argument("job", type=Path, help="a JSON file: {out, duration, tracks: [{path, kind, source, offset}]}")
+    parser.add_argument("job", type=Path, help="a JSON file: {out, duration, segments: [{start, frames}], chapters: [{start, title}], "
+                        "tracks: [{path, kind, source, offset}]}")
     args = parser.parse_args(argv)
     os.nice(10)  # a background job: live lessons on the same machine come first
     job = json.loads(args.job.read_text())

@@ -1,5 +1,11 @@
 """Background work on the archive, off the media loop: rendering each lesson's MP4 in a separate
-process (with progress in the index), finishing recordings a crash interrupted, and retention."""
+process (with progress in the index), finishing recordings a crash interrupted, and retention.
+
+A lesson's recording is a list of segments (each start..stop of the recorder: the maximal unions
+of overlapping track intervals). Every stop asks for a render of all segments so far; a request
+that comes while a render runs is kept (`render_again`) and served right after it. Each render
+writes a new version of the file; the row switches to it in one write when it is done (a
+published video stays published and playable meanwhile) and the old file is deleted after."""
 from __future__ import annotations
 
 import asyncio
@@ -8,18 +14,96 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import av
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from recorder.models import Recording
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 RETENTION_EVERY = timedelta(hours=1)
+FPS = 15
+"""Frames per second of a lesson video."""
+JOIN_GAP = timedelta(seconds=1)
+"""Tracks closer than this belong to one segment: no cut, no chapter, for less than a second."""
+CHAPTER_GAP = 1.0
+"""A screen share starting within this many seconds of its segment's start gets no chapter of its own."""
+DEFAULT_ZONE = "Asia/Ho_Chi_Minh"
+KINDS = {"camera": "video", "screen": "video", "mic": "audio", "screen-audio": "audio"}
+SOURCE_VI = {"camera": "camera", "screen": "màn hình", "mic": "micro", "screen-audio": "âm thanh màn hình"}
+
+
+def segments_of(intervals: Sequence[tuple[datetime, datetime]],
+                join_gap: timedelta = JOIN_GAP) -> list[tuple[datetime, datetime]]:
+    """The recorded segments: maximal unions of overlapping (or nearly touching) intervals, in order."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1] + join_gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def chapter_title(kind: str, index: int, at: datetime, zone: ZoneInfo) -> str:
+    """A chapter's label, in Vietnamese, at the school's local time: 'Phần 2 — 09:41'."""
+    clock = at.astimezone(zone).strftime("%H:%M")
+    return f"Phần {index} — {clock}" if kind == "segment" else f"Chia sẻ màn hình — {clock}"
+
+
+def plan_video(tracks: Sequence[Any], zone: ZoneInfo, fps: int = FPS) -> dict[str, Any]:
+    """What a render does with these track rows: segments (lesson time of the start, frames), their
+    chapters and each screen share's, and each track's offset from the first segment's start."""
+    spans = [(t.started_at, t.started_at + timedelta(seconds=max(0.0, t.duration_seconds))) for t in tracks]
+    segments = segments_of(spans)
+    zero = segments[0][0]
+    planned, chapters, frames_done = [], [], 0
+    for number, (start, end) in enumerate(segments, 1):
+        frames = max(1, round((end - start).total_seconds() * fps))
+        begins = frames_done / fps
+        planned.append({"start": (start - zero).total_seconds(), "frames": frames})
+        chapters.append({"start": round(begins, 3), "kind": "segment", "index": number, "at": start.isoformat(),
+                         "title": chapter_title("segment", number, start, zone)})
+        shares = sorted(t.started_at for t in tracks if t.source == "screen" and start <= t.started_at <= end)
+        for share_number, shared in enumerate(shares, 1):
+            into = (shared - start).total_seconds()
+            if into >= CHAPTER_GAP and into < frames / fps:
+                chapters.append({"start": round(begins + into, 3), "kind": "screen", "index": share_number,
+                                 "at": shared.isoformat(), "title": chapter_title("screen", share_number, shared, zone)})
+        frames_done += frames
+    chapters.sort(key=lambda c: c["start"])
+    return {"segments": planned, "chapters": chapters, "zero": zero, "end": segments[-1][1],
+            "duration": frames_done / fps,
+            "tracks": [{"path": t.path, "kind": KINDS[t.source], "source": t.source,
+                        "offset": (t.started_at - zero).total_seconds()} for t in tracks]}
+
+
+def chapters_vtt(chapters: Sequence[dict[str, Any]], duration: float) -> str:
+    """WebVTT chapters: each runs until the next one starts (the last one to the end of the video)."""
+    def stamp(seconds: float) -> str:
+        millis = int(round(max(0.0, seconds) * 1000))
+        return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+
+    lines = ["WEBVTT", ""]
+    for i, chapter in enumerate(chapters):
+        start = float(chapter["start"])
+        end = float(chapters[i + 1]["start"]) if i + 1 < len(chapters) else max(duration, start + 0.001)
+        lines += [f"chapter-{i + 1}", f"{stamp(start)} --> {stamp(max(end, start + 0.001))}",
+                  str(chapter["title"]).replace("-->", "→"), ""]
+    return "\n".join(lines)
+
+
+def skipped_note(skipped: Sequence[dict[str, Any]], sources: Sequence[str]) -> str | None:
+    """'bỏ qua 3 khung hình hỏng trong tệp màn hình' for what the renderer had to leave out."""
+    parts = [f"bỏ qua {s['frames']} khung hình hỏng trong tệp {SOURCE_VI.get(sources[s['track']], sources[s['track']])}"
+             for s in skipped if s["frames"]]
+    return "; ".join(parts)[:500] or None
 
 
 def probe(path: Path) -> float:
@@ -56,8 +140,10 @@ class RecordingJobs:
         duration their file really holds; their lessons' videos are rendered again."""
         async with self.db.session(immediate=True) as session:
             open_rows = list(await session.scalars(select(Recording).where(Recording.status == "recording")))
-            for row in await session.scalars(select(Recording).where(Recording.status == "rendering")):
-                row.status = "queued"
+            for row in await session.scalars(select(Recording).where(Recording.render_state == "rendering")):
+                row.render_state = "queued"  # the render a stop cut short runs again
+                if row.status == "rendering":
+                    row.status = "queued"
         lessons = set()
         for row in open_rows:
             path = self.root / row.path
@@ -82,7 +168,8 @@ class RecordingJobs:
         return len(open_rows)
 
     async def enqueue(self, lesson_id: int) -> None:
-        """Queue (again) the rendering of this lesson's video from its tracks."""
+        """Queue (again) the rendering of this lesson's video from all its tracks so far. A render
+        already running is followed by another one: the request is never dropped."""
         async with self.db.session(immediate=True) as session:
             tracks = list(await session.scalars(select(Recording).where(
                 Recording.lesson_id == lesson_id, Recording.kind == "track",
@@ -96,12 +183,17 @@ class RecordingJobs:
                 composite = Recording(school_id=first.school_id, lesson_id=lesson_id, class_id=first.class_id,
                                       subject_id=first.subject_id, teacher_id=first.teacher_id,
                                       school_year_id=first.school_year_id, kind="composite", source="lesson",
-                                      user_id=None, codec="h264+aac", path=f"{lesson_id}/lesson-{lesson_id}.mp4",
+                                      user_id=None, codec="h264+aac", path=f"{lesson_id}/lesson-{lesson_id}-v1.mp4",
                                       started_at=first.started_at, status="queued", duration_seconds=0.0,
-                                      size_bytes=0, progress=0.0, published=False)
+                                      size_bytes=0, progress=0.0, published=False, render_state="queued",
+                                      render_again=False, version=0)
                 session.add(composite)
-            elif composite.status != "rendering":
-                composite.status, composite.progress, composite.error = "queued", 0.0, None
+            elif composite.render_state == "rendering":
+                composite.render_again = True
+            elif composite.render_state is None:
+                composite.render_state, composite.progress = "queued", 0.0
+                if composite.status not in ("complete", "interrupted"):  # nothing playable yet
+                    composite.status, composite.error = "queued", None
         self._wake.set()
 
     async def _next_job(self) -> int | None:
@@ -109,11 +201,13 @@ class RecordingJobs:
         skips rows another has locked (SQLite's write lock already makes claims one at a time)."""
         async with self.db.session(immediate=True) as session:
             row = await session.scalar(select(Recording).where(
-                Recording.kind == "composite", Recording.status == "queued").order_by(Recording.id).limit(1)
+                Recording.kind == "composite", Recording.render_state == "queued").order_by(Recording.id).limit(1)
                 .with_for_update(skip_locked=True))
             if row is None:
                 return None
-            row.status = "rendering"
+            row.render_state, row.render_again, row.progress = "rendering", False, 0.0
+            if row.status == "queued":
+                row.status = "rendering"
             return row.id
 
     async def _render_loop(self) -> None:
@@ -131,7 +225,7 @@ class RecordingJobs:
                 raise
             except Exception as exc:
                 log.exception("rendering recording %s failed", job_id)
-                await self._set(job_id, status="failed", error=str(exc)[:300])
+                await self._failed(job_id, str(exc)[:300])
 
     async def _set(self, job_id: int, **values: object) -> None:
         async with self.db.session(immediate=True) as session:
@@ -140,33 +234,62 @@ class RecordingJobs:
                 for key, value in values.items():
                     setattr(row, key, value)
 
+    async def _failed(self, job_id: int, error: str) -> None:
+        """A render failed: a lesson video that had a version keeps it (complete, playable), one that
+        had none is failed. A request that came meanwhile is served."""
+        async with self.db.session(immediate=True) as session:
+            row = await session.get(Recording, job_id)
+            if row is None:
+                return
+            row.error = error[:300]
+            if row.status not in ("complete", "interrupted", "deleted"):
+                row.status = "failed"
+            row.render_state = "queued" if row.render_again and row.status != "deleted" else None
+            row.render_again = False
+        if row.render_state == "queued":
+            self._wake.set()
+
+    async def _zone(self, school_id: int) -> ZoneInfo:
+        """The school's time zone, for chapter labels (read as plain SQL: recorder/ does not import school/)."""
+        async with self.db.session() as session:
+            name = await session.scalar(text("SELECT timezone FROM schools WHERE id = :id"), {"id": school_id})
+        try:
+            return ZoneInfo(name or DEFAULT_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(DEFAULT_ZONE)
+
+    renderer: tuple[str, ...] = (sys.executable, "-m", "recorder.composite")
+    """The renderer's command line; the job file is appended."""
+
     async def _render(self, job_id: int) -> None:
         async with self.db.session(immediate=True) as session:
             composite = await session.get(Recording, job_id)
             assert composite is not None
             tracks = list(await session.scalars(select(Recording).where(
                 Recording.lesson_id == composite.lesson_id, Recording.kind == "track",
-                Recording.status.in_(("complete", "interrupted")))))
+                Recording.status.in_(("complete", "interrupted"))).order_by(Recording.started_at, Recording.id)))
+        tracks = [t for t in tracks if t.source in KINDS and t.duration_seconds > 0
+                  and (t.source in ("mic", "screen-audio") or t.user_id == t.teacher_id)]
         if not tracks:
-            await self._set(job_id, status="failed", error="no recorded tracks")
+            await self._failed(job_id, "no recorded tracks")
             return
-        zero = min(t.started_at for t in tracks)
-        end = max(t.started_at + timedelta(seconds=t.duration_seconds) for t in tracks)
-        kinds = {"camera": "video", "screen": "video", "mic": "audio", "screen-audio": "audio"}
-        job = {"out": str(self.root / composite.path), "duration": max(0.1, (end - zero).total_seconds()),
-               "tracks": [{"path": str(self.root / t.path), "kind": kinds.get(t.source, "audio"), "source": t.source,
-                           "offset": (t.started_at - zero).total_seconds()} for t in tracks
-                          if t.source in kinds and (t.source in ("mic", "screen-audio") or t.user_id == t.teacher_id)]}
+        plan = plan_video(tracks, await self._zone(composite.school_id))
+        version = composite.version + 1
+        relative = f"{composite.lesson_id}/lesson-{composite.lesson_id}-v{version}.mp4"
+        job = {"out": str(self.root / relative), "duration": plan["duration"], "layout": {"fps": FPS},
+               "segments": plan["segments"], "chapters": plan["chapters"],
+               "tracks": [{**t, "path": str(self.root / t["path"])} for t in plan["tracks"]]}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(job, handle)
             job_file = Path(handle.name)
         try:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "recorder.composite", str(job_file),
+                *self.renderer, str(job_file),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 cwd=str(Path(__file__).resolve().parent.parent))
-            assert self._process.stdout is not None
-            result: dict[str, float] = {}
+            assert self._process.stdout is not None and self._process.stderr is not None
+            stderr_task = asyncio.ensure_future(self._process.stderr.read())  # never let a full pipe stall it
+            result: dict[str, Any] = {}
             last_saved = 0.0
             async for raw in self._process.stdout:
                 line = raw.decode(errors="replace").strip()
@@ -177,16 +300,48 @@ class RecordingJobs:
                         await self._set(job_id, progress=progress)
                 elif line.startswith("done "):
                     result = json.loads(line[5:])
-            stderr = await self._process.stderr.read() if self._process.stderr else b""
+            stderr = await stderr_task
             code = await self._process.wait()
             if code != 0 or not result:
-                await self._set(job_id, status="failed", error=stderr.decode(errors="replace")[-300:] or f"exit {code}")
+                (self.root / relative).unlink(missing_ok=True)
+                await self._failed(job_id, stderr.decode(errors="replace")[-300:] or f"exit {code}")
                 return
-            await self._set(job_id, status="complete", progress=1.0, duration_seconds=round(result["duration"], 3),
-                            size_bytes=int(result["size"]), started_at=zero, ended_at=end)
+            await self._swap(job_id, relative, version, plan, result, [t.source for t in tracks])
         finally:
             self._process = None
             job_file.unlink(missing_ok=True)
+
+    async def _swap(self, job_id: int, relative: str, version: int, plan: dict[str, Any], result: dict[str, Any],
+                    sources: list[str]) -> None:
+        """Point the row at the new version in one write (published stays as it was), then delete
+        the previous file. A lesson video deleted meanwhile loses the new file too."""
+        old: str | None = None
+        async with self.db.session(immediate=True) as session:
+            row = await session.get(Recording, job_id)
+            if row is None or row.status == "deleted":
+                gone = True
+            else:
+                gone = False
+                if row.path != relative and row.version > 0:
+                    old = row.path
+                row.path, row.version, row.status = relative, version, "complete"
+                row.duration_seconds, row.size_bytes = round(float(result["duration"]), 3), int(result["size"])
+                row.started_at, row.ended_at = plan["zero"], plan["end"]
+                row.chapters = json.dumps(plan["chapters"], ensure_ascii=False)
+                row.notes = skipped_note(result.get("skipped", []), sources)
+                row.error = None
+                if row.render_again:
+                    row.render_state, row.render_again, row.progress = "queued", False, 0.0
+                else:
+                    row.render_state, row.progress = None, 1.0
+                again = row.render_state == "queued"
+        if gone:
+            (self.root / relative).unlink(missing_ok=True)
+            return
+        if old is not None:
+            (self.root / old).unlink(missing_ok=True)
+        if again:
+            self._wake.set()
 
     async def _retention_loop(self) -> None:
         while True:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Index, Integer, String
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.database import Base
@@ -13,7 +14,8 @@ from storage.types import UTCDateTime, utcnow
 
 class Recording(Base):
     __tablename__ = "recordings"
-    __table_args__ = (Index("ix_recordings_lesson", "lesson_id"), Index("ix_recordings_school_started", "school_id", "started_at"))
+    __table_args__ = (Index("ix_recordings_lesson", "lesson_id"), Index("ix_recordings_school_started", "school_id", "started_at"),
+                      Index("ix_recordings_render_state", "render_state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int] = mapped_column(Integer)
     lesson_id: Mapped[int] = mapped_column(Integer)
@@ -40,6 +42,18 @@ class Recording(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     """Students see a lesson's recordings only once the teacher publishes them."""
     error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    render_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """A lesson video's next render: queued, rendering, or None. Separate from `status`, which is the
+    state of the version at `path`: a published video stays complete (and playable) while the next
+    version is rendered into another file."""
+    render_again: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
+    """A stop came while a render ran: render once more when it is done (never drop the request)."""
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many versions of the lesson video were rendered; the newest is at `path`."""
+    notes: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """What the last render had to leave out (damaged frames skipped), for the archive to show."""
+    chapters: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON: the lesson video's chapters, [{start (s), kind (segment|screen), index, at (UTC), title}]."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
