@@ -3,14 +3,16 @@ seeking (HTTP range requests); downloads for staff; publishing to students; the 
 recording control; every view logged."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recorder.jobs import chapters_vtt
 from recorder.models import Recording, RecordingView
 from school import access, timetable
 from school.errors import Conflict, Forbidden, NotFound
@@ -21,6 +23,18 @@ from web.keys import CONFIG, ROOMS
 from web.routing import Api, Call
 
 MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".mp4": "video/mp4"}
+
+
+class ChapterOut(BaseModel):
+    start: float
+    """Seconds into the lesson video."""
+    kind: Literal["segment", "screen"]
+    """segment: a part of the lesson (the recorder started); screen: a screen share started."""
+    index: int
+    at: datetime
+    """When it happened (UTC)."""
+    title: str
+    """Vietnamese, at the school's time: 'Phần 2 — 09:41', 'Chia sẻ màn hình — 09:43'."""
 
 
 class RecordingOut(BaseModel):
@@ -47,6 +61,13 @@ class RecordingOut(BaseModel):
     published: bool
     media_url: str | None
     error: str | None
+    render_state: Literal["queued", "rendering"] | None = None
+    """A lesson video's next version, while it is waited for or rendered (the current one stays playable)."""
+    notes: str | None = None
+    """What the last render left out, e.g. damaged frames it skipped."""
+    chapters: list[ChapterOut] = []
+    chapters_url: str | None = None
+    """WebVTT chapters of the lesson video."""
 
 
 class RecordingsOut(BaseModel):
@@ -128,7 +149,19 @@ async def _out(session: AsyncSession, rows: list[Recording]) -> list[RecordingOu
         started_at=r.started_at, ended_at=r.ended_at, duration_seconds=r.duration_seconds, size_bytes=r.size_bytes,
         status=r.status, progress=r.progress, published=r.published,
         media_url=f"/api/recordings/{r.id}/media" if r.status in ("complete", "interrupted", "recording") else None,
-        error=r.error) for r in rows]
+        error=r.error, render_state=r.render_state, notes=r.notes,  # type: ignore[arg-type]
+        chapters=[ChapterOut(**c) for c in _chapters(r)],
+        chapters_url=f"/api/recordings/{r.id}/chapters.vtt" if _chapters(r) and r.status == "complete" else None)
+        for r in rows]
+
+
+def _chapters(row: Recording) -> list[dict[str, Any]]:
+    if row.kind != "composite" or not row.chapters:
+        return []
+    try:
+        return list(json.loads(row.chapters))
+    except ValueError:
+        return []
 
 
 async def _recording(call: Call) -> Recording:
@@ -198,6 +231,18 @@ def register(api: Api) -> None:
         if call.query.download:
             headers["Content-Disposition"] = f'attachment; filename="lesson-{row.lesson_id}-{row.source}{path.suffix}"'
         return web.FileResponse(path, headers=headers)
+
+    @api.route("GET", r"/api/recordings/{id:\d+}/chapters.vtt", summary="A lesson video's chapters (WebVTT)",
+               tag="recordings", response=None, errors=(403, 404),
+               description="One cue per part of the lesson (each start of the recording) and per screen share, "
+               "titled in Vietnamese at the school's time, for a `<track kind=\"chapters\">`. Who may play the "
+               "video may read its chapters.")
+    async def chapters(call: Call) -> web.Response:
+        row = await _recording(call)
+        if row.kind != "composite" or row.status != "complete":
+            raise NotFound("this recording has no chapters")
+        return web.Response(text=chapters_vtt(_chapters(row), row.duration_seconds), content_type="text/vtt",
+                            charset="utf-8", headers={"Cache-Control": "private, no-store"})
 
     @api.route("PATCH", r"/api/recordings/{id:\d+}", summary="Publish a recording to the class (or withdraw it)",
                tag="recordings", body=RecordingUpdate, response=RecordingOut, roles=(Role.admin, Role.teacher),
