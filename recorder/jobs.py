@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -72,7 +73,7 @@ def plan_video(tracks: Sequence[Any], zone: ZoneInfo, fps: int = FPS) -> dict[st
                          "title": chapter_title("segment", number, start, zone)})
         shares = sorted(t.started_at for t in tracks if t.source == "screen" and start <= t.started_at <= end)
         for share_number, shared in enumerate(shares, 1):
-            into = (shared - start).total_seconds()
+            into = math.ceil((shared - start).total_seconds() * fps - 1e-6) / fps  # the first frame that shows it
             if into >= CHAPTER_GAP and into < frames / fps:
                 chapters.append({"start": round(begins + into, 3), "kind": "screen", "index": share_number,
                                  "at": shared.isoformat(), "title": chapter_title("screen", share_number, shared, zone)})

@@ -61,6 +61,8 @@ class RecordingOut(BaseModel):
     published: bool
     media_url: str | None
     error: str | None
+    version: int = 0
+    """Of a lesson video: how many times it was rendered (each render replaces the file)."""
     render_state: Literal["queued", "rendering"] | None = None
     """A lesson video's next version, while it is waited for or rendered (the current one stays playable)."""
     notes: str | None = None
@@ -149,7 +151,7 @@ async def _out(session: AsyncSession, rows: list[Recording]) -> list[RecordingOu
         started_at=r.started_at, ended_at=r.ended_at, duration_seconds=r.duration_seconds, size_bytes=r.size_bytes,
         status=r.status, progress=r.progress, published=r.published,
         media_url=f"/api/recordings/{r.id}/media" if r.status in ("complete", "interrupted", "recording") else None,
-        error=r.error, render_state=r.render_state, notes=r.notes,  # type: ignore[arg-type]
+        error=r.error, version=r.version, render_state=r.render_state, notes=r.notes,  # type: ignore[arg-type]
         chapters=[ChapterOut(**c) for c in _chapters(r)],
         chapters_url=f"/api/recordings/{r.id}/chapters.vtt" if _chapters(r) and r.status == "complete" else None)
         for r in rows]

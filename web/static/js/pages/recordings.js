@@ -2,6 +2,9 @@
 // video first (duration, size, status, a progress bar while it is rendered, refreshed every 3 s),
 // with the separately recorded files under it. Staff publish videos to students and download them;
 // everyone plays them in the player (#player; the server answers range requests, so seeking works).
+// A lesson video recorded in several parts has chapters (each part, each screen share): the player
+// loads them as a <track kind="chapters"> and lists them under the video; a click seeks there.
+// While a new version is rendered (the teacher recorded more), the current one stays playable.
 
 import '../i18n-records.js';
 import { fillSelect, h, loaded, loading, replace } from '../dom.js';
@@ -26,6 +29,8 @@ import {
 const REFRESH_MS = 3_000;
 const FILTERS = ['from', 'to', 'class_id', 'subject_id', 'teacher_id'];
 const BUSY = new Set(['queued', 'rendering']);
+const parts = (rec) => (rec.chapters ?? []).filter((c) => c.kind === 'segment').length;
+const busy = (rec) => BUSY.has(rec.status) || Boolean(rec.render_state);
 const SOURCE_ORDER = ['camera', 'screen', 'mic', 'screen-audio'];
 
 const form = document.getElementById('recording-filters');
@@ -43,6 +48,7 @@ const state = {
   openTracks: new Set(),
   pending: new Set(),
   playing: null,
+  playingVersion: null,
   timer: null,
   generation: 0,
 };
@@ -57,15 +63,98 @@ function knownSource(rec) {
 const recordingName = (rec) => `${rec.kind === 'composite' ? t('rec.video') : knownSource(rec)}: ${rec.lesson_title}`;
 
 // --- player --------------------------------------------------------------------------------------
+function chapterLabel(chapter) {
+  const time = formatTime(chapter.at, state.timeZone);
+  return chapter.kind === 'screen' ? t('rec.chapter.screen', { time }) : t('rec.chapter.part', { n: chapter.index, time });
+}
+
+function chaptersNav() {
+  let nav = el('player-chapters');
+  if (!nav) {
+    nav = h(
+      'nav',
+      { id: 'player-chapters', class: 'player-chapters', 'aria-labelledby': 'player-chapters-title', hidden: true },
+      h('h3', { id: 'player-chapters-title', 'data-i18n': 'rec.chapters' }, t('rec.chapters')),
+      h('ol', { class: 'chapter-list' }),
+    );
+    player.after(nav);
+  }
+  return nav;
+}
+
+function currentChapter(chapters) {
+  let current = -1;
+  chapters.forEach((c, i) => {
+    if (player.currentTime + 0.05 >= c.start) current = i;
+  });
+  return current;
+}
+
+function markChapter() {
+  const nav = el('player-chapters');
+  if (!nav || !state.playing) return;
+  const current = currentChapter(state.playing.chapters ?? []);
+  nav.querySelectorAll('button.chapter').forEach((button, i) => {
+    if (i === current) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  });
+}
+
+function seekTo(chapter) {
+  player.currentTime = chapter.start;
+  player.play().catch(() => {});
+  markChapter();
+}
+
+function showChapters(rec) {
+  const nav = chaptersNav();
+  const chapters = rec.chapters ?? [];
+  nav.hidden = chapters.length === 0;
+  el('player-chapters-title').textContent = t('rec.chapters');
+  replace(
+    nav.querySelector('ol'),
+    chapters.map((chapter, i) =>
+      h(
+        'li',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: ['button', 'ghost', 'small', 'chapter'],
+            dataset: { start: chapter.start, kind: chapter.kind, index: i },
+            on: { click: () => seekTo(chapter) },
+          },
+          h('span', { class: 'chapter-time' }, formatDuration(Math.floor(chapter.start))),
+          ' ',
+          h('span', { class: 'chapter-title' }, chapterLabel(chapter)),
+        ),
+      ),
+    ),
+  );
+  markChapter();
+}
+
+function loadChapterTrack(rec) {
+  for (const old of player.querySelectorAll('track')) old.remove();
+  if (!rec.chapters_url) return;
+  const track = h('track', { kind: 'chapters', src: `${rec.chapters_url}?v=${rec.version ?? 0}`, srclang: 'vi', label: t('rec.chapters'), default: true });
+  player.append(track);
+  track.track.mode = 'hidden'; // loaded for the player and for us, drawn by neither: the list below is ours
+}
+
 function play(rec, { autoplay = true } = {}) {
   state.playing = rec;
   el('player-section').hidden = false;
   el('player-error').hidden = true;
   el('player-title').textContent = t('rec.now_playing', { name: recordingName(rec) });
-  if (player.getAttribute('src') !== rec.media_url) {
+  if (player.getAttribute('src') !== rec.media_url || state.playingVersion !== rec.version) {
+    loadChapterTrack(rec);
     player.src = rec.media_url;
     player.load();
+    state.playingVersion = rec.version;
   }
+  showChapters(rec);
   const params = new URLSearchParams(location.search);
   params.set('play', rec.id);
   history.replaceState(null, '', `${location.pathname}?${params}`);
@@ -73,11 +162,38 @@ function play(rec, { autoplay = true } = {}) {
   if (autoplay) player.play().catch(() => {}); // refused autoplay: the controls are there
 }
 
+/** A new version of the video being watched was rendered: switch to it where the viewer is. */
+function followNewVersion() {
+  if (!state.playing || !state.items) return;
+  const fresh = state.items.find((r) => r.id === state.playing.id);
+  if (!fresh || !fresh.media_url) return;
+  if (fresh.version === state.playingVersion) {
+    state.playing = fresh;
+    return;
+  }
+  const at = player.currentTime;
+  const wasPlaying = !player.paused;
+  state.playing = fresh;
+  loadChapterTrack(fresh);
+  player.src = fresh.media_url;
+  player.load();
+  state.playingVersion = fresh.version;
+  player.addEventListener('loadedmetadata', () => {
+    player.currentTime = Math.min(at, player.duration || at);
+    if (wasPlaying) player.play().catch(() => {});
+  }, { once: true });
+  showChapters(fresh);
+}
+
 function closePlayer() {
   player.pause();
   player.removeAttribute('src');
+  for (const old of player.querySelectorAll('track')) old.remove();
   player.load();
   state.playing = null;
+  state.playingVersion = null;
+  const nav = el('player-chapters');
+  if (nav) nav.hidden = true;
   el('player-section').hidden = true;
   const params = new URLSearchParams(location.search);
   params.delete('play');
@@ -127,9 +243,11 @@ function publishToggle(rec) {
 function progressBar(rec) {
   const pct = Math.round(Math.min(Math.max(rec.progress ?? 0, 0), 1) * 100);
   const id = `progress-${rec.id}`;
+  const again = !BUSY.has(rec.status); // a playable version exists: this is the next one
   return h(
     'div',
-    { class: 'render-progress' },
+    { class: ['render-progress', again ? 'rerender' : null] },
+    again ? h('p', { class: 'notice rerender-note' }, t('rec.rerendering')) : null,
     h('label', { for: id }, t('rec.progress')),
     h('progress', { id, max: '100', value: String(pct), dataset: { recordingId: rec.id } }, `${pct}%`),
     h('span', { class: 'progress-value', 'aria-hidden': 'true' }, `${pct}%`),
@@ -177,11 +295,17 @@ function facts(rec) {
 function videoBlock(rec) {
   return h(
     'div',
-    { class: 'lesson-video', dataset: { recordingId: rec.id, status: rec.status, published: String(rec.published) } },
+    {
+      class: 'lesson-video',
+      dataset: { recordingId: rec.id, status: rec.status, published: String(rec.published), renderState: rec.render_state ?? '', version: rec.version ?? 0 },
+    },
     h('h4', { class: 'rec-kind' }, t('rec.video')),
     facts(rec),
-    BUSY.has(rec.status) ? progressBar(rec) : null,
+    parts(rec) > 1 ? h('p', { class: 'muted part-count' }, t('rec.part_count', { n: parts(rec) })) : null,
+    busy(rec) ? progressBar(rec) : null,
+    rec.notes ? h('p', { class: 'notice render-notes' }, t('rec.notes', { notes: rec.notes })) : null,
     rec.status === 'failed' && rec.error ? h('p', { class: 'form-error' }, t('rec.error', { error: rec.error })) : null,
+    rec.status !== 'failed' && rec.error && !rec.render_state ? h('p', { class: 'form-error rerender-error' }, t('rec.rerender_failed', { error: rec.error })) : null,
     actions(rec),
   );
 }
@@ -269,13 +393,16 @@ function render() {
   const focused = document.activeElement?.id && listEl.contains(document.activeElement) ? document.activeElement.id : null;
   const lessonGroups = groups(state.items);
   el('rec-count').textContent = lessonGroups.length ? t('rec.count', { n: lessonGroups.length }) : '';
-  el('refresh-note').hidden = !state.items.some((r) => BUSY.has(r.status));
+  el('refresh-note').hidden = !state.items.some(busy);
   replace(
     listEl,
     lessonGroups.length ? lessonGroups.map(lessonCard) : h('p', { class: 'empty' }, t(staff() ? 'rec.none' : 'rec.none_student')),
   );
   if (focused) document.getElementById(focused)?.focus();
-  if (state.playing) el('player-title').textContent = t('rec.now_playing', { name: recordingName(state.playing) });
+  if (state.playing) {
+    el('player-title').textContent = t('rec.now_playing', { name: recordingName(state.playing) });
+    showChapters(state.playing);
+  }
 }
 
 async function load() {
@@ -287,13 +414,14 @@ async function load() {
     if (mine !== state.generation) return;
     state.items = items;
     state.failure = null;
+    followNewVersion();
   } catch (err) {
     if (err.status === 401 || mine !== state.generation) return;
     state.failure = err;
   }
   render();
   // While a lesson video is rendered (or a lesson is being recorded) keep the list current.
-  if (state.items?.some((r) => BUSY.has(r.status) || r.status === 'recording') || (state.failure && state.items)) {
+  if (state.items?.some((r) => busy(r) || r.status === 'recording') || (state.failure && state.items)) {
     state.timer = setTimeout(function tick() {
       if (document.hidden) state.timer = setTimeout(tick, REFRESH_MS);
       else load();
@@ -322,6 +450,8 @@ async function mainPage() {
     if (player.getAttribute('src')) el('player-error').hidden = false;
   });
   el('player-close').addEventListener('click', closePlayer);
+  player.addEventListener('timeupdate', markChapter);
+  player.addEventListener('seeked', markChapter);
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
