@@ -1,19 +1,22 @@
 """The recorder of one lesson: a system participant that reads the room's producers in-process
-(Galène's way: just another consumer) and writes each to its own file, indexed in the archive."""
+(Galène's way: just another consumer) and writes each to its own file, indexed in the archive.
+The forwarding call only queues a copy of each packet; each track's writer thread does the rest
+(`recorder.track_queue`)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aiortc.rtp import RtpPacket
 
 from recorder.models import Recording
-from recorder.track_writer import TrackWriter, file_suffix
+from recorder.track_queue import QueuedTrack
+from recorder.track_writer import TrackWriter, file_suffix, open_file
 from sfu.producer import Producer
 from storage.database import Database
 
@@ -34,11 +37,35 @@ class RecordingScope:
 
 
 @dataclass
+class RecorderStats:
+    dropped_packets: int = 0
+    """Packets the taps dropped: a writer fell behind (its queue was full)."""
+    lost_frames: int = 0
+    """Video frames given up on (a packet never came, or was dropped)."""
+    discarded_frames: int = 0
+    """Frames not written: waiting for a keyframe after a loss, late, or refused by the muxer."""
+    queue_depth: int = 0
+    """Packets waiting for the writer threads now."""
+
+    def add(self, track: QueuedTrack) -> None:
+        self.dropped_packets += track.dropped
+        self.lost_frames += track.writer.lost
+        self.discarded_frames += track.writer.discarded
+
+
+@dataclass
 class _Track:
     producer: Producer
-    writer: TrackWriter
+    queued: QueuedTrack
     recording_id: int
-    tap: Callable[[RtpPacket, bool], None]
+    tap: Callable[[RtpPacket, bool], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tap = self.queued.tap
+
+    @property
+    def writer(self) -> TrackWriter:
+        return self.queued.writer
 
 
 class LessonRecorder:
@@ -53,7 +80,19 @@ class LessonRecorder:
         self._sync_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._finishing: set[asyncio.Task[None]] = set()
+        self._queues: list[QueuedTrack] = []
+        """Every track this recorder wrote, closed ones too: their counters stay counted."""
         self.recorded_any = False
+        self.open_file = open_file
+        """How track files are opened (a test may put a slow disk here)."""
+
+    def stats(self) -> RecorderStats:
+        """Counters of every track this recorder wrote, and the packets queued now."""
+        total = RecorderStats()
+        for queued in list(self._queues):
+            total.add(queued)
+            total.queue_depth += queued.depth
+        return total
 
     def wants(self, producer: Producer) -> bool:
         user_id = producer.app_data.get("user_id")
@@ -83,7 +122,14 @@ class LessonRecorder:
         relative = Path(str(self.scope.lesson_id)) / (
             f"{now.strftime('%Y%m%dT%H%M%S%f')}-{source}-u{producer.app_data.get('user_id')}"
             f"{file_suffix(producer.codec.mimeType)}")
-        writer = TrackWriter(self.root / relative, producer.codec, on_need_keyframe=producer.request_keyframe)
+        loop = asyncio.get_running_loop()
+
+        def need_keyframe() -> None:  # from the writer thread
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(producer.request_keyframe)
+
+        writer = TrackWriter(self.root / relative, producer.codec, on_need_keyframe=need_keyframe,
+                             opener=self.open_file)
         async with self.db.session(immediate=True) as session:
             row = Recording(school_id=self.scope.school_id, lesson_id=self.scope.lesson_id,
                             class_id=self.scope.class_id, subject_id=self.scope.subject_id,
@@ -95,14 +141,14 @@ class LessonRecorder:
             await session.flush()
             recording_id = row.id
 
-        def tap(packet: RtpPacket, keyframe: bool) -> None:
-            writer.write_rtp(packet)
-
-        track = _Track(producer, writer, recording_id, tap)
+        track = _Track(producer, QueuedTrack(writer, on_overflow=producer.request_keyframe), recording_id)
+        self._queues.append(track.queued)
         self._tracks[producer.id] = track
-        producer.add_tap(tap)
+        producer.add_tap(track.tap)
         producer.on_close.append(self._producer_closed)
         self.recorded_any = True
+        if producer.closed:  # it closed while the row was written: its writer thread ends now
+            self._producer_closed(producer)
 
     def _producer_closed(self, producer: Producer) -> None:
         track = self._tracks.pop(producer.id, None)
@@ -114,7 +160,7 @@ class LessonRecorder:
 
     async def _finish(self, track: _Track) -> None:
         track.producer.remove_tap(track.tap)
-        await asyncio.to_thread(track.writer.close)
+        await asyncio.to_thread(track.queued.close)  # what is queued is written, then the file finished
         async with self.db.session(immediate=True) as session:
             row = await session.get(Recording, track.recording_id)
             if row is None:

@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
+from recorder.lesson_recorder import RecorderStats
 from sfu._fanout import send_errors
 from sfu.stats import LATENCY_BOUNDS, ForwardingStats
 
@@ -53,14 +54,27 @@ class Metrics:
         return collector
 
     def register_app_rooms(self, app: web.Application) -> SfuCollector:
-        """`register_sfu` for the lesson rooms of `app` (none before start-up made the registry)."""
+        """`register_sfu` for the lesson rooms of `app` (none before start-up made the registry),
+        and the recorders of those lessons (`register_recorders`)."""
         from web.keys import ROOMS
 
         def rooms() -> list[StatsSource]:
             registry = app.get(ROOMS)
             return [] if registry is None else [lesson.room for lesson in list(registry.rooms.values())]
 
+        def recorders() -> list[RecorderSource]:
+            registry = app.get(ROOMS)
+            lessons = [] if registry is None else list(registry.rooms.values())
+            return [lesson.recorder for lesson in lessons if lesson.recorder is not None]
+
+        self.register_recorders(recorders)
         return self.register_sfu(rooms)
+
+    def register_recorders(self, recorders: Callable[[], Iterable[RecorderSource]]) -> RecorderCollector:
+        """Export the recorders' queue and loss counters, read from `recorders()` at every scrape."""
+        collector = RecorderCollector(recorders)
+        self.registry.register(collector)
+        return collector
 
 
 class LiveCollector:
@@ -199,6 +213,63 @@ class SfuCollector:
             cumulative += n
             buckets.append(("+Inf" if bound == float("inf") else f"{bound:.6g}", cumulative))
         yield HistogramMetricFamily("lophoc_sfu_forward_seconds", doc, buckets=buckets, sum_value=stats.latency.total)
+
+
+class RecorderSource(Protocol):
+    """What the recorder collector reads: a `recorder.lesson_recorder.LessonRecorder`."""
+
+    def stats(self) -> RecorderStats: ...
+
+
+class RecorderCollector:
+    """The recorders' counters at a scrape; like `SfuCollector`, a recorder gone since the last
+    scrape is read one last time and its totals kept."""
+
+    def __init__(self, recorders: Callable[[], Iterable[RecorderSource]]) -> None:
+        self._recorders = recorders
+        self._seen: dict[int, RecorderSource] = {}
+        self._retired = RecorderStats()
+
+    def totals(self) -> RecorderStats:
+        current = {id(recorder): recorder for recorder in self._recorders()}
+        for key, recorder in self._seen.items():
+            if key not in current:
+                gone = recorder.stats()
+                self._retired.dropped_packets += gone.dropped_packets
+                self._retired.lost_frames += gone.lost_frames
+                self._retired.discarded_frames += gone.discarded_frames
+        self._seen = current
+        total = RecorderStats(self._retired.dropped_packets, self._retired.lost_frames,
+                              self._retired.discarded_frames)
+        for recorder in current.values():
+            now = recorder.stats()
+            total.dropped_packets += now.dropped_packets
+            total.lost_frames += now.lost_frames
+            total.discarded_frames += now.discarded_frames
+            total.queue_depth += now.queue_depth
+        return total
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families(None)
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(self.totals())
+
+    @staticmethod
+    def _families(stats: RecorderStats | None) -> Iterator[Metric]:
+        counters = (
+            ("lophoc_recorder_dropped_packets", "RTP packets the recorder dropped: a track's writer fell behind",
+             "dropped_packets"),
+            ("lophoc_recorder_lost_frames", "Video frames not recorded because a packet of them never came",
+             "lost_frames"),
+            ("lophoc_recorder_discarded_frames",
+             "Frames not recorded: waiting for a keyframe after a loss, late, or refused by the muxer",
+             "discarded_frames"),
+        )
+        for name, doc, attr in counters:
+            yield CounterMetricFamily(name, doc, value=None if stats is None else getattr(stats, attr))
+        yield GaugeMetricFamily("lophoc_recorder_queue_depth", "RTP packets waiting for the recorders' writer threads",
+                                value=None if stats is None else stats.queue_depth)
 
 
 def route_name(request: web.Request) -> str:
