@@ -85,6 +85,8 @@ class LessonRecorder:
         self.recorded_any = False
         self.open_file = open_file
         """How track files are opened (a test may put a slow disk here)."""
+        self.queue_capacity: int | None = None
+        """Packets a track may have waiting for its writer thread (None: the default per kind)."""
 
     def stats(self) -> RecorderStats:
         """Counters of every track this recorder wrote, and the packets queued now."""
@@ -141,7 +143,8 @@ class LessonRecorder:
             await session.flush()
             recording_id = row.id
 
-        track = _Track(producer, QueuedTrack(writer, on_overflow=producer.request_keyframe), recording_id)
+        track = _Track(producer, QueuedTrack(writer, capacity=self.queue_capacity,
+                                                on_overflow=producer.request_keyframe), recording_id)
         self._queues.append(track.queued)
         self._tracks[producer.id] = track
         producer.add_tap(track.tap)
