@@ -76,7 +76,10 @@ class LessonRoom:
         self.attendance = attendance
         self.recorder = recorder
         self._on_closed = on_closed
-        self._auto_started = False
+        self.recording_wanted = recorder is not None and lesson.recording_mode == "auto"
+        """The lesson is to be recorded (auto from the start; manual once the teacher starts it). It
+        records while this holds, its teacher is present and the lesson has not ended."""
+        self.ended = False
         self.participants: dict[str, Participant] = {}
         self.resources: dict[str, str] = {}
         """WHIP/WHEP resource id (the session's URL) -> participant id."""
@@ -95,6 +98,7 @@ class LessonRoom:
         """Every transport made here, so closing the room closes them even if a leave was cut short."""
         self._recording_lock = asyncio.Lock()
         self._spawn(self._watch_peers())
+        self._spawn(self._end_at_schedule())
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
@@ -144,26 +148,72 @@ class LessonRoom:
         return self.recorder is not None and self.recorder.active
 
     async def set_recording(self, actor: Participant | None, active: bool) -> dict[str, Any]:
-        """Start or stop the recorder (the teacher's command; `actor` None is the lesson's own setting)."""
+        """Whether the lesson is to be recorded (the teacher's command; `actor` None is the school's
+        or the teacher's request over HTTP). It records only while the teacher is present."""
         if actor is not None and actor.role != "teacher":
             raise Forbidden("only the lesson's teacher may start or stop the recording")
         if self.recorder is None or (active and self.lesson.recording_mode == "off"):
             raise Forbidden("recording is turned off for this lesson")
+
+        def want() -> None:
+            if active and self.ended:
+                raise Conflict("the lesson has ended")
+            self.recording_wanted = active
+
+        await self._call(want)
+        await self._follow_recording()
+        return {"recording": self.recording}
+
+    def _records_now(self) -> bool:
+        """What the recorder should be doing now (read in an action)."""
+        teacher_here = any(p.user_id == self.lesson.teacher_id for p in self.participants.values())
+        return self.recording_wanted and teacher_here and not self.ended and not self.closed
+
+    async def _follow_recording(self) -> None:
+        """Bring the recorder in line with the lesson: running while it should record, paused
+        (each pause ends a segment) while the teacher is away, stopped when the lesson ends. Every
+        participant is told the truth whenever it changes."""
+        if self.recorder is None:
+            return
         async with self._recording_lock:  # one change of the recording at a time, in order
-            if active == self.recorder.active:
-                return {"recording": self.recording}
-            if active:
-                producers = await self._call(lambda: list(self.room.producers.values()))
+            try:
+                should, producers = await self._call(
+                    lambda: (self._records_now(), list(self.room.producers.values())))
+            except LessonClosed:
+                return
+            if should == self.recorder.active:
+                return
+            if should:
                 await self.recorder.start(producers)
             else:
                 await self.recorder.stop()
-        self.actor.post(lambda: self.broadcast({"type": "recording", "active": self.recording,
-                                                "record_students": self.lesson.record_students}))
-        return {"recording": self.recording}
+        self.actor.post(lambda: self.broadcast(self._recording_message()))
+
+    def _recording_message(self) -> dict[str, Any]:
+        return {"type": "recording", "active": self.recording, "wanted": self.recording_wanted,
+                "record_students": self.lesson.record_students}
+
+    def _recording_may_change(self) -> None:
+        """After a change of who is here (in an action): follow it outside."""
+        if self.recorder is not None and self._records_now() != self.recorder.active:
+            self._finish(self._follow_recording())
+
+    async def _end_at_schedule(self) -> None:
+        """At the lesson's scheduled end the recording stops (the room stays open for who is in it)."""
+        delay = (self.lesson.ends_at - datetime.now(UTC)).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+        def end() -> None:
+            self.ended = True
+            self._recording_may_change()
+
+        self.actor.post(end)
 
     async def attend(self, participant: Participant, at: datetime | None = None) -> None:
         """Write the participant's join to the attendance log (durable when this returns), unless
-        they left meanwhile; a leave that overtook the write is written right after it."""
+        they left meanwhile; a leave that overtook the write is written right after it. The
+        teacher's arrival starts the recording, before the teacher hears they joined."""
         if self.attendance is not None and participant.presence is None and not participant.left:
             presence = await self.attendance.join(
                 school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
@@ -171,13 +221,8 @@ class LessonRoom:
             participant.presence = presence
             if participant.left:  # left while the join was being written: the leave follows it
                 await self._write_leave(participant, participant.left_reason or "left")
-        if self.recorder is not None and self.lesson.recording_mode == "auto" and not self._auto_started:
-            self._auto_started = True  # once: a teacher who stops it is not overruled by the next join
-            await self._auto_record()  # the first to arrive hears that the lesson is being recorded
-
-    async def _auto_record(self) -> None:
-        with contextlib.suppress(Forbidden, ActorStopped):
-            await self.set_recording(None, True)  # recording starts with the lesson
+        if participant.user_id == self.lesson.teacher_id:
+            await self._follow_recording()
 
     async def welcome(self, participant: Participant) -> dict[str, Any]:
         return await self._call(lambda: self._welcome(participant))
@@ -196,8 +241,8 @@ class LessonRoom:
             "participants": [p.describe() for p in self.participants.values()],
             "producers": [self._describe_producer(p) for p in self.room.producers.values()],
             "ice_servers": self.media.ice_servers_json(),
-            "recording": {"active": self.recording, "mode": self.lesson.recording_mode,
-                          "record_students": self.lesson.record_students},
+            "recording": {"active": self.recording, "wanted": self.recording_wanted,
+                          "mode": self.lesson.recording_mode, "record_students": self.lesson.record_students},
         }
 
     def same_user_sessions(self, user_id: int, via: str) -> list[Participant]:
@@ -236,6 +281,8 @@ class LessonRoom:
         self.broadcast({"type": "participant_left", "participant_id": participant.id, "reason": reason})
         if not self.participants and not self.closed:
             self._begin_close()
+        elif participant.user_id == self.lesson.teacher_id:
+            self._recording_may_change()  # the teacher gone: the recording pauses
         return True
 
     async def _after_leave(self, participant: Participant, reason: str) -> None:
