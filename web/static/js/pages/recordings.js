@@ -111,6 +111,7 @@ function showChapters(rec) {
   const chapters = rec.chapters ?? [];
   nav.hidden = chapters.length === 0;
   el('player-chapters-title').textContent = t('rec.chapters');
+  const focused = nav.contains(document.activeElement) ? document.activeElement.id : null; // kept across refreshes
   replace(
     nav.querySelector('ol'),
     chapters.map((chapter, i) =>
@@ -121,6 +122,7 @@ function showChapters(rec) {
           'button',
           {
             type: 'button',
+            id: `chapter-${i}`,
             class: ['button', 'ghost', 'small', 'chapter'],
             dataset: { start: chapter.start, kind: chapter.kind, index: i },
             on: { click: () => seekTo(chapter) },
@@ -132,6 +134,7 @@ function showChapters(rec) {
       ),
     ),
   );
+  if (focused) document.getElementById(focused)?.focus();
   markChapter();
 }
 
