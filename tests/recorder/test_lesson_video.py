@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
 
 import migrations
 from recorder.jobs import RecordingJobs, segments_of
