@@ -28,7 +28,7 @@ GRACE = timedelta(seconds=15)
 HEARTBEAT = timedelta(seconds=5)
 STALE = timedelta(seconds=30)
 """Another node's presence unseen this long is closed by whoever notices (that node is gone)."""
-REASONS = ("left", "disconnected", "removed", "lesson_ended", "server_restart", "replaced")
+REASONS = ("left", "disconnected", "removed", "lesson_ended", "server_restart", "replaced", "moved")
 VIAS = ("browser", "whip", "whep")
 
 

@@ -34,6 +34,8 @@ class LessonInfo:
     school_year_id: int | None = None
     recording_mode: str = "auto"
     record_students: bool = False
+    student_ids: frozenset[int] = frozenset()
+    """The class's students (who may be put in breakout groups)."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,17 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
         raise NotFound(f"lesson {lesson_id} not found")
     klass = await session.get(SchoolClass, lesson.class_id)
     assert klass is not None
+    students = frozenset(await session.scalars(select(ClassStudent.student_id).where(
+        ClassStudent.class_id == lesson.class_id)))
     info = LessonInfo(lesson.id, lesson.school_id, lesson.title, lesson.class_id, klass.name, lesson.teacher_id,
                       lesson.starts_at, lesson.ends_at, lesson.subject_id, klass.school_year_id,
-                      lesson.recording_mode, lesson.record_students)
+                      lesson.recording_mode, lesson.record_students, students)
     if lesson.teacher_id == user.id:
         return Admission(user.id, user.full_name, "teacher", info)
     if user.role is Role.admin:
         return Admission(user.id, user.full_name, "observer", info)
     if user.role is Role.student:
-        member = await session.scalar(select(ClassStudent.student_id).where(
-            ClassStudent.class_id == lesson.class_id, ClassStudent.student_id == user.id))
-        if member is None:
+        if user.id not in students:
             raise Forbidden("only students of this class may join this lesson")
         now = now or datetime.now(UTC)
         if not (lesson.starts_at - OPENS_BEFORE <= now <= lesson.ends_at + OPENS_BEFORE):

@@ -26,7 +26,9 @@ from signaling.actor import Actor, ActorStopped
 from signaling.admission import Admission, LessonInfo
 from signaling.errors import BadSdp, Conflict, Forbidden, NotFound, SignalingError
 from signaling.messages import KIND_OF_SOURCE, SOURCES, TrackSpec
+from signaling.breakouts import MAIN, Breakouts
 from signaling.participant import Outbox, Participant
+from signaling.plan import STAGE, Feed, Seat, diff, receives, stage
 from signaling.sdp import media_sections
 from storage.guard import ensure_free
 
@@ -37,8 +39,6 @@ ATTENDANCE_REASON = {"left": "left", "disconnected": "disconnected", "replaced":
                      "too_slow": "disconnected"}
 """Why a participant left, as the attendance log says it. A replaced session is a reconnection:
 its presence goes on in the session that replaced it."""
-STAGE_ORDER = {"video": ("camera", "screen"), "audio": ("mic", "screen-audio")}
-"""What WHEP viewers receive on their m-lines, in order: the teacher's sources."""
 
 
 class LessonClosed(SignalingError):
@@ -97,6 +97,10 @@ class LessonRoom:
         self._transports: set[WebRtcTransport] = set()
         """Every transport made here, so closing the room closes them even if a leave was cut short."""
         self._recording_lock = asyncio.Lock()
+        self._spoke: dict[str, float] = {}
+        """When each participant last was the active speaker (the loop's clock)."""
+        self.breakouts = Breakouts(self)
+        """The lesson's breakout groups (none until the teacher starts them)."""
         self._spawn(self._watch_peers())
         self._spawn(self._end_at_schedule())
 
@@ -114,11 +118,15 @@ class LessonRoom:
             replaced = self.same_user_sessions(admission.user_id, "ws") if via == "ws" else []
             participant = Participant(self._next("p"), admission.user_id, admission.full_name, admission.role, via,
                                       outbox, auto_subscribe and via == "ws")
+            participant.room = self.assigned_room(participant)
+            if participant.room != MAIN:
+                self.on_room_entered(participant)
             self.participants[participant.id] = participant  # first, so the room is never empty between
             for older in replaced:
                 older.send({"type": "bye", "reason": "replaced"})
                 self._remove(older, "replaced")
-            self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant)
+            self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant,
+                           room=participant.room)
             return participant, replaced
 
         try:
@@ -217,7 +225,7 @@ class LessonRoom:
         if self.attendance is not None and participant.presence is None and not participant.left:
             presence = await self.attendance.join(
                 school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
-                role=participant.role, via=ATTENDANCE_VIA[participant.via])
+                role=participant.role, via=ATTENDANCE_VIA[participant.via], room=self.room_name(participant.room))
             participant.presence = presence
             if participant.left:  # left while the join was being written: the leave follows it
                 await self._write_leave(participant, participant.left_reason or "left")
@@ -238,12 +246,21 @@ class LessonRoom:
             "lesson": {"id": self.lesson.id, "title": self.lesson.title, "class_name": self.lesson.class_name,
                        "teacher_id": self.lesson.teacher_id},
             "permissions": dict(participant.permissions),
-            "participants": [p.describe() for p in self.participants.values()],
-            "producers": [self._describe_producer(p) for p in self.room.producers.values()],
+            "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],
+            "producers": self.producers_seen_by(participant),
+            "room": participant.room,
             "ice_servers": self.media.ice_servers_json(),
             "recording": {"active": self.recording, "wanted": self.recording_wanted,
                           "mode": self.lesson.recording_mode, "record_students": self.lesson.record_students},
         }
+
+    def producers_seen_by(self, viewer: Participant) -> list[dict[str, Any]]:
+        out = []
+        for producer in self.room.producers.values():
+            owner = self.participants.get(producer.app_data.get("participant_id", ""))
+            if owner is not None and self.sees(viewer, owner):
+                out.append(self._describe_producer(producer))
+        return out
 
     def same_user_sessions(self, user_id: int, via: str) -> list[Participant]:
         return [p for p in self.participants.values() if p.user_id == user_id and p.via == via]
@@ -278,7 +295,10 @@ class LessonRoom:
         for consumer in list(participant.consumers.values()):
             consumer.close()
         participant.consumers.clear()
-        self.broadcast({"type": "participant_left", "participant_id": participant.id, "reason": reason})
+        self.broadcast({"type": "participant_left", "participant_id": participant.id, "reason": reason},
+                       room=participant.room)
+        self.apply_plan()
+        self.on_left(participant)
         if not self.participants and not self.closed:
             self._begin_close()
         elif participant.user_id == self.lesson.teacher_id:
@@ -305,6 +325,82 @@ class LessonRoom:
     @property
     def empty(self) -> bool:
         return not self.participants
+
+    # --- rooms -----------------------------------------------------------------------------------
+    def assigned_room(self, participant: Participant) -> str:
+        """Where someone arriving goes: a student assigned to a running group, into it."""
+        return self.breakouts.assigned(participant.user_id) if participant.role == "student" else MAIN
+
+    def room_name(self, room: str) -> str:
+        """As the attendance log names it: main, or the group's name."""
+        return self.breakouts.name_of(room)
+
+    def on_room_entered(self, participant: Participant) -> None:
+        self.breakouts.entered(participant)
+
+    def on_left(self, participant: Participant) -> None:
+        if self.breakouts.running:
+            self.breakouts.tell_staff()
+
+    def spoke_at(self, participant_id: str) -> float | None:
+        return self._spoke.get(participant_id)
+
+    def move(self, participant: Participant, room: str) -> None:
+        """Put a participant in another room (an action): what they and the others receive changes,
+        their WebSocket, transports and WHEP m-lines stay. The attendance log closes their
+        interval in the old room (moved) and opens one in the new."""
+        old = participant.room
+        if old == room or participant.left:
+            return
+        mine = [self._describe_producer(p) for p in participant.producers.values()]
+        for other in list(self.participants.values()):
+            if other is not participant and not other.staff and other.room == old:
+                for produced in mine:
+                    other.send({"type": "producer_removed", "producer_id": produced["producer_id"],
+                                "participant_id": participant.id})
+                other.send({"type": "participant_left", "participant_id": participant.id, "reason": "moved"})
+        participant.room = room
+        before = dict(participant.permissions)
+        if room == MAIN:
+            self.breakouts.returned(participant)
+        else:
+            self.breakouts.entered(participant)
+        for source, producer in list(participant.producers.items()):
+            if not participant.permissions.get(source):
+                producer.close()
+        mine = [self._describe_producer(p) for p in participant.producers.values()]
+        for other in list(self.participants.values()):
+            if other is participant:
+                continue
+            if other.staff:
+                other.send({"type": "participant_updated", "participant": participant.describe()})
+            elif other.room == room:
+                other.send({"type": "participant_joined", "participant": participant.describe()})
+                for produced in mine:
+                    other.send({"type": "producer_added", "producer": produced})
+        if participant.permissions != before:
+            participant.send({"type": "permissions", "permissions": dict(participant.permissions)})
+        group = self.breakouts.groups.get(room)
+        participant.send({"type": "room", "room": room, "name": group.name if group else None,
+                          "ends_at": self.breakouts.ends_at.isoformat() if group and self.breakouts.ends_at else None,
+                          "allow": dict(self.breakouts.allow) if group else None,
+                          "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],
+                          "producers": self.producers_seen_by(participant)})
+        self.apply_plan()
+        if participant.presence is not None:
+            self._finish(self._move_presence(participant, self.room_name(room)))
+
+    async def _move_presence(self, participant: Participant, room_name: str) -> None:
+        async with participant.presence_lock:  # moves of one participant are recorded in order
+            presence = participant.presence
+            if self.attendance is None or presence is None or participant.left:
+                return
+            await self.attendance.leave(presence, "moved")
+            participant.presence = await self.attendance.join(
+                school_id=self.lesson.school_id, lesson_id=self.lesson.id, user_id=participant.user_id,
+                role=participant.role, via=ATTENDANCE_VIA[participant.via], room=room_name)
+            if participant.left:  # left while the move was being written
+                await self._write_leave(participant, participant.left_reason or "left")
 
     # --- lifetime --------------------------------------------------------------------------------
     def _begin_close(self) -> None:
@@ -341,6 +437,7 @@ class LessonRoom:
             for task in list(self._tasks):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            self.breakouts.close()
             # Attendance writes and leaves already under way finish: nothing half-recorded.
             while self._pending:
                 await asyncio.gather(*list(self._pending), return_exceptions=True)
@@ -355,16 +452,25 @@ class LessonRoom:
             if not self.finished.done():
                 self.finished.set_result(None)
 
+    async def act(self, action: Callable[[], Any]) -> Any:
+        """Run `action` as an action of the lesson's owner task (for feature modules)."""
+        return await self._call(action)
+
     async def _call(self, action: Callable[[], Any]) -> Any:
         try:
             return await self.actor.call(action)
         except ActorStopped:
             raise LessonClosed("the lesson's room has closed") from None
 
-    def broadcast(self, message: dict[str, Any], skip: Participant | None = None) -> None:
+    def broadcast(self, message: dict[str, Any], skip: Participant | None = None, room: str | None = None) -> None:
+        """To everyone, or (`room`) to that room's participants and the lesson's staff (the teacher
+        and observers see every room)."""
         for participant in list(self.participants.values()):
-            if participant is not skip:
+            if participant is not skip and (room is None or participant.room == room or participant.staff):
                 participant.send(message)
+
+    def sees(self, viewer: Participant, other: Participant) -> bool:
+        return viewer.staff or other.room == viewer.room
 
     # --- transports ------------------------------------------------------------------------------
     def _transport(self, name: str, participant: Participant) -> WebRtcTransport:
@@ -488,16 +594,9 @@ class LessonRoom:
         if self.recorder is not None and self.recorder.active:
             self._spawn(self.recorder.producer_added(producer))
         producer.on_close.append(self._producer_closed)
-        self.broadcast({"type": "producer_added", "producer": self._describe_producer(producer)})
-        self.broadcast({"type": "participant_updated", "participant": participant.describe()})
-        for other in list(self.participants.values()):
-            if other is participant or other.left:
-                continue
-            if other.via == "whep":
-                self._attach_stage(other, producer)
-            elif other.auto_subscribe:
-                self._consume(other, producer)
-                self._renegotiate(other)
+        self.broadcast({"type": "producer_added", "producer": self._describe_producer(producer)}, room=participant.room)
+        self.broadcast({"type": "participant_updated", "participant": participant.describe()}, room=participant.room)
+        self.apply_plan()
 
     def _producer_closed(self, producer: Producer) -> None:
         """The close cascade: the owner forgets the producer and its mid, subscribers release it."""
@@ -506,17 +605,13 @@ class LessonRoom:
         if owner is not None and owner.producers.get(source) is producer:
             owner.producers.pop(source, None)
             owner.mids = {m: s for m, s in owner.mids.items() if s != source}
-        for other in list(self.participants.values()):
-            consumer = other.consumers.pop(producer.id, None)
-            if consumer is not None and other.recv_transport is not None:
-                other.recv_transport.release(consumer)
-                if other.via == "ws":
-                    self._renegotiate(other)
+        self.apply_plan()
         if not self.closed:
+            where = owner.room if owner is not None else None
             self.broadcast({"type": "producer_removed", "producer_id": producer.id,
-                            "participant_id": producer.app_data.get("participant_id")})
+                            "participant_id": producer.app_data.get("participant_id")}, room=where)
             if owner is not None:
-                self.broadcast({"type": "participant_updated", "participant": owner.describe()})
+                self.broadcast({"type": "participant_updated", "participant": owner.describe()}, room=owner.room)
 
     async def mute(self, participant: Participant, source: str, muted: bool) -> dict[str, Any]:
         def apply() -> dict[str, Any]:
@@ -528,7 +623,7 @@ class LessonRoom:
             else:
                 producer.resume()
             self.broadcast({"type": "producer_muted", "producer_id": producer.id, "muted": muted,
-                            "participant_id": participant.id, "source": source})
+                            "participant_id": participant.id, "source": source}, room=participant.room)
             return {"producer_id": producer.id, "muted": muted}
 
         return await self._call(apply)
@@ -553,10 +648,50 @@ class LessonRoom:
                 if producer is not None:
                     producer.close()  # the cascade forgets its mid too, so a later grant starts clean
         target.send({"type": "permissions", "permissions": dict(target.permissions)})
-        self.broadcast({"type": "participant_updated", "participant": target.describe()})
+        self.broadcast({"type": "participant_updated", "participant": target.describe()}, room=target.room)
         return {"participant_id": target.id, "permissions": dict(target.permissions)}
 
     # --- receiving -------------------------------------------------------------------------------
+    def _seat(self, participant: Participant) -> Seat:
+        chosen = None if participant.auto_subscribe else frozenset(participant.chosen)
+        return Seat(participant.id, participant.room, participant.via, participant.listening, chosen,
+                    frozenset(participant.declined), tuple(kind for kind, _ in participant.slots))
+
+    def _feeds(self) -> list[Feed]:
+        feeds = []
+        for producer in self.room.producers.values():
+            owner = self.participants.get(producer.app_data.get("participant_id", ""))
+            if owner is None or producer.closed:
+                continue
+            feeds.append(Feed(producer.id, owner.id, owner.room, producer.app_data.get("source", ""), producer.kind,
+                              producer.app_data.get("user_id") == self.lesson.teacher_id,
+                              self._spoke.get(owner.id, 0.0)))
+        return feeds
+
+    def apply_plan(self) -> None:
+        """Make every connection receive what the lesson's state says (an action): the plan
+        (signaling/plan.py) diffed against the consumers that exist."""
+        if self.closed:
+            return
+        feeds = self._feeds()
+        page = [p for p in self.participants.values() if p.via != "whep" and not p.left]
+        wanted = receives([self._seat(p) for p in page], feeds)
+        changes = diff(wanted, {p.id: p.consumers.keys() for p in page})
+        for participant in page:
+            change = changes.get(participant.id)
+            if change is None:
+                continue
+            for producer_id in change.drop:
+                consumer = participant.consumers.pop(producer_id)
+                if participant.recv_transport is not None:
+                    participant.recv_transport.release(consumer)
+            for producer_id in sorted(change.add):
+                self._consume(participant, self.room.producers[producer_id])
+            self._renegotiate(participant)
+        for viewer in self.participants.values():
+            if viewer.via == "whep" and viewer.slots and viewer.recv_transport is not None and not viewer.left:
+                self._feed_stage(viewer, stage(self._seat(viewer), feeds))
+
     def _consume(self, participant: Participant, producer: Producer) -> None:
         if producer.id in participant.consumers or producer.closed:
             return
@@ -567,39 +702,32 @@ class LessonRoom:
         participant.consumers[producer.id] = consumer
 
     async def subscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
+        """Receive these producers too (within reach: the participant's room)."""
+
         def apply() -> None:
             missing = [pid for pid in producer_ids if pid not in self.room.producers]
             if missing:
                 raise NotFound(f"no such producer: {', '.join(missing)}")
-            for pid in producer_ids:
-                producer = self.room.producers[pid]
-                if producer.app_data.get("participant_id") != participant.id:
-                    self._consume(participant, producer)
-            self._renegotiate(participant)
+            if participant.auto_subscribe:
+                participant.declined -= set(producer_ids)
+            else:
+                participant.chosen |= set(producer_ids)
+            self.apply_plan()
 
         await self._call(apply)
 
     async def unsubscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
         def apply() -> None:
-            for pid in producer_ids:
-                consumer = participant.consumers.pop(pid, None)
-                if consumer is not None and participant.recv_transport is not None:
-                    participant.recv_transport.release(consumer)
-            self._renegotiate(participant)
+            if participant.auto_subscribe:
+                participant.declined |= set(producer_ids)
+            else:
+                participant.chosen -= set(producer_ids)
+            self.apply_plan()
 
         await self._call(apply)
 
     async def subscribe_all(self, participant: Participant) -> None:
-        def apply() -> None:
-            if participant.left:
-                return
-            for producer in list(self.room.producers.values()):
-                if producer.app_data.get("participant_id") != participant.id:
-                    self._consume(participant, producer)
-            if participant.consumers:
-                self._renegotiate(participant)
-
-        await self._call(apply)
+        await self._call(self.apply_plan)
 
     async def request_keyframe(self, participant: Participant, producer_id: str) -> None:
         def apply() -> None:
@@ -657,39 +785,27 @@ class LessonRoom:
         await self._call(settled)
 
     # --- WHEP ------------------------------------------------------------------------------------
-    def stage_producer(self, source: str) -> Producer | None:
-        """The teacher's newest producer of `source` (a teacher who republished is seen anew)."""
-        for producer in reversed(self.room.producers.values()):
-            if producer.app_data.get("source") == source and producer.app_data.get("user_id") == self.lesson.teacher_id:
-                return producer
-        return None
-
-    def _attach_stage(self, viewer: Participant, producer: Producer) -> None:
-        source = producer.app_data.get("source")
-        if producer.app_data.get("user_id") != self.lesson.teacher_id or source not in viewer.slots:
-            return
-        if viewer.recv_transport is None or producer.id in viewer.consumers:
-            return
-        for pid, consumer in list(viewer.consumers.items()):
-            if consumer.transceiver is viewer.slots[source]:
-                consumer.close()
-                viewer.consumers.pop(pid)
-        consumer = viewer.recv_transport.consume(self._next("c"), producer, {"participant_id": viewer.id},
-                                                 transceiver=viewer.slots[source])
-        viewer.consumers[producer.id] = consumer
+    def _feed_stage(self, viewer: Participant, planned: tuple[str | None, ...]) -> None:
+        """Put the planned producer on each of a WHEP player's m-lines (its transceivers stay)."""
+        assert viewer.recv_transport is not None
+        on_slot = {id(c.transceiver): pid for pid, c in viewer.consumers.items()}
+        for (_kind, transceiver), producer_id in zip(viewer.slots, planned, strict=True):
+            current = on_slot.get(id(transceiver))
+            if current == producer_id:
+                continue
+            if current is not None:
+                viewer.consumers.pop(current).close()
+            if producer_id is not None:
+                viewer.consumers[producer_id] = viewer.recv_transport.consume(
+                    self._next("c"), self.room.producers[producer_id], {"participant_id": viewer.id},
+                    transceiver=transceiver)
 
     async def watch(self, viewer: Participant, offer_sdp: str) -> str:
-        """Answer a WHEP viewer's recvonly offer with the stage: camera and screen on its video
-        m-lines, mic and screen audio on its audio m-lines, in that order."""
-        sending: dict[str, bool] = {}
-        by_mid: dict[str, str] = {}
-        order = {kind: list(sources) for kind, sources in STAGE_ORDER.items()}
-        for mid, kind in media_sections(offer_sdp):
-            if order.get(kind):
-                by_mid[mid] = order[kind].pop(0)
-                sending[mid] = True
-        if not by_mid:
+        """Answer a WHEP viewer's recvonly offer with the stage of its room (signaling/plan.py)."""
+        sections = [(mid, kind) for mid, kind in media_sections(offer_sdp) if kind in STAGE]
+        if not sections:
             raise BadSdp("the offer has no audio or video section to receive on")
+        sending = {mid: True for mid, _ in sections}
 
         def transport() -> WebRtcTransport:
             if viewer.left:
@@ -707,13 +823,9 @@ class LessonRoom:
         def attach() -> str:
             if viewer.left or recv.closed:
                 raise NotFound("you are no longer in the lesson")
-            for transceiver in recv.pc.getTransceivers():
-                if transceiver.mid in by_mid:
-                    viewer.slots[by_mid[transceiver.mid]] = transceiver
-            for source in viewer.slots:
-                producer = self.stage_producer(source)
-                if producer is not None:
-                    self._attach_stage(viewer, producer)
+            by_mid = {t.mid: t for t in recv.pc.getTransceivers()}
+            viewer.slots = [(kind, by_mid[mid]) for mid, kind in sections if mid in by_mid]
+            self.apply_plan()
             return answer
 
         return await self._call(attach)
@@ -721,7 +833,17 @@ class LessonRoom:
     # --- events ----------------------------------------------------------------------------------
     def _active_speaker(self, producer: Producer | None) -> None:
         participant_id = producer.app_data.get("participant_id") if producer else None
-        self.actor.post(lambda: self.broadcast({"type": "active_speaker", "participant_id": participant_id}))
+
+        def spoke() -> None:
+            speaker = self.participants.get(participant_id or "")
+            if speaker is not None:
+                self._spoke[speaker.id] = asyncio.get_running_loop().time()
+                if any(p.via == "whep" and p.room == speaker.room for p in self.participants.values()):
+                    self.apply_plan()  # a group's players show the latest speaker first
+            self.broadcast({"type": "active_speaker", "participant_id": participant_id},
+                           room=speaker.room if speaker is not None else None)
+
+        self.actor.post(spoke)
 
     def _describe_producer(self, producer: Producer) -> dict[str, Any]:
         return {"producer_id": producer.id, "participant_id": producer.app_data.get("participant_id"),

@@ -74,6 +74,62 @@ class Record(Message):
     active: bool
 
 
+class Allow(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    mic: bool = True
+    camera: bool = True
+    screen: bool = False
+
+
+class GroupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    user_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=200)]
+
+
+GroupId = Annotated[str, Field(pattern=r"^(main|g\d{1,6})$")]
+
+
+class BreakoutsStart(Message):
+    type: Literal["breakouts_start"]
+    groups: Annotated[list[GroupIn], Field(min_length=1, max_length=50)]
+    duration_s: Annotated[int, Field(ge=30, le=4 * 3600)] | None = None
+    allow: Allow = Allow()
+
+
+class BreakoutsMove(Message):
+    type: Literal["breakouts_move"]
+    group_id: GroupId
+    user_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=1, max_length=200)]
+
+
+class BreakoutsEnd(Message):
+    type: Literal["breakouts_end"]
+
+
+class BreakoutsNotice(Message):
+    type: Literal["breakouts_notice"]
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Listen(Message):
+    type: Literal["listen", "visit"]
+    group_id: GroupId | None = None
+
+
+class Help(Message):
+    type: Literal["help"]
+    active: bool
+
+
+class HelpDismiss(Message):
+    type: Literal["help_dismiss"]
+    group_id: GroupId
+
+
+BREAKOUT_MESSAGES = (BreakoutsStart, BreakoutsMove, BreakoutsEnd, BreakoutsNotice, Listen, Help, HelpDismiss)
+
+
 class Ping(Message):
     type: Literal["ping"]
 
@@ -83,7 +139,8 @@ class Leave(Message):
 
 
 ClientMessage = Annotated[
-    Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Record | Ping | Leave, Field(discriminator="type")
+    Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Record | Ping | Leave | BreakoutsStart
+    | BreakoutsMove | BreakoutsEnd | BreakoutsNotice | Listen | Help | HelpDismiss, Field(discriminator="type")
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 

@@ -41,12 +41,23 @@ class Participant:
     """Send transport mid -> source."""
     consumers: dict[str, Consumer] = field(default_factory=dict)
     """By producer id."""
-    slots: dict[str, Any] = field(default_factory=dict)
-    """WHEP: source -> the transceiver reserved for it."""
+    slots: list[tuple[str, Any]] = field(default_factory=list)
+    """WHEP: (kind, transceiver) of each m-line the player offered, in order."""
+    room: str = "main"
+    """The room they are in: main, or a breakout group's id."""
+    listening: str | None = None
+    """The group the teacher listens to without joining it."""
+    chosen: set[str] = field(default_factory=set)
+    """Without auto-subscribe: the producers they asked for."""
+    declined: set[str] = field(default_factory=set)
+    """With auto-subscribe: producers they asked not to receive."""
+    main_permissions: dict[str, bool] | None = None
+    """A student's permissions in the main room, kept while the group's apply."""
     revision: int = 0
     awaiting_answer: bool = False
     renegotiate_again: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    presence_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     left: bool = False
     left_reason: str | None = None
     left_at: datetime | None = None
@@ -67,7 +78,12 @@ class Participant:
         if self.outbox is not None and not self.left:
             self.outbox(message)
 
+    @property
+    def staff(self) -> bool:
+        """The lesson's teacher or an observer: sees every room."""
+        return self.role in ("teacher", "observer")
+
     def describe(self) -> dict[str, Any]:
         return {"participant_id": self.id, "user_id": self.user_id, "full_name": self.full_name, "role": self.role,
                 "permissions": dict(self.permissions), "via": self.via,
-                "sources": sorted(self.producers)}
+                "sources": sorted(self.producers), "room": self.room}

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from signaling import breakouts
 from signaling import messages as m
 from signaling.admission import Admission
 from signaling.errors import BadMessage, JoinFirst, Overloaded, SignalingError, TooLarge
@@ -29,6 +30,9 @@ CLOSE_TOO_SLOW = 4008
 """WebSocket close code for a client that does not keep up with its messages."""
 
 Admit = Callable[[str], Awaitable[Admission]]
+Handler = Callable[[LessonRoom, Participant, Any], Awaitable[dict[str, Any]]]
+FEATURES: dict[type, Handler] = {cls: breakouts.handle for cls in m.BREAKOUT_MESSAGES}
+"""Messages handled by a feature module of their own (the media and membership core is below)."""
 """Turns a join token into an admission to this lesson, or raises a SignalingError."""
 
 
@@ -161,7 +165,10 @@ class Session:
             reply: dict[str, Any] | None = None
             if isinstance(message, m.Join):
                 raise BadMessage("already joined")
-            if isinstance(message, m.Ping):
+            feature = FEATURES.get(type(message))
+            if feature is not None:
+                reply = await feature(room, me, message)
+            elif isinstance(message, m.Ping):
                 reply = {"type": "pong"}
             elif isinstance(message, m.Publish):
                 reply = {"type": "answer", **await room.publish(me, message.sdp, message.tracks)}
