@@ -110,6 +110,12 @@ export class ClassRoster {
       this.heading, this.error, this.list, h('p', {}, this.link));
     this.timer = null;
     this.ticker = null;
+    this.loadListeners = new Set();
+  }
+
+  /** Call `fn` after each load of the class (the breakout planner lists its students). */
+  onLoad(fn) {
+    this.loadListeners.add(fn);
   }
 
   get enabled() {
@@ -136,6 +142,7 @@ export class ClassRoster {
       this.rows = report.students;
       this.loadedAt = Date.now();
       this.error.hidden = true;
+      for (const fn of this.loadListeners) fn(this.rows);
     } catch (err) {
       this.error.textContent = t('sup.load_failed', { message: err.message });
       this.error.hidden = false;

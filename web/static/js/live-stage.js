@@ -1,0 +1,78 @@
+// The stage ("Khu vực giảng bài"): the teacher's camera and a shared screen, side by side or one
+// at a time. In a group without the teacher and without a shared screen there is no stage.
+
+import { h } from './dom.js';
+import { t } from './i18n.js';
+import { setVideoTrack, videoElement } from './live-parts.js';
+
+const REDRAW_ON = ['joined', 'state', 'participant_joined', 'participant_left', 'participant_updated', 'producer_added', 'producer_removed', 'producer_muted', 'room'];
+
+export class StagePanel {
+  /** @param {{client, scene, local, lesson}} room */
+  constructor({ client, scene, local, lesson }) {
+    this.client = client;
+    this.scene = scene;
+    this.lesson = lesson;
+    this.layout = 'both';
+    const layoutButton = (layout) => h('button', { type: 'button', dataset: { layout }, on: { click: () => this.setLayout(layout) } });
+    this.layoutButtons = ['both', 'camera', 'screen'].map(layoutButton);
+    this.camera = videoElement({ id: 'stage-camera', class: 'stage-video' });
+    this.screen = videoElement({ id: 'stage-screen', class: 'stage-video' });
+    this.cameraCaption = h('figcaption', { class: 'stage-caption' });
+    this.screenCaption = h('figcaption', { class: 'stage-caption' });
+    this.cameraEmpty = h('p', { class: 'stage-empty' });
+    this.cameraView = h('figure', { class: 'stage-view stage-camera-view' }, this.camera, this.cameraEmpty, this.cameraCaption);
+    this.screenView = h('figure', { class: 'stage-view stage-screen-view' }, this.screen, this.screenCaption);
+    this.layoutGroup = h('div', { class: 'segmented stage-layout', role: 'group' }, this.layoutButtons);
+    this.el = h(
+      'section',
+      { id: 'stage', class: 'stage', 'aria-labelledby': 'stage-heading', dataset: { layout: 'camera' } },
+      h('div', { class: 'stage-head' }, h('h2', { id: 'stage-heading', class: 'visually-hidden', 'data-i18n': 'room.stage' }, t('room.stage')), this.layoutGroup),
+      h('div', { class: 'stage-views' }, this.cameraView, this.screenView),
+    );
+    client.onAny(REDRAW_ON, () => this.render());
+    client.on('active_speaker', () => this.renderSpeaking());
+    scene.on('remote', () => this.render());
+    local.on('change', () => this.render());
+  }
+
+  setLayout(layout) {
+    this.layout = layout;
+    this.render();
+  }
+
+  render() {
+    const { teacher, camera, screen, screenOwner } = this.scene.stageTracks();
+    setVideoTrack(this.camera, camera);
+    setVideoTrack(this.screen, screen);
+    // In a group, the stage is there only when the teacher visits or someone shares a screen.
+    this.el.hidden = this.client.room.id !== 'main' && !teacher && !screen && this.client.role !== 'teacher';
+    const layout = screen ? this.layout : 'camera';
+    this.el.dataset.layout = layout;
+    this.el.dataset.teacherId = teacher?.participant_id ?? '';
+    this.cameraView.classList.toggle('is-empty', !camera);
+    this.screenView.hidden = !screen || layout === 'camera';
+    this.cameraView.hidden = Boolean(screen) && layout === 'screen';
+    this.layoutGroup.hidden = !screen;
+    this.layoutGroup.setAttribute('aria-label', t('room.layout'));
+    for (const button of this.layoutButtons) {
+      const value = button.dataset.layout;
+      button.textContent = t(`room.layout.${value}`);
+      button.setAttribute('aria-pressed', String(value === this.layout));
+    }
+    const teacherName = teacher?.full_name ?? this.lesson.teacher_name;
+    this.cameraCaption.textContent = t('room.stage_camera', { name: teacherName });
+    this.camera.setAttribute('aria-label', t('room.stage_camera', { name: teacherName }));
+    this.cameraEmpty.textContent = t(teacher ? 'room.no_camera' : 'room.teacher_absent');
+    this.cameraEmpty.hidden = Boolean(camera);
+    const ownerName = screenOwner ? (this.scene.isMe(screenOwner) ? t('room.you_short') : this.scene.participant(screenOwner)?.full_name ?? '') : '';
+    this.screenCaption.textContent = t('room.stage_screen', { name: ownerName });
+    this.screen.setAttribute('aria-label', t('room.stage_screen', { name: ownerName }));
+    this.renderSpeaking();
+  }
+
+  renderSpeaking() {
+    const teacher = this.scene.teacher();
+    this.cameraView.classList.toggle('speaking', Boolean(teacher) && teacher.participant_id === this.client.activeSpeaker);
+  }
+}
