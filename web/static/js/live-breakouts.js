@@ -285,7 +285,12 @@ export class BreakoutsPanel {
   }
 
   renderCard(parts, group, state) {
+    // Who is there: the server's `present`, and whoever the teacher's own events place in the
+    // group (a student who comes late joins straight into it).
     const present = new Set(group.present ?? []);
+    for (const p of this.client.participants.values()) {
+      if (p.role === 'student' && this.client.lessonState.roomOf(p) === group.id) present.add(p.user_id);
+    }
     const speakingUser = group.speaking ? this.client.participants.get(group.speaking)?.user_id ?? null : null;
     parts.el.classList.toggle('is-speaking', Boolean(group.speaking));
     parts.name.textContent = group.name;
