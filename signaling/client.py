@@ -57,6 +57,8 @@ class LessonClient:
         self._sending: dict[str, RTCRtpTransceiver] = {}
         self._negotiation = asyncio.Lock()
         self.closed_reason: str | None = None
+        self.room = "main"
+        """The room this client is in: main, or a breakout group's id."""
 
     def _pc(self) -> AnnouncingPeerConnection:
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -69,6 +71,7 @@ class LessonClient:
         self._ws = await self._http.ws_connect(ws_url, heartbeat=15)
         self._reader = asyncio.create_task(self._read())
         self.joined = await self.request({"type": "join", "token": self.token, "auto_subscribe": auto_subscribe})
+        self.room = self.joined.get("room", "main")
         return self.joined
 
     async def send_raw(self, text: str) -> None:
@@ -114,6 +117,8 @@ class LessonClient:
                     continue
                 if message.get("type") == "offer":
                     await self._on_offer(message)
+                if message.get("type") == "room":
+                    self.room = message["room"]
                 if message.get("type") == "bye":
                     self.closed_reason = message.get("reason")
                 if message.get("type") == "error" and request_id is None:
@@ -132,6 +137,10 @@ class LessonClient:
         self.consumers = {c["mid"]: c for c in message["consumers"]}
         await pc.setRemoteDescription(RTCSessionDescription(sdp=message["sdp"], type="offer"))
         await pc.setLocalDescription(await pc.createAnswer())
+        current = {c["producer_id"] for c in message["consumers"]}
+        for gone in [pid for pid in self.tracks if pid not in current]:  # their m-lines may carry others now
+            self.tracks.pop(gone, None)
+            self.transceivers.pop(gone, None)
         for transceiver in pc.getTransceivers():
             consumer = self.consumers.get(transceiver.mid or "")
             if consumer is not None:
@@ -170,6 +179,39 @@ class LessonClient:
             reply = await self.request({"type": "publish", "sdp": pc.localDescription.sdp, "tracks": listed})
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
             return reply
+
+    # --- breakout groups (docs/protocol.md, "Breakout rooms") --------------------------------
+    async def start_breakouts(self, groups: list[dict[str, Any]], duration_s: int | None = None,
+                              allow: dict[str, bool] | None = None) -> dict[str, Any]:
+        """The teacher: `groups` as [{"name", "user_ids"}]; returns the `breakouts` state."""
+        message: dict[str, Any] = {"type": "breakouts_start", "groups": groups, "duration_s": duration_s}
+        if allow is not None:
+            message["allow"] = allow
+        return (await self.request(message))["breakouts"]
+
+    async def move_students(self, group_id: str, user_ids: list[int]) -> dict[str, Any]:
+        return (await self.request({"type": "breakouts_move", "group_id": group_id, "user_ids": user_ids}))["breakouts"]
+
+    async def end_breakouts(self) -> dict[str, Any]:
+        return (await self.request({"type": "breakouts_end"}))["breakouts"]
+
+    async def notice_groups(self, text: str) -> dict[str, Any]:
+        return (await self.request({"type": "breakouts_notice", "text": text}))["breakouts"]
+
+    async def listen(self, group_id: str | None) -> dict[str, Any]:
+        """The teacher hears this group (None: stops) without joining it."""
+        return (await self.request({"type": "listen", "group_id": group_id}))["breakouts"]
+
+    async def visit(self, group_id: str | None) -> dict[str, Any]:
+        """The teacher goes into this group (None: back to the main room)."""
+        return (await self.request({"type": "visit", "group_id": group_id}))["breakouts"]
+
+    async def call_teacher(self, active: bool = True) -> dict[str, Any]:
+        """A student in a group calls the teacher (or takes the call back)."""
+        return await self.request({"type": "help", "active": active})
+
+    async def dismiss_help(self, group_id: str) -> dict[str, Any]:
+        return (await self.request({"type": "help_dismiss", "group_id": group_id}))["breakouts"]
 
     async def close(self, leave: bool = True) -> None:
         """Leave the lesson (`leave=False` drops the connection instead, as a network failure would)."""

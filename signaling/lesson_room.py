@@ -127,6 +127,8 @@ class LessonRoom:
                 self._remove(older, "replaced")
             self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant,
                            room=participant.room)
+            if self.breakouts.running:
+                self.breakouts.tell_staff()
             return participant, replaced
 
         try:
@@ -236,9 +238,12 @@ class LessonRoom:
         return await self._call(lambda: self._welcome(participant))
 
     def _welcome(self, participant: Participant) -> dict[str, Any]:
-        """The `joined` reply: the room as this participant finds it."""
+        """The `joined` reply: the lesson as this participant finds it. Someone joining straight
+        into a group is then sent its `room` event, as after a move."""
         if participant.left:
             raise NotFound("you are no longer in the lesson")
+        if participant.room != MAIN:
+            self.actor.post(lambda: participant.send(self.room_event(participant)))
         return {
             "type": "joined",
             "participant_id": participant.id,
@@ -253,6 +258,16 @@ class LessonRoom:
             "recording": {"active": self.recording, "wanted": self.recording_wanted,
                           "mode": self.lesson.recording_mode, "record_students": self.lesson.record_students},
         }
+
+    def room_event(self, participant: Participant) -> dict[str, Any]:
+        """The `room` event: the room as this participant finds it (after a move, or on joining
+        straight into a group)."""
+        group = self.breakouts.groups.get(participant.room)
+        return {"type": "room", "room": participant.room, "name": group.name if group else None,
+                "ends_at": self.breakouts.ends_at.isoformat() if group and self.breakouts.ends_at else None,
+                "allow": dict(self.breakouts.allow) if group else None,
+                "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],
+                "producers": self.producers_seen_by(participant)}
 
     def producers_seen_by(self, viewer: Participant) -> list[dict[str, Any]]:
         out = []
@@ -380,12 +395,7 @@ class LessonRoom:
                     other.send({"type": "producer_added", "producer": produced})
         if participant.permissions != before:
             participant.send({"type": "permissions", "permissions": dict(participant.permissions)})
-        group = self.breakouts.groups.get(room)
-        participant.send({"type": "room", "room": room, "name": group.name if group else None,
-                          "ends_at": self.breakouts.ends_at.isoformat() if group and self.breakouts.ends_at else None,
-                          "allow": dict(self.breakouts.allow) if group else None,
-                          "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],
-                          "producers": self.producers_seen_by(participant)})
+        participant.send(self.room_event(participant))
         self.apply_plan()
         if participant.presence is not None:
             self._finish(self._move_presence(participant, self.room_name(room)))

@@ -93,7 +93,7 @@ GroupId = Annotated[str, Field(pattern=r"^(main|g\d{1,6})$")]
 class BreakoutsStart(Message):
     type: Literal["breakouts_start"]
     groups: Annotated[list[GroupIn], Field(min_length=1, max_length=50)]
-    duration_s: Annotated[int, Field(ge=30, le=4 * 3600)] | None = None
+    duration_s: Annotated[int, Field(ge=5, le=4 * 3600)] | None = None
     allow: Allow = Allow()
 
 
