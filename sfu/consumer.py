@@ -18,7 +18,7 @@ from sfu.aiortc_adapter import ForwardingSender, connect_route
 from sfu.codecs import find_payload_type
 
 if TYPE_CHECKING:
-    from sfu.producer import Producer
+    from sfu.router import ProducerLink
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,12 @@ def rtp_header(marker: int, pt: int, seq: int, ts: int, ssrc: int, extensions: b
 
 
 class Consumer:
-    def __init__(self, consumer_id: str, producer: Producer, transceiver: RTCRtpTransceiver,
+    def __init__(self, consumer_id: str, producer: ProducerLink, transceiver: RTCRtpTransceiver,
                  app_data: dict[str, Any] | None = None) -> None:
         self.id = consumer_id
         self.producer = producer
+        """What the router lets it ask of its producer (never the producer itself)."""
+        self.producer_id = producer.id
         self.kind = producer.kind
         self.transceiver = transceiver
         self.app_data = dict(app_data or {})
@@ -83,7 +85,6 @@ class Consumer:
         self._dtls.on("statechange", self._transport_changed)
         if sender.parameters is not None:  # a reused transceiver already negotiated
             self._configure(sender.parameters)
-        producer.add_consumer(self)
 
     # --- state the forwarding loop keeps -----------------------------------------------------
     @property
@@ -160,7 +161,7 @@ class Consumer:
         if not route.based:
             return
         for seq in sequence_numbers:
-            original = self.producer.cache.get((seq - route.sequence_offset) & 0xFFFF)
+            original = self.producer.cached((seq - route.sequence_offset) & 0xFFFF)
             if original is None:
                 continue
             ts = (original.timestamp + route.timestamp_offset) & 0xFFFFFFFF
@@ -172,7 +173,7 @@ class Consumer:
                 data = rtp_header(original.marker, route.payload_type, seq, ts, route.ssrc, self._ext_static) + original.payload
             if route.send(data):
                 self.retransmitted += 1
-                self.producer.stats.retransmissions += 1
+                self.producer.retransmitted()
 
     # --- closing -----------------------------------------------------------------------------
     def producer_closed(self) -> None:
@@ -186,7 +187,7 @@ class Consumer:
             return
         self.closed = True
         self.route.active = False
-        self.producer.remove_consumer(self)
+        self.producer.detach(self)
         self.route.disconnect()
         if self._sender.report_source is self:  # the next consumer on this m-line continues the numbering
             self._sender.next_sequence = self.route.next_sequence
@@ -202,6 +203,6 @@ class Consumer:
                 log.exception("consumer close listener failed")
 
     def dump(self) -> dict[str, Any]:
-        return {"id": self.id, "producer_id": self.producer.id, "kind": self.kind, "ready": self.ready,
+        return {"id": self.id, "producer_id": self.producer_id, "kind": self.kind, "ready": self.ready,
                 "waiting_keyframe": self.waiting_keyframe, "packets_sent": self.packets_sent,
                 "retransmitted": self.retransmitted, "send_errors": self.route.send_errors, "app_data": self.app_data}

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
@@ -16,9 +16,6 @@ from sfu.aiortc_adapter import ForwardingReceiver, ntp_now
 from sfu.codecs import starts_keyframe
 from sfu.packet_cache import PacketCache
 from sfu.stats import ForwardingStats
-
-if TYPE_CHECKING:
-    from sfu.consumer import Consumer
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +41,10 @@ class Producer:
         """The publisher's last (NTP, RTP) timestamp pair, translated into consumers' reports."""
         self.on_audio_level: Callable[[Producer, int], None] | None = None
         self.on_close: list[Callable[[Producer], None]] = []
-        self._consumers: list[Consumer] = []
+        self.on_resume: list[Callable[[Producer], None]] = []
+        """Called when a paused producer resumes (its router restarts the consumers)."""
         self._routes: list[Route] = []
-        """The consumers' routes, in the same order: what the C forwarding loop takes."""
+        """The routes of its consumers (attached by the router): what the C forwarding loop takes."""
         self._taps: list[Callable[[RtpPacket, bool], None]] = []
         """In-process readers of the packets (the recorder): called after the consumers."""
         self._receiver = receiver
@@ -56,10 +54,6 @@ class Producer:
         self._keyframe_task: asyncio.Task[None] | None = None
         receiver.sink = self._on_rtp
         receiver.sr_sink = self._on_sender_report
-
-    @property
-    def consumers(self) -> tuple[Consumer, ...]:
-        return tuple(self._consumers)
 
     def _on_sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None:
         if ssrc == self.media_ssrc:
@@ -75,7 +69,7 @@ class Producer:
         level = packet.extensions.audio_level
         if level is not None and self.on_audio_level is not None:
             self.on_audio_level(self, level[1])
-        if self.paused or not (self._consumers or self._taps):
+        if self.paused or not (self._routes or self._taps):
             return
         keyframe = self._video and starts_keyframe(self._mime, packet.payload)
         if self._routes:
@@ -91,11 +85,11 @@ class Producer:
             except Exception:  # a reader never breaks forwarding
                 log.exception("producer %s: tap failed", self.id)
 
-    def add_consumer(self, consumer: Consumer) -> None:
+    def attach(self, route: Route) -> None:
+        """Forward to this route too (the router's call, when a consumer of this producer is made)."""
         if self.closed:
             raise RuntimeError("producer is closed")
-        self._consumers.append(consumer)
-        self._routes.append(consumer.route)
+        self._routes.append(route)
 
     def add_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
         """Read every packet in-process, as forwarded (no transport): the recorder's way in."""
@@ -106,10 +100,9 @@ class Producer:
         with contextlib.suppress(ValueError):
             self._taps.remove(tap)
 
-    def remove_consumer(self, consumer: Consumer) -> None:
+    def detach(self, route: Route) -> None:
         with contextlib.suppress(ValueError):
-            self._consumers.remove(consumer)
-            self._routes.remove(consumer.route)
+            self._routes.remove(route)
 
     def pause(self) -> None:
         self.paused = True
@@ -117,8 +110,8 @@ class Producer:
     def resume(self) -> None:
         if self.paused:
             self.paused = False
-            for consumer in self._consumers:
-                consumer.restart()  # video waits for a keyframe; sequence numbers continue
+            for callback in self.on_resume:
+                callback(self)
 
     def request_keyframe(self) -> None:
         """Ask the publisher for a keyframe now, unless one was asked for very recently."""
@@ -141,14 +134,14 @@ class Producer:
             self._keyframe_task = asyncio.ensure_future(self._keyframe_loop())
 
     async def _keyframe_loop(self) -> None:
-        while not self.closed and any(c.waiting_keyframe for c in self._consumers):
+        while not self.closed and any(r.waiting_keyframe for r in self._routes):
             await asyncio.sleep(KEYFRAME_RETRY_INTERVAL)
-            if any(c.waiting_keyframe for c in self._consumers):
+            if any(r.waiting_keyframe for r in self._routes):
                 self._last_keyframe_request = 0.0
                 self.request_keyframe()
 
     def close(self) -> None:
-        """Close by the owner (the publisher stopped, or left): consumers close with it."""
+        """Close by the owner (the publisher stopped, or left): its router closes the consumers."""
         if self.closed:
             return
         self.closed = True
@@ -156,9 +149,6 @@ class Producer:
         self._receiver.sr_sink = None
         if self._keyframe_task is not None:
             self._keyframe_task.cancel()
-        for consumer in list(self._consumers):
-            consumer.producer_closed()
-        self._consumers.clear()
         self._routes.clear()
         self._taps.clear()
         for callback in self.on_close:
@@ -169,7 +159,7 @@ class Producer:
 
     def dump(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "codec": self.codec.mimeType, "paused": self.paused,
-                "consumers": len(self._consumers), "packets_in": self.stats.packets_in,
+                "consumers": len(self._routes), "packets_in": self.stats.packets_in,
                 "packets_out": self.stats.packets_out, "app_data": self.app_data}
 
 

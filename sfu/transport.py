@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
@@ -19,6 +19,9 @@ from sfu.codecs import is_room_codec, preferences_for, room_preferences
 from sfu.consumer import Consumer
 from sfu.errors import BadSdp, ClosedError
 from sfu.producer import Producer
+
+if TYPE_CHECKING:
+    from sfu.router import ProducerLink
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +105,10 @@ class WebRtcTransport:
         return Producer(producer_id, transceiver.kind, codec, receiver, app_data)
 
     # --- the server offers ---------------------------------------------------------------------
-    def consume(self, consumer_id: str, producer: Producer, app_data: dict[str, Any] | None = None,
+    def consume(self, consumer_id: str, producer: ProducerLink, app_data: dict[str, Any] | None = None,
                 transceiver: RTCRtpTransceiver | None = None) -> Consumer:
-        """A consumer on a new or reused m-line; the next `offer()` tells the client about it."""
+        """A consumer on a new or reused m-line (made through the router, `Router.consume`); the
+        next `offer()` tells the client about it."""
         if self.closed:
             raise ClosedError("transport is closed")
         if transceiver is None:

@@ -20,7 +20,7 @@ from attendance.log import AttendanceLog
 from recorder.lesson_recorder import LessonRecorder
 from sfu.errors import SfuError
 from sfu.producer import Producer
-from sfu.room import Room
+from sfu.router import Router
 from sfu.transport import WebRtcTransport
 from signaling.actor import Actor, ActorStopped
 from signaling.admission import Admission, LessonInfo
@@ -84,7 +84,8 @@ class LessonRoom:
         self.resources: dict[str, str] = {}
         """WHIP/WHEP resource id (the session's URL) -> participant id."""
         self.actor = Actor(f"lesson-{lesson.id}")
-        self.room = Room(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
+        self.room = Router(f"lesson-{lesson.id}", on_active_speaker=self._active_speaker)
+        """The lesson's media: producers, who consumes them, the active speaker."""
         self.closed = False
         """No more joins: set by the action that decides to close."""
         self.finished = asyncio.get_running_loop().create_future()
@@ -707,9 +708,8 @@ class LessonRoom:
             return
         if participant.recv_transport is None:
             participant.recv_transport = self._transport("tr", participant)
-        consumer = participant.recv_transport.consume(
-            self._next("c"), producer, {"participant_id": participant.id})
-        participant.consumers[producer.id] = consumer
+        participant.consumers[producer.id] = self.room.consume(
+            participant.recv_transport, self._next("c"), producer.id, {"participant_id": participant.id})
 
     async def subscribe(self, participant: Participant, producer_ids: Sequence[str]) -> None:
         """Receive these producers too (within reach: the participant's room)."""
@@ -770,7 +770,9 @@ class LessonRoom:
             participant.revision += 1
             consumers = []
             for producer_id, consumer in participant.consumers.items():
-                producer = consumer.producer
+                producer = self.room.producers.get(producer_id)
+                if producer is None:
+                    continue  # closed meanwhile: the next offer drops its m-line
                 consumers.append({"mid": consumer.transceiver.mid, "consumer_id": consumer.id,
                                   "producer_id": producer_id, "participant_id": producer.app_data.get("participant_id"),
                                   "source": producer.app_data.get("source"), "kind": producer.kind})
@@ -806,8 +808,8 @@ class LessonRoom:
             if current is not None:
                 viewer.consumers.pop(current).close()
             if producer_id is not None:
-                viewer.consumers[producer_id] = viewer.recv_transport.consume(
-                    self._next("c"), self.room.producers[producer_id], {"participant_id": viewer.id},
+                viewer.consumers[producer_id] = self.room.consume(
+                    viewer.recv_transport, self._next("c"), producer_id, {"participant_id": viewer.id},
                     transceiver=transceiver)
 
     async def watch(self, viewer: Participant, offer_sdp: str) -> str:

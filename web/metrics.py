@@ -155,7 +155,7 @@ class DatabaseCollector:
 
 
 class StatsSource(Protocol):
-    """What the SFU collector reads: an `sfu.room.Room` (its totals include closed producers)."""
+    """What the SFU collector reads: an `sfu.router.Router` (its totals include closed producers)."""
 
     def stats(self) -> ForwardingStats: ...
 

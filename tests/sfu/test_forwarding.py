@@ -25,7 +25,7 @@ from aiortc.rtp import RtpPacket
 from sfu.aiortc_adapter import AnnouncingPeerConnection, ForwardingReceiver, ForwardingSender, SfuPeerConnection
 from sfu.codecs import starts_keyframe
 from sfu.consumer import Consumer
-from sfu.room import Room
+from sfu.router import ProducerLink, Router
 from sfu.transport import WebRtcTransport
 from tests.media import ColourTrack, ToneTrack, close_to, mean_rgb
 
@@ -36,7 +36,7 @@ class Rig:
     """A room with one publisher's transport and any number of subscriber transports."""
 
     def __init__(self) -> None:
-        self.room = Room("test")
+        self.room = Router("test")
         self.server: list[WebRtcTransport] = []
         self.peers: list[AnnouncingPeerConnection] = []
 
@@ -58,7 +58,7 @@ class Rig:
     async def subscribe(self, producers: list[Any], *, decode: bool = True) -> tuple[WebRtcTransport, Any, list[Any]]:
         transport = WebRtcTransport(f"recv{len(self.server)}", announced=LOOPBACK)
         self.server.append(transport)
-        consumers = [transport.consume(f"c{p.id}", p) for p in producers]
+        consumers = [self.room.consume(transport, f"c{p.id}", p.id) for p in producers]
         pc = (AnnouncingPeerConnection if decode else SfuPeerConnection)(announced=LOOPBACK)
         self.peers.append(pc)
         await self.negotiate(transport, pc)
@@ -171,7 +171,7 @@ async def test_a_closed_producer_closes_its_consumers_and_their_m_line_is_reused
     consumer.on_close = lambda c, reason: reasons.append(reason)
     camera.close()
     assert reasons == ["producer_closed"]
-    assert consumer.closed and not camera.consumers
+    assert consumer.closed and not rig.room.consumers_of(camera.id)
     transport.release(consumer)
     await rig.negotiate(transport, pc)
     assert pc.getTransceivers()[0].currentDirection == "inactive"
@@ -179,7 +179,7 @@ async def test_a_closed_producer_closes_its_consumers_and_their_m_line_is_reused
     sequence_after_first = sender.next_sequence
 
     screen, = await rig.publish(ColourTrack((0, 255, 0)))
-    again = transport.consume("c2", screen)
+    again = rig.room.consume(transport, "c2", screen.id)
     assert again.transceiver is consumer.transceiver, "the inactive m-line is reused"
     await rig.negotiate(transport, pc)
     assert len(pc.getTransceivers()) == 1
@@ -309,7 +309,9 @@ async def test_a_server_reachable_only_through_turn_forwards_over_the_relay(turn
     server = SfuPeerConnection(config, announced=())
     client = AnnouncingPeerConnection(announced=LOOPBACK)
     rig.peers += [server, client]
-    consumer = Consumer("relayed", camera, server.addTransceiver("video", direction="sendonly"))
+    # A bare peer connection, not a WebRtcTransport: the consumer is linked by hand, as the router would.
+    consumer = Consumer("relayed", ProducerLink(rig.room, camera), server.addTransceiver("video", direction="sendonly"))
+    camera.attach(consumer.route)
     await server.setLocalDescription(await server.createOffer())
     assert " typ relay " in server.localDescription.sdp and " typ host " not in server.localDescription.sdp
     await client.setRemoteDescription(server.localDescription)

@@ -125,7 +125,7 @@ async def test_a_subscriber_losing_packets_gets_them_retransmitted(
     while decoded < 60 and time.monotonic() < deadline:
         frame = await first_frame(track)
         decoded += 1
-    consumer = app[ROOMS].rooms[demo.lesson_id].room.producers[camera].consumers[0]
+    consumer = app[ROOMS].rooms[demo.lesson_id].room.consumers_of(camera)[0]
     print(f"dropped {dropped[0]} packets, server retransmitted {consumer.retransmitted}")
     assert dropped[0] > 0
     assert consumer.retransmitted > 0
@@ -257,7 +257,7 @@ async def test_the_active_speaker_is_announced_and_muting_stops_the_microphone(
     await teacher.request({"type": "mute", "source": "mic", "muted": True})
     muted = await student.next_event("producer_muted", producer_id=mic)
     assert muted["muted"] is True and muted["source"] == "mic"
-    consumer = app[ROOMS].rooms[demo.lesson_id].room.producers[mic].consumers[0]
+    consumer = app[ROOMS].rooms[demo.lesson_id].room.consumers_of(mic)[0]
     await asyncio.sleep(0.2)
     before = consumer.packets_sent
     await asyncio.sleep(0.5)
