@@ -202,6 +202,10 @@ class LessonClient:
         """The teacher hears this group (None: stops) without joining it."""
         return (await self.request({"type": "listen", "group_id": group_id}))["breakouts"]
 
+    async def speak_into(self, group_id: str | None) -> dict[str, Any]:
+        """The teacher is heard in this group (None: stops) without joining it."""
+        return (await self.request({"type": "speak", "group_id": group_id}))["breakouts"]
+
     async def visit(self, group_id: str | None) -> dict[str, Any]:
         """The teacher goes into this group (None: back to the main room)."""
         return (await self.request({"type": "visit", "group_id": group_id}))["breakouts"]

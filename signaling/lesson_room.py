@@ -676,7 +676,7 @@ class LessonRoom:
                 continue
             feeds.append(Feed(producer.id, owner.id, owner.room, producer.app_data.get("source", ""), producer.kind,
                               producer.app_data.get("user_id") == self.lesson.teacher_id,
-                              self._spoke.get(owner.id, 0.0)))
+                              self._spoke.get(owner.id, 0.0), owner.speaking_to))
         return feeds
 
     def apply_plan(self) -> None:

@@ -47,6 +47,8 @@ class Participant:
     """The room they are in: main, or a breakout group's id."""
     listening: str | None = None
     """The group the teacher listens to without joining it."""
+    speaking_to: str | None = None
+    """The group the teacher speaks into without joining it."""
     chosen: set[str] = field(default_factory=set)
     """Without auto-subscribe: the producers they asked for."""
     declined: set[str] = field(default_factory=set)

@@ -3,7 +3,8 @@ rule (rooms, listening in, the WHEP stage) is checked by a table of cases, and a
 diff against the consumers that exist.
 
 - A participant receives the media of the others in their room, and nothing of another room.
-- The lesson's teacher may listen to one group from anywhere: its audio, without joining it.
+- The lesson's teacher may listen to one group from anywhere: its audio, without joining it; and
+  speak into one group from anywhere: their microphone is heard there too.
 - A participant who chose what to receive (no auto-subscribe) gets what they chose, within that.
 - A WHEP player's m-lines show the room's stage: the teacher's camera and screen (video) and
   microphone and screen audio (audio) when the teacher is in that room, otherwise the group's
@@ -47,6 +48,8 @@ class Feed:
     """Published by the lesson's teacher."""
     spoke: float = 0.0
     """When its owner last spoke (higher is more recent): orders a group's stage."""
+    speaks_into: str | None = None
+    """A group this audio is also heard in (the teacher speaking into a group from elsewhere)."""
 
 
 def in_reach(seat: Seat, feed: Feed) -> bool:
@@ -54,7 +57,9 @@ def in_reach(seat: Seat, feed: Feed) -> bool:
         return False
     if feed.room == seat.room:
         return True
-    return seat.listening is not None and seat.listening == feed.room and feed.kind == "audio"
+    if feed.kind != "audio":
+        return False
+    return (seat.listening is not None and seat.listening == feed.room) or feed.speaks_into == seat.room
 
 
 def receives(seats: Iterable[Seat], feeds: Iterable[Feed]) -> dict[str, frozenset[str]]:

@@ -99,6 +99,14 @@ async def test_two_groups_see_and_hear_only_their_own_and_the_teacher_watches_wi
         present = {g["id"]: g["present"] for g in (await teacher.listen(g2))["groups"]}
         assert present == {g1: sorted(users[:2]), g2: sorted(users[2:])}
 
+        # The teacher speaks into group 1 from the main room: heard there, and nowhere else.
+        spoken = await teacher.speak_into(g1)
+        assert spoken["speaking_to"] == g1
+        await receiving(a1, {cams[a2], mics[a2], teacher_out["mic"]})
+        await receiving(b1, {cams[b2], mics[b2]})
+        await teacher.speak_into(None)
+        await receiving(a1, {cams[a2], mics[a2]})
+
         # Group 2 calls for help; the teacher sees it, visits, and the call clears.
         await b1.call_teacher()
         called = await teacher.next_event("breakouts", timeout=WAIT)

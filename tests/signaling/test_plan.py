@@ -76,3 +76,12 @@ def test_a_move_between_groups_swaps_what_both_sides_receive() -> None:
     assert changes["a1"] == Change(add=frozenset(), drop=frozenset({"a2c", "a2m"}))
     assert changes["a2"] == Change(add=frozenset({"b1c", "b1m"}), drop=frozenset({"a1c", "a1m"}))
     assert changes["b1"] == Change(add=frozenset({"a2c", "a2m"}), drop=frozenset())
+
+
+def test_the_teacher_speaking_into_a_group_is_heard_there_only() -> None:
+    speaking = Feed("tm", "t", "main", "mic", "audio", teacher=True, speaks_into="g1")
+    feeds = (T_CAM, speaking, A1_CAM, B1_CAM)
+    plan = receives([A1, B1, M1], feeds)
+    assert plan["a1"] == frozenset({"tm"}), "group 1 hears the teacher's voice, not the camera"
+    assert plan["b1"] == frozenset(), "group 2 hears nothing of it"
+    assert plan["m1"] == frozenset({"tc", "tm"})
