@@ -202,6 +202,10 @@ class LessonClient:
         """The teacher hears this group (None: stops) without joining it."""
         return (await self.request({"type": "listen", "group_id": group_id}))["breakouts"]
 
+    async def watch_groups(self, active: bool = True) -> dict[str, Any]:
+        """The teacher receives one camera of each group (its latest speaker's) for the grid."""
+        return (await self.request({"type": "overview", "active": active}))["breakouts"]
+
     async def speak_into(self, group_id: str | None) -> dict[str, Any]:
         """The teacher is heard in this group (None: stops) without joining it."""
         return (await self.request({"type": "speak", "group_id": group_id}))["breakouts"]

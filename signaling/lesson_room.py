@@ -666,7 +666,8 @@ class LessonRoom:
     def _seat(self, participant: Participant) -> Seat:
         chosen = None if participant.auto_subscribe else frozenset(participant.chosen)
         return Seat(participant.id, participant.room, participant.via, participant.listening, chosen,
-                    frozenset(participant.declined), tuple(kind for kind, _ in participant.slots))
+                    frozenset(participant.declined), tuple(kind for kind, _ in participant.slots),
+                    participant.overview)
 
     def _feeds(self) -> list[Feed]:
         feeds = []
@@ -850,8 +851,8 @@ class LessonRoom:
             speaker = self.participants.get(participant_id or "")
             if speaker is not None:
                 self._spoke[speaker.id] = asyncio.get_running_loop().time()
-                if any(p.via == "whep" and p.room == speaker.room for p in self.participants.values()):
-                    self.apply_plan()  # a group's players show the latest speaker first
+                if any((p.via == "whep" and p.room == speaker.room) or p.overview for p in self.participants.values()):
+                    self.apply_plan()  # a group's players and the teacher's overview follow the latest speaker
             self.broadcast({"type": "active_speaker", "participant_id": participant_id},
                            room=speaker.room if speaker is not None else None)
 

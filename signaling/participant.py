@@ -49,6 +49,8 @@ class Participant:
     """The group the teacher listens to without joining it."""
     speaking_to: str | None = None
     """The group the teacher speaks into without joining it."""
+    overview: bool = False
+    """The teacher's grid receives one camera of each group."""
     chosen: set[str] = field(default_factory=set)
     """Without auto-subscribe: the producers they asked for."""
     declined: set[str] = field(default_factory=set)

@@ -4,7 +4,8 @@ diff against the consumers that exist.
 
 - A participant receives the media of the others in their room, and nothing of another room.
 - The lesson's teacher may listen to one group from anywhere: its audio, without joining it; and
-  speak into one group from anywhere: their microphone is heard there too.
+  speak into one group from anywhere: their microphone is heard there too; and keep an overview
+  of the groups: one camera of each (its latest speaker's).
 - A participant who chose what to receive (no auto-subscribe) gets what they chose, within that.
 - A WHEP player's m-lines show the room's stage: the teacher's camera and screen (video) and
   microphone and screen audio (audio) when the teacher is in that room, otherwise the group's
@@ -33,6 +34,8 @@ class Seat:
     """Producers in reach they asked not to receive."""
     slots: tuple[str, ...] = ()
     """WHEP: the kind of each m-line the player offered, in order."""
+    overview: bool = False
+    """The teacher's grid of groups: one camera of every other room (its latest speaker's)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,22 @@ def receives(seats: Iterable[Seat], feeds: Iterable[Feed]) -> dict[str, frozense
         if seat.via == "whep":
             continue
         reach = {f.id for f in feeds if in_reach(seat, f)}
+        if seat.overview:
+            reach |= overview(seat, feeds)
         out[seat.id] = frozenset((reach if seat.chosen is None else reach & seat.chosen) - seat.declined)
     return out
+
+
+def overview(seat: Seat, feeds: Iterable[Feed]) -> set[str]:
+    """One camera per other room, its latest speaker's (else its first): the grid's thumbnails,
+    a camera per group rather than every camera of the class."""
+    best: dict[str, Feed] = {}
+    for feed in feeds:
+        if feed.source != "camera" or feed.room == seat.room or feed.owner == seat.id:
+            continue
+        if feed.room not in best or feed.spoke > best[feed.room].spoke:
+            best[feed.room] = feed
+    return {f.id for f in best.values()}
 
 
 def stage(seat: Seat, feeds: Iterable[Feed]) -> tuple[str | None, ...]:

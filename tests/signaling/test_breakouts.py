@@ -99,6 +99,19 @@ async def test_two_groups_see_and_hear_only_their_own_and_the_teacher_watches_wi
         present = {g["id"]: g["present"] for g in (await teacher.listen(g2))["groups"]}
         assert present == {g1: sorted(users[:2]), g2: sorted(users[2:])}
 
+        # The teacher's grid: one camera per group, not every camera of the class.
+        await teacher.watch_groups(True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        while True:
+            got = {c["producer_id"] for c in teacher.consumers.values()}
+            if len(got & {cams[a1], cams[a2]}) == 1 and len(got & {cams[b1], cams[b2]}) == 1:
+                break
+            assert loop.time() < deadline, got
+            await asyncio.sleep(0.1)
+        await teacher.watch_groups(False)
+        await receiving(teacher, {mics[b1], mics[b2]})
+
         # The teacher speaks into group 1 from the main room: heard there, and nowhere else.
         spoken = await teacher.speak_into(g1)
         assert spoken["speaking_to"] == g1

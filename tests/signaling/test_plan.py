@@ -85,3 +85,8 @@ def test_the_teacher_speaking_into_a_group_is_heard_there_only() -> None:
     assert plan["a1"] == frozenset({"tm"}), "group 1 hears the teacher's voice, not the camera"
     assert plan["b1"] == frozenset(), "group 2 hears nothing of it"
     assert plan["m1"] == frozenset({"tc", "tm"})
+
+
+def test_the_teachers_overview_gets_one_camera_per_group_the_latest_speakers() -> None:
+    plan = receives([Seat("t", "main", overview=True)], ALL)
+    assert plan["t"] == frozenset({"a2c", "b1c"}), "group 1: a2 spoke last; group 2: its only camera"
