@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import av
 from sqlalchemy import select, text
 
-from recorder.models import Recording
+from recorder.models import LessonMark, Recording
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,27 @@ def segments_of(intervals: Sequence[tuple[datetime, datetime]],
     return merged
 
 
+MARK_TITLES = {"breakouts_start": "Thảo luận nhóm", "breakouts_end": "Hết thảo luận nhóm"}
+"""The lesson's marks (recorder.models.LessonMark) that become chapters, and their titles."""
+
+
 def chapter_title(kind: str, index: int, at: datetime, zone: ZoneInfo) -> str:
-    """A chapter's label, in Vietnamese, at the school's local time: 'Phần 2 — 09:41'."""
+    """A chapter's label, in Vietnamese, at the school's local time: 'Phần 2 — 09:41',
+    'Chia sẻ màn hình — 09:43', 'Thảo luận nhóm — 09:45', 'Hết thảo luận nhóm — 09:55'."""
     clock = at.astimezone(zone).strftime("%H:%M")
-    return f"Phần {index} — {clock}" if kind == "segment" else f"Chia sẻ màn hình — {clock}"
+    if kind == "segment":
+        return f"Phần {index} — {clock}"
+    if kind in MARK_TITLES:
+        return f"{MARK_TITLES[kind]} — {clock}"
+    return f"Chia sẻ màn hình — {clock}"
 
 
-def plan_video(tracks: Sequence[Any], zone: ZoneInfo, fps: int = FPS) -> dict[str, Any]:
+def plan_video(tracks: Sequence[Any], zone: ZoneInfo, fps: int = FPS,
+               marks: Sequence[Any] = ()) -> dict[str, Any]:
     """What a render does with these track rows: segments (lesson time of the start, frames), their
-    chapters and each screen share's, and each track's offset from the first segment's start."""
+    chapters, each screen share's and each mark's (breakout groups starting and ending) that falls
+    inside a segment, and each track's offset from the first segment's start. A mark within the
+    first second of its segment shares the segment's chapter: 'Phần 2 — 09:45 · Thảo luận nhóm'."""
     spans = [(t.started_at, t.started_at + timedelta(seconds=max(0.0, t.duration_seconds))) for t in tracks]
     segments = segments_of(spans)
     zero = segments[0][0]
@@ -69,14 +81,24 @@ def plan_video(tracks: Sequence[Any], zone: ZoneInfo, fps: int = FPS) -> dict[st
         frames = max(1, round((end - start).total_seconds() * fps))
         begins = frames_done / fps
         planned.append({"start": (start - zero).total_seconds(), "frames": frames})
-        chapters.append({"start": round(begins, 3), "kind": "segment", "index": number, "at": start.isoformat(),
-                         "title": chapter_title("segment", number, start, zone)})
+        segment_chapter = {"start": round(begins, 3), "kind": "segment", "index": number, "at": start.isoformat(),
+                           "title": chapter_title("segment", number, start, zone)}
+        chapters.append(segment_chapter)
         shares = sorted(t.started_at for t in tracks if t.source == "screen" and start <= t.started_at <= end)
         for share_number, shared in enumerate(shares, 1):
             into = math.ceil((shared - start).total_seconds() * fps - 1e-6) / fps  # the first frame that shows it
             if into >= CHAPTER_GAP and into < frames / fps:
                 chapters.append({"start": round(begins + into, 3), "kind": "screen", "index": share_number,
                                  "at": shared.isoformat(), "title": chapter_title("screen", share_number, shared, zone)})
+        for mark in sorted((m for m in marks if m.kind in MARK_TITLES and start <= m.at <= end), key=lambda m: m.at):
+            into = math.ceil((mark.at - start).total_seconds() * fps - 1e-6) / fps
+            if into >= frames / fps:
+                continue  # at the very end of the part: nothing of it is in the video
+            if into < CHAPTER_GAP:
+                segment_chapter["title"] += f" · {MARK_TITLES[mark.kind]}"
+                continue
+            chapters.append({"start": round(begins + into, 3), "kind": mark.kind, "index": number,
+                             "at": mark.at.isoformat(), "title": chapter_title(mark.kind, number, mark.at, zone)})
         frames_done += frames
     chapters.sort(key=lambda c: c["start"])
     return {"segments": planned, "chapters": chapters, "zero": zero, "end": segments[-1][1],
@@ -269,12 +291,15 @@ class RecordingJobs:
             tracks = list(await session.scalars(select(Recording).where(
                 Recording.lesson_id == composite.lesson_id, Recording.kind == "track",
                 Recording.status.in_(("complete", "interrupted"))).order_by(Recording.started_at, Recording.id)))
-        tracks = [t for t in tracks if t.source in KINDS and t.duration_seconds > 0
+            marks = list(await session.scalars(select(LessonMark).where(
+                LessonMark.lesson_id == composite.lesson_id).order_by(LessonMark.at, LessonMark.id)))
+        # A breakout group's own recording stays in the archive as its tracks, out of the lesson video.
+        tracks = [t for t in tracks if t.source in KINDS and t.duration_seconds > 0 and t.breakout_group is None
                   and (t.source in ("mic", "screen-audio") or t.user_id == t.teacher_id)]
         if not tracks:
             await self._failed(job_id, "no recorded tracks")
             return
-        plan = plan_video(tracks, await self._zone(composite.school_id))
+        plan = plan_video(tracks, await self._zone(composite.school_id), marks=marks)
         version = composite.version + 1
         relative = f"{composite.lesson_id}/lesson-{composite.lesson_id}-v{version}.mp4"
         job = {"out": str(self.root / relative), "duration": plan["duration"], "layout": {"fps": FPS},

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiortc.rtp import RtpPacket
 
-from recorder.models import Recording
+from recorder.models import LessonMark, Recording
 from recorder.track_queue import QueuedTrack
 from recorder.track_writer import TrackWriter, file_suffix, open_file
 from sfu.producer import Producer
@@ -87,6 +87,9 @@ class LessonRecorder:
         """How track files are opened (a test may put a slow disk here)."""
         self.queue_capacity: int | None = None
         """Packets a track may have waiting for its writer thread (None: the default per kind)."""
+        self.also_record: Callable[[Producer], str | None] | None = None
+        """Set by the lesson: the breakout group (its name) whose recording covers this producer now,
+        or None. Such a producer is recorded too, while that holds (`reconsider`)."""
 
     def stats(self) -> RecorderStats:
         """Counters of every track this recorder wrote, and the packets queued now."""
@@ -97,10 +100,37 @@ class LessonRecorder:
         return total
 
     def wants(self, producer: Producer) -> bool:
+        return self._lesson_wants(producer) or self._group_of(producer) is not None
+
+    def _lesson_wants(self, producer: Producer) -> bool:
+        """Recorded as part of the lesson itself: the teacher, and students when the school says so."""
         user_id = producer.app_data.get("user_id")
         if user_id == self.scope.teacher_id:
             return True
         return self.scope.record_students and producer.app_data.get("role") == "student"
+
+    def _group_of(self, producer: Producer) -> str | None:
+        return self.also_record(producer) if self.also_record is not None else None
+
+    def recording_producer(self, producer_id: str) -> bool:
+        """Whether this producer is being written now."""
+        return producer_id in self._tracks
+
+    def reconsider(self) -> None:
+        """Stop writing what is no longer wanted (a group's recording turned off, a student out of
+        the group): each such track's file is finished and indexed, as when its producer closes.
+        Plain function: call it from anywhere on the loop (an action, too)."""
+        for producer_id, track in list(self._tracks.items()):
+            if not self.wants(track.producer):
+                self._detach(producer_id)
+
+    async def mark(self, kind: str, label: str | None = None, at: datetime | None = None) -> None:
+        """Note a moment of the lesson (e.g. breakout groups starting): a chapter of the lesson video
+        when it falls inside a recorded part. One short write, whether recording now or not."""
+        mark = LessonMark(lesson_id=self.scope.lesson_id, kind=kind, at=at or datetime.now(UTC),
+                          label=(label or None) and label[:200])
+        async with self.db.session(immediate=True) as session:
+            session.add(mark)
 
     async def start(self, producers: list[Producer]) -> None:
         async with self._lock:
@@ -132,13 +162,15 @@ class LessonRecorder:
 
         writer = TrackWriter(self.root / relative, producer.codec, on_need_keyframe=need_keyframe,
                              opener=self.open_file)
+        group = None if self._lesson_wants(producer) else self._group_of(producer)
         async with self.db.session(immediate=True) as session:
             row = Recording(school_id=self.scope.school_id, lesson_id=self.scope.lesson_id,
                             class_id=self.scope.class_id, subject_id=self.scope.subject_id,
                             teacher_id=self.scope.teacher_id, school_year_id=self.scope.school_year_id, kind="track",
                             source=source, user_id=producer.app_data.get("user_id"),
                             codec=producer.codec.mimeType.split("/")[1].lower(), path=str(relative), started_at=now,
-                            status="recording", duration_seconds=0.0, size_bytes=0, progress=0.0, published=False)
+                            status="recording", duration_seconds=0.0, size_bytes=0, progress=0.0, published=False,
+                            breakout_group=group)
             session.add(row)
             await session.flush()
             recording_id = row.id
@@ -148,13 +180,19 @@ class LessonRecorder:
         self._queues.append(track.queued)
         self._tracks[producer.id] = track
         producer.add_tap(track.tap)
-        producer.on_close.append(self._producer_closed)
+        if self._producer_closed not in producer.on_close:  # attached again after a detach: once is enough
+            producer.on_close.append(self._producer_closed)
         self.recorded_any = True
         if producer.closed:  # it closed while the row was written: its writer thread ends now
             self._producer_closed(producer)
+        elif not self.wants(producer):  # no longer wanted while the row was written
+            self._detach(producer.id)
 
     def _producer_closed(self, producer: Producer) -> None:
-        track = self._tracks.pop(producer.id, None)
+        self._detach(producer.id)
+
+    def _detach(self, producer_id: str) -> None:
+        track = self._tracks.pop(producer_id, None)
         if track is not None:
             task = asyncio.ensure_future(self._finish(track))
             self._finishing.add(task)

@@ -53,7 +53,12 @@ class Recording(Base):
     notes: Mapped[str | None] = mapped_column(String(500), nullable=True)
     """What the last render had to leave out (damaged frames skipped), for the archive to show."""
     chapters: Mapped[str | None] = mapped_column(Text, nullable=True)
-    """JSON: the lesson video's chapters, [{start (s), kind (segment|screen), index, at (UTC), title}]."""
+    """JSON: the lesson video's chapters, [{start (s), kind (segment|screen|breakouts_start|breakouts_end),
+    index, at (UTC), title}]."""
+    breakout_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The breakout group (its name) whose recording this track is: recorded because the teacher
+    turned that group's recording on. Kept in the archive, left out of the lesson video (groups
+    talk at the same time; one mix of all of them would be noise). None for the lesson's own."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -65,3 +70,18 @@ class RecordingView(Base):
     action: Mapped[str] = mapped_column(String(16))
     """play or download."""
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LessonMark(Base):
+    """A moment of a lesson worth a chapter of its video when it falls inside a recorded part:
+    breakout groups starting (breakouts_start) and ending (breakouts_end)."""
+
+    __tablename__ = "lesson_marks"
+    __table_args__ = (Index("ix_lesson_marks_lesson_at", "lesson_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """What the moment was about (e.g. the groups' names), for the archive; the chapter's title is
+    made from the kind and the time."""

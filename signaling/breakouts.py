@@ -1,7 +1,11 @@
 """Breakout rooms: group work the teacher runs, watches and ends. Every change is an action of the
 lesson's owner task; a move changes only what connections receive (signaling/plan.py), never
 their transports. Safe for children: only the lesson's teacher (or an administrator) moves,
-mutes or messages; a student may only call the teacher."""
+mutes or messages; a student may only call the teacher.
+
+Recording: the lesson's recording notes when groups start and end (chapters of the lesson video).
+A group's students are recorded only while the teacher has turned that group's recording on (off
+by default), and its members are told whenever that changes."""
 from __future__ import annotations
 
 import asyncio
@@ -40,6 +44,9 @@ class Group:
     id: str
     name: str
     user_ids: list[int]
+    recording: bool = False
+    """The teacher turned this group's recording on: its students' media are recorded (while the
+    lesson's recording runs and they are in the group)."""
 
 
 @dataclass
@@ -68,6 +75,10 @@ class Breakouts:
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _timer: asyncio.Task[None] | None = None
 
+    def __post_init__(self) -> None:
+        if self.lesson.recorder is not None:
+            self.lesson.recorder.also_record = self._recorded_group
+
     @property
     def running(self) -> bool:
         return bool(self.groups)
@@ -90,12 +101,14 @@ class Breakouts:
         return {
             "groups": [{"id": g.id, "name": g.name, "user_ids": list(g.user_ids),
                         "present": sorted({p.user_id for p in people if p.room == g.id}),
-                        "speaking": speakers.get(g.id)} for g in self.groups.values()],
+                        "speaking": speakers.get(g.id), "recording": g.recording} for g in self.groups.values()],
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "allow": dict(self.allow),
             "help_calls": [{"group_id": c.group_id, "user_id": c.user_id, "full_name": c.full_name,
                             "at": c.at.isoformat()} for c in self.help_calls.values()],
             "listening": viewer.listening if viewer is not None else None,
+            "speaking_to": viewer.speaking_to if viewer is not None else None,
+            "overview": viewer.overview if viewer is not None else False,
         }
 
     def _speaking(self) -> dict[str, str]:
@@ -149,6 +162,7 @@ class Breakouts:
             target = self.assigned(participant.user_id)
             if target != MAIN:
                 self.lesson.move(participant, target)
+        self._mark("breakouts_start", ", ".join(g.name for g in self.groups.values()))
         self.tell_staff()
         return self.state(actor)
 
@@ -175,13 +189,16 @@ class Breakouts:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self.running:
+            self._mark("breakouts_end", ", ".join(g.name for g in self.groups.values()))
         self.groups.clear()
         self.help_calls.clear()
         self.ends_at = None
         for participant in list(self.lesson.participants.values()):
-            participant.listening = None
+            participant.listening = participant.speaking_to = None
             if participant.room != MAIN:
                 self.lesson.move(participant, MAIN)
+        self._recording_may_change()
         self.lesson.apply_plan()
         self.tell_staff()
         return self.state(actor)
@@ -205,6 +222,25 @@ class Breakouts:
         actor.send({"type": "breakouts", **self.state(actor)})
         return self.state(actor)
 
+    def overview(self, actor: Participant, active: bool) -> dict[str, Any]:
+        """The teacher's grid shows one camera of each group (its latest speaker's)."""
+        if actor.role != "teacher":
+            raise Forbidden("only the lesson's teacher watches the groups")
+        actor.overview = active
+        self.lesson.apply_plan()
+        return self.state(actor)
+
+    def speak(self, actor: Participant, room: str | None) -> dict[str, Any]:
+        """The teacher's microphone is also heard in this group (None: stops), without joining it."""
+        if actor.role != "teacher":
+            raise Forbidden("only the lesson's teacher may speak into a group")
+        if room is not None and room not in self.groups:
+            raise NotFound(f"no group {room}")
+        actor.speaking_to = room
+        self.lesson.apply_plan()
+        self.tell_staff()
+        return self.state(actor)
+
     def visit(self, actor: Participant, room: str | None) -> dict[str, Any]:
         if actor.role != "teacher":
             raise Forbidden("only the lesson's teacher may visit a group")
@@ -226,6 +262,32 @@ class Breakouts:
         self.tell_staff()
         return {"help": student.room in self.help_calls}
 
+    def record(self, actor: Participant | None, room: str, active: bool) -> dict[str, Any]:
+        """The teacher turns a group's recording on or off. Its students' media are recorded while it
+        is on, the lesson's recording runs and they are in the group; its members are told."""
+        if actor is not None and actor.role != "teacher":
+            raise Forbidden("only the lesson's teacher may record a group")
+        recorder = self.lesson.recorder
+        if recorder is None or (active and self.lesson.lesson.recording_mode == "off"):
+            raise Forbidden("recording is turned off for this lesson")
+        group = self.groups.get(room)
+        if group is None:
+            raise NotFound(f"no group {room}")
+        if group.recording != active:
+            group.recording = active
+            members = [p for p in self.lesson.participants.values() if p.room == room]
+            if active:
+                for participant in members:
+                    if participant.role == "student":
+                        for producer in list(participant.producers.values()):
+                            self.lesson._spawn(recorder.producer_added(producer))
+            else:
+                recorder.reconsider()
+            for participant in members:
+                participant.send(self._recording_event(group))
+        self.tell_staff()
+        return self.state(actor)
+
     def dismiss(self, actor: Participant | None, room: str) -> dict[str, Any]:
         _require_teacher(actor)
         self.help_calls.pop(room, None)
@@ -242,12 +304,53 @@ class Breakouts:
         participant.permissions = {"mic": self.allow.get("mic", True), "camera": self.allow.get("camera", True),
                                    "screen": self.allow.get("screen", False),
                                    "screen-audio": self.allow.get("screen", False)}
+        group = self.groups.get(participant.room)
+        if group is not None:
+            participant.send(self._recording_event(group))  # whether this group is recorded: the truth first
+        self._recording_may_change(participant)
 
     def returned(self, participant: Participant) -> None:
         """Back in the main room: the student's main-room permissions again."""
         if participant.main_permissions is not None:
             participant.permissions = participant.main_permissions
             participant.main_permissions = None
+        self._recording_may_change()
+
+    # --- recording (actions) -----------------------------------------------------------------
+    def _recorded_group(self, producer: Any) -> str | None:
+        """The recorder's question (recorder.also_record): the recorded group (its name) this
+        producer's owner, a student, is in now, or None."""
+        owner = self.lesson.participants.get(producer.app_data.get("participant_id", ""))
+        if owner is None or owner.role != "student":
+            return None
+        group = self.groups.get(owner.room)
+        return group.name if group is not None and group.recording else None
+
+    def _recording_may_change(self, arrived: Participant | None = None) -> None:
+        """After a move: what is no longer wanted stops being written; a student arriving in a
+        recorded group is recorded from now (what they publish later is the lesson's to add)."""
+        recorder = self.lesson.recorder
+        if recorder is None:
+            return
+        recorder.reconsider()
+        if arrived is not None and self._recorded_group_of(arrived):
+            for producer in list(arrived.producers.values()):
+                if not recorder.recording_producer(producer.id):
+                    self.lesson._spawn(recorder.producer_added(producer))
+
+    def _recorded_group_of(self, participant: Participant) -> bool:
+        group = self.groups.get(participant.room)
+        return participant.role == "student" and group is not None and group.recording
+
+    @staticmethod
+    def _recording_event(group: Group) -> dict[str, Any]:
+        return {"type": "group_recording", "group_id": group.id, "name": group.name, "active": group.recording}
+
+    def _mark(self, kind: str, label: str) -> None:
+        """Note the moment in the lesson's recording (a chapter of its video), written outside."""
+        recorder = self.lesson.recorder
+        if recorder is not None:
+            self.lesson._finish(recorder.mark(kind, label, at=datetime.now(UTC)))
 
     async def _countdown(self, ends_at: datetime) -> None:
         warn = (ends_at - datetime.now(UTC)).total_seconds() - WARNING_BEFORE_END
@@ -300,6 +403,10 @@ async def handle(lesson: LessonRoom, me: Participant, message: Any) -> dict[str,
         state = await lesson.act(lambda: groups.notice(me, message.text))
     elif isinstance(message, m.Listen) and message.type == "listen":
         state = await lesson.act(lambda: groups.listen(me, message.group_id))
+    elif isinstance(message, m.Overview):
+        state = await lesson.act(lambda: groups.overview(me, message.active))
+    elif isinstance(message, m.Listen) and message.type == "speak":
+        state = await lesson.act(lambda: groups.speak(me, message.group_id))
     elif isinstance(message, m.Listen):
         state = await lesson.act(lambda: groups.visit(me, message.group_id))
     elif isinstance(message, m.Help):
@@ -308,6 +415,8 @@ async def handle(lesson: LessonRoom, me: Participant, message: Any) -> dict[str,
         return {"type": "ok", **await lesson.act(lambda: groups.help(me, message.active))}
     elif isinstance(message, m.HelpDismiss):
         state = await lesson.act(lambda: groups.dismiss(me, message.group_id))
+    elif isinstance(message, m.BreakoutsRecord):
+        state = await lesson.act(lambda: groups.record(me, message.group_id, message.active))
     else:  # pragma: no cover (the registry sends only these)
         raise TypeError(type(message).__name__)
     return {"type": "ok", "breakouts": state}

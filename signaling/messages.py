@@ -113,7 +113,7 @@ class BreakoutsNotice(Message):
 
 
 class Listen(Message):
-    type: Literal["listen", "visit"]
+    type: Literal["listen", "visit", "speak"]
     group_id: GroupId | None = None
 
 
@@ -122,12 +122,24 @@ class Help(Message):
     active: bool
 
 
+class Overview(Message):
+    type: Literal["overview"]
+    active: bool
+
+
 class HelpDismiss(Message):
     type: Literal["help_dismiss"]
     group_id: GroupId
 
 
-BREAKOUT_MESSAGES = (BreakoutsStart, BreakoutsMove, BreakoutsEnd, BreakoutsNotice, Listen, Help, HelpDismiss)
+class BreakoutsRecord(Message):
+    type: Literal["breakouts_record"]
+    group_id: GroupId
+    active: bool
+
+
+BREAKOUT_MESSAGES = (BreakoutsStart, BreakoutsMove, BreakoutsEnd, BreakoutsNotice, Listen, Help, HelpDismiss, Overview,
+                     BreakoutsRecord)
 
 
 class Ping(Message):
@@ -140,7 +152,8 @@ class Leave(Message):
 
 ClientMessage = Annotated[
     Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Record | Ping | Leave | BreakoutsStart
-    | BreakoutsMove | BreakoutsEnd | BreakoutsNotice | Listen | Help | HelpDismiss, Field(discriminator="type")
+    | BreakoutsMove | BreakoutsEnd | BreakoutsNotice | Listen | Help | HelpDismiss | Overview | BreakoutsRecord,
+    Field(discriminator="type")
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 

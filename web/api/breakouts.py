@@ -33,12 +33,19 @@ class MembersIn(BaseModel):
     user_ids: Annotated[list[StudentId], Field(max_length=200)]
 
 
+class GroupRecordingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    active: bool
+
+
 class GroupOut(BaseModel):
     id: str
     name: str
     user_ids: list[int]
     present: list[int] = []
     speaking: str | None = None
+    recording: bool = False
+    """The teacher turned this group's recording on (off by default)."""
 
 
 class HelpCallOut(BaseModel):
@@ -109,6 +116,16 @@ def register(api: Api) -> None:
         room = await _live_lesson(call)
         gid, user_ids = call.request.match_info["gid"], list(call.body.user_ids)
         return _state(await _run(room, lambda: room.breakouts.move_students(None, gid, user_ids)))
+
+    @api.route("PUT", r"/api/lessons/{id:\d+}/breakouts/groups/{gid:[a-z0-9]+}/recording",
+               summary="Record a group (or stop)", tag="breakouts", body=GroupRecordingIn, response=BreakoutsOut,
+               roles=roles, errors=(403, 404, 409), unit_of_work=False,
+               description="Off by default: a group's students are recorded only while this is on (and the lesson's "
+               "recording runs). Its members are told. 403 when recording is turned off for the lesson.")
+    async def record(call: Call) -> BreakoutsOut:
+        room = await _live_lesson(call)
+        gid, active = call.request.match_info["gid"], call.body.active
+        return _state(await _run(room, lambda: room.breakouts.record(None, gid, active)))
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/breakouts", summary="End the breakout groups", tag="breakouts",
                status=204, roles=roles, errors=(403, 404, 409), unit_of_work=False,

@@ -28,8 +28,9 @@ MEDIA_TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".mp4": "video
 class ChapterOut(BaseModel):
     start: float
     """Seconds into the lesson video."""
-    kind: Literal["segment", "screen"]
-    """segment: a part of the lesson (the recorder started); screen: a screen share started."""
+    kind: Literal["segment", "screen", "breakouts_start", "breakouts_end"]
+    """segment: a part of the lesson (the recorder started); screen: a screen share started;
+    breakouts_start / breakouts_end: breakout groups started / ended."""
     index: int
     at: datetime
     """When it happened (UTC)."""
