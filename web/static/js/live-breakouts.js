@@ -270,6 +270,7 @@ export class BreakoutsPanel {
     const members = h('ul', { class: 'bo-members' });
     const listen = h('button', { type: 'button', class: 'button secondary small', on: { click: () => this.toggleListen(id, listen) } });
     const visit = h('button', { type: 'button', class: 'button secondary small', on: { click: () => this.toggleVisit(id, visit) } });
+    const record = h('button', { type: 'button', class: 'button secondary small bo-record', 'aria-pressed': 'false', on: { click: () => this.toggleRecord(id, record) } });
     const moveSelect = h('select', { class: 'bo-move-select' });
     const moveButton = h('button', { type: 'button', class: 'button small', on: { click: () => this.move(id, moveSelect, moveButton) } });
     const el = h(
@@ -278,10 +279,10 @@ export class BreakoutsPanel {
       h('div', { class: 'bo-group-head' }, name, count),
       help,
       members,
-      h('div', { class: 'bo-group-actions' }, listen, visit),
+      h('div', { class: 'bo-group-actions' }, listen, visit, record),
       h('div', { class: 'bo-move' }, moveSelect, moveButton),
     );
-    return { el, name, count, help, helpText, helpDismiss, members, listen, visit, moveSelect, moveButton };
+    return { el, name, count, help, helpText, helpDismiss, members, listen, visit, record, moveSelect, moveButton };
   }
 
   renderCard(parts, group, state) {
@@ -319,6 +320,14 @@ export class BreakoutsPanel {
     parts.visit.textContent = t(here ? 'bo.back_main' : 'bo.visit');
     parts.visit.setAttribute('aria-label', here ? t('bo.back_main') : t('bo.visit_label', { name: group.name }));
     parts.el.classList.toggle('is-mine', here);
+    // Off by default; only the teacher turns a group's recording on (not offered when the lesson is never recorded).
+    const recording = Boolean(group.recording);
+    parts.record.hidden = this.client.role !== 'teacher' || this.client.recording?.mode === 'off';
+    parts.record.textContent = t(recording ? 'bo.record_stop' : 'bo.record');
+    parts.record.setAttribute('aria-pressed', String(recording));
+    parts.record.setAttribute('aria-label', t(recording ? 'bo.record_stop_label' : 'bo.record_label', { name: group.name }));
+    parts.record.classList.toggle('is-on', recording);
+    parts.el.classList.toggle('is-recorded', recording);
     // Any student of the class not in this group may be moved into it.
     const others = this.students().filter((s) => !(group.user_ids ?? []).includes(s.user_id));
     const where = (userId) => this.groups.find((g) => (g.user_ids ?? []).includes(userId))?.name ?? t('bo.in_main');
@@ -341,6 +350,11 @@ export class BreakoutsPanel {
   toggleVisit(groupId, button) {
     const here = this.client.room.id === groupId;
     return this.act(button, () => this.client.visit(here ? null : groupId));
+  }
+
+  toggleRecord(groupId, button) {
+    const group = this.groups.find((g) => g.id === groupId);
+    return this.act(button, () => this.client.breakoutsRecord(groupId, !group?.recording));
   }
 
   move(groupId, select, button) {

@@ -1,6 +1,7 @@
 // A student's group ("Bạn đang ở Nhóm 2"): shown while you are in a group, with the countdown to
 // its end, the 30-second warning, the teacher's messages and the "Gọi giáo viên" button. Back
-// in the main room it hides and the normal room returns.
+// in the main room it hides and the normal room returns. While the teacher records the group
+// (and the lesson's recording runs), "Nhóm đang được ghi hình" says so.
 
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
@@ -19,15 +20,23 @@ export class GroupPanel {
     this.countdown = h('p', { id: 'group-countdown', class: 'bo-countdown' });
     this.ending = h('p', { id: 'group-ending', class: 'group-ending', role: 'alert', hidden: true });
     this.teacherHere = h('p', { class: 'muted', hidden: true });
+    /** group id -> whether the teacher records it (the server's `group_recording` events). */
+    this.groupRecording = new Map();
+    this.recorded = h('p', { id: 'group-recorded', class: 'group-recorded', role: 'status', 'aria-live': 'polite', hidden: true });
     this.noticesHeading = h('h3', { id: 'group-notices-heading', class: 'visually-hidden' });
     this.notices = h('ul', { id: 'group-notices', class: 'group-notices', 'aria-live': 'polite', 'aria-labelledby': 'group-notices-heading' });
     this.helpButton = h('button', { type: 'button', id: 'btn-help', class: 'button secondary', 'aria-pressed': 'false', on: { click: () => this.toggleHelp() } });
     this.helpNote = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
     this.el = h('section', { id: 'group-box', class: 'panel group-box', 'aria-labelledby': 'group-heading', hidden: true },
-      this.heading, this.countdown, this.ending, this.teacherHere, this.noticesHeading, this.notices, h('div', { class: 'group-help' }, this.helpButton, this.helpNote));
+      this.heading, this.recorded, this.countdown, this.ending, this.teacherHere, this.noticesHeading, this.notices, h('div', { class: 'group-help' }, this.helpButton, this.helpNote));
     client.on('room', (event) => this.onRoom(event));
     client.on('joined', () => this.render());
-    client.onAny(['participant_joined', 'participant_left', 'notice', 'breakouts_ending'], () => this.render());
+    client.onAny(['participant_joined', 'participant_left', 'notice', 'breakouts_ending', 'recording'], () => this.render());
+    client.on('message', (message) => {
+      if (message.type !== 'group_recording') return;
+      this.groupRecording.set(message.group_id, Boolean(message.active));
+      this.render();
+    });
   }
 
   get inGroup() {
@@ -36,6 +45,7 @@ export class GroupPanel {
 
   onRoom({ previous }) {
     const room = this.client.room;
+    if (room.id === 'main') this.groupRecording.clear(); // entering a group tells again
     if (room.id !== previous) {
       this.helpActive = false;
       if (room.id !== 'main') this.say(t('grp.moved', { name: room.name ?? room.id }));
@@ -58,6 +68,11 @@ export class GroupPanel {
     }
   }
 
+  /** The group you are in is being recorded now: the teacher turned it on and the lesson records. */
+  get groupRecorded() {
+    return this.inGroup && this.groupRecording.get(this.client.room.id) === true && Boolean(this.client.recording?.active);
+  }
+
   teacherInGroup() {
     return [...this.client.participants.values()].some((p) => p.role === 'teacher' && this.client.lessonState.roomOf(p) === this.client.room.id);
   }
@@ -73,6 +88,10 @@ export class GroupPanel {
     const room = this.client.room;
     this.el.dataset.room = room.id;
     this.heading.textContent = t('grp.heading', { name: room.name ?? room.id });
+    const recorded = this.groupRecorded;
+    this.recorded.hidden = !recorded;
+    this.recorded.textContent = recorded ? t('grp.recorded') : '';
+    this.el.classList.toggle('is-recorded', recorded);
     const teacherHere = this.teacherInGroup();
     if (teacherHere) this.helpActive = false; // a visit clears the call
     this.teacherHere.hidden = !teacherHere;

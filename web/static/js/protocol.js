@@ -239,6 +239,11 @@ export class LessonClient extends Emitter {
     return this._breakouts({ type: 'visit', group_id: groupId });
   }
 
+  /** Teacher: turn a group's recording on or off (off by default: its students are not recorded). */
+  breakoutsRecord(groupId, active) {
+    return this._breakouts({ type: 'breakouts_record', group_id: groupId, active: Boolean(active) });
+  }
+
   /** Teacher: clear a group's call for help. */
   helpDismiss(groupId) {
     return this._breakouts({ type: 'help_dismiss', group_id: groupId });

@@ -65,7 +65,10 @@ const recordingName = (rec) => `${rec.kind === 'composite' ? t('rec.video') : kn
 // --- player --------------------------------------------------------------------------------------
 function chapterLabel(chapter) {
   const time = formatTime(chapter.at, state.timeZone);
-  return chapter.kind === 'screen' ? t('rec.chapter.screen', { time }) : t('rec.chapter.part', { n: chapter.index, time });
+  if (chapter.kind === 'screen') return t('rec.chapter.screen', { time });
+  if (chapter.kind === 'breakouts_start') return t('rec.chapter.breakouts_start', { time });
+  if (chapter.kind === 'breakouts_end') return t('rec.chapter.breakouts_end', { time });
+  return t('rec.chapter.part', { n: chapter.index, time });
 }
 
 function chaptersNav() {
