@@ -179,6 +179,23 @@ async def test_the_teacher_splits_the_class_into_groups_and_each_student_sees_on
             await expect(group2.locator(".bo-member.is-present")).to_have_text(f"{binh.full_name} · có mặt")
             await expect(teacher.page.locator("#bo-countdown")).to_contain_text("Còn lại")
 
+            # The overview: a camera of each group on its card, not every camera of the class.
+            await panel.get_by_role("button", name="Xem camera các nhóm").click()
+            for card in (group1, group2):
+                await expect(card.locator("video.bo-thumb")).to_be_visible(timeout=WAIT_MS)
+            await poll(teacher.page, """() => [...document.querySelectorAll('video.bo-thumb')]
+                .every((v) => !v.hidden && v.videoWidth > 0)""")
+            await panel.get_by_role("button", name="Tắt camera các nhóm").click()
+            await expect(group1.locator("video.bo-thumb")).to_be_hidden(timeout=WAIT_MS)
+
+            # The teacher speaks into Nhóm 1 without joining it.
+            await group1.get_by_role("button", name="Nói với Nhóm 1").click()
+            await expect(group1.locator("button.bo-speak")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+            lesson_room = live_server.app[ROOMS].rooms[demo.lesson_id]
+            assert [p.speaking_to for p in lesson_room.participants.values() if p.role == "teacher"] == [group_of["Nhóm 1"]]
+            await group1.locator("button.bo-speak").click()
+            await expect(group1.locator("button.bo-speak")).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
+
             # Bình calls the teacher; the teacher sees it on Nhóm 2 and dismisses it.
             await blue.page.get_by_role("button", name="Gọi giáo viên").click()
             await expect(blue.page.get_by_role("button", name="Hủy gọi giáo viên")).to_have_attribute("aria-pressed", "true")

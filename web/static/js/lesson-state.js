@@ -10,7 +10,7 @@
 export const SOURCES = ['mic', 'camera', 'screen', 'screen-audio'];
 export const MAIN_ROOM = 'main';
 
-const NO_BREAKOUTS = Object.freeze({ groups: [], ends_at: null, allow: null, help_calls: [], listening: null });
+const NO_BREAKOUTS = Object.freeze({ groups: [], ends_at: null, allow: null, help_calls: [], listening: null, speaking_to: null, overview: false });
 
 export class LessonState {
   /** @param {(type: string, detail: object) => void} emit */
@@ -178,6 +178,8 @@ export class LessonState {
       allow: state?.allow ?? null,
       help_calls: Array.isArray(state?.help_calls) ? state.help_calls : [],
       listening: state?.listening ?? null,
+      speaking_to: state?.speaking_to ?? null,
+      overview: Boolean(state?.overview),
     };
     if (!this.breakouts.groups.length) this.ending = null;
     this.emit('breakouts', this.breakouts);

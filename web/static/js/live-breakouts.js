@@ -17,8 +17,9 @@ export class BreakoutsPanel {
   /**
    * @param {{client, classRoster, say}} room `classRoster.rows` is the class (user_id, full_name)
    */
-  constructor({ client, classRoster, say }) {
+  constructor({ client, classRoster, say, scene }) {
     this.client = client;
+    this.scene = scene;
     this.classRoster = classRoster;
     this.say = say;
     this.count = 2;
@@ -74,12 +75,17 @@ export class BreakoutsPanel {
       h('div', { class: 'bo-row' }, this.noticeInput, this.noticeButton),
     );
     this.endButton = h('button', { type: 'button', id: 'bo-end', class: 'button danger', on: { click: () => this.end() } });
-    this.running = h('div', { class: 'bo-running', hidden: true }, this.countdown, this.groupsHeading, this.grid, this.noticeForm, this.endButton);
+    // One camera of each group (its latest speaker's) on the group cards: a camera per group, not
+    // every camera of the class.
+    this.overviewButton = h('button', { type: 'button', id: 'bo-overview', class: 'button secondary', 'aria-pressed': 'false',
+                                        on: { click: () => this.act(this.overviewButton, () => this.client.overview(!this.client.breakouts.overview)) } });
+    this.running = h('div', { class: 'bo-running', hidden: true }, this.countdown, this.groupsHeading, this.overviewButton, this.grid, this.noticeForm, this.endButton);
 
     this.el = h('section', { id: 'breakouts', class: 'panel breakouts-box', 'aria-labelledby': 'breakouts-heading', hidden: true },
       this.heading, this.error, this.status, this.planForm, this.running);
 
     client.onAny(REDRAW_ON, () => this.render());
+    scene?.on('remote', () => this.render()); // a group's camera arrived (the overview) or went
     classRoster.onLoad(() => this.render());
   }
 
@@ -242,6 +248,10 @@ export class BreakoutsPanel {
     this.noticeButton.textContent = t('bo.notice_send');
     this.endButton.textContent = t('bo.end');
     const state = this.client.breakouts;
+    const watching = Boolean(state.overview);
+    this.overviewButton.hidden = this.client.role !== 'teacher';
+    this.overviewButton.textContent = t(watching ? 'bo.overview_stop' : 'bo.overview');
+    this.overviewButton.setAttribute('aria-pressed', String(watching));
     const ids = this.groups.map((g) => g.id);
     for (const [id, parts] of this.cards) {
       if (!ids.includes(id)) {
@@ -271,18 +281,22 @@ export class BreakoutsPanel {
     const listen = h('button', { type: 'button', class: 'button secondary small', on: { click: () => this.toggleListen(id, listen) } });
     const visit = h('button', { type: 'button', class: 'button secondary small', on: { click: () => this.toggleVisit(id, visit) } });
     const record = h('button', { type: 'button', class: 'button secondary small bo-record', 'aria-pressed': 'false', on: { click: () => this.toggleRecord(id, record) } });
+    const speak = h('button', { type: 'button', class: 'button secondary small bo-speak', 'aria-pressed': 'false', on: { click: () => this.toggleSpeak(id, speak) } });
+    const thumb = h('video', { class: 'bo-thumb', autoplay: true, muted: true, playsinline: true, hidden: true });
+    thumb.muted = true;
     const moveSelect = h('select', { class: 'bo-move-select' });
     const moveButton = h('button', { type: 'button', class: 'button small', on: { click: () => this.move(id, moveSelect, moveButton) } });
     const el = h(
       'article',
       { class: 'bo-group', role: 'listitem', dataset: { groupId: id }, 'aria-labelledby': `bo-group-${id}-name` },
       h('div', { class: 'bo-group-head' }, name, count),
+      thumb,
       help,
       members,
-      h('div', { class: 'bo-group-actions' }, listen, visit, record),
+      h('div', { class: 'bo-group-actions' }, listen, speak, visit, record),
       h('div', { class: 'bo-move' }, moveSelect, moveButton),
     );
-    return { el, name, count, help, helpText, helpDismiss, members, listen, visit, record, moveSelect, moveButton };
+    return { el, name, count, help, helpText, helpDismiss, members, listen, speak, thumb, visit, record, moveSelect, moveButton };
   }
 
   renderCard(parts, group, state) {
@@ -316,6 +330,23 @@ export class BreakoutsPanel {
     parts.listen.textContent = t(listening ? 'bo.listen_stop' : 'bo.listen');
     parts.listen.setAttribute('aria-pressed', String(listening));
     parts.listen.setAttribute('aria-label', listening ? t('bo.listen_stop') : t('bo.listen_label', { name: group.name }));
+    const speaking = state.speaking_to === group.id;
+    parts.speak.hidden = this.client.role !== 'teacher';
+    parts.speak.textContent = t(speaking ? 'bo.speak_stop' : 'bo.speak');
+    parts.speak.setAttribute('aria-pressed', String(speaking));
+    parts.speak.setAttribute('aria-label', speaking ? t('bo.speak_stop') : t('bo.speak_label', { name: group.name }));
+    // The overview's camera of this group, if we receive one.
+    let track = null;
+    if (state.overview && this.scene) {
+      for (const p of this.client.participants.values()) {
+        if (this.client.lessonState.roomOf(p) !== group.id) continue;
+        track = this.scene.remoteVideo(p.participant_id, 'camera');
+        if (track) break;
+      }
+    }
+    if ((parts.thumb.srcObject?.getVideoTracks?.()[0] ?? null) !== track) parts.thumb.srcObject = track ? new MediaStream([track]) : null;
+    parts.thumb.hidden = !track;
+    parts.thumb.setAttribute('aria-label', t('bo.thumb_label', { name: group.name }));
     const here = this.client.room.id === group.id;
     parts.visit.textContent = t(here ? 'bo.back_main' : 'bo.visit');
     parts.visit.setAttribute('aria-label', here ? t('bo.back_main') : t('bo.visit_label', { name: group.name }));
@@ -345,6 +376,11 @@ export class BreakoutsPanel {
   toggleListen(groupId, button) {
     const listening = this.client.breakouts.listening === groupId;
     return this.act(button, () => this.client.listen(listening ? null : groupId));
+  }
+
+  toggleSpeak(groupId, button) {
+    const speaking = this.client.breakouts.speaking_to === groupId;
+    return this.act(button, () => this.client.speak(speaking ? null : groupId));
   }
 
   toggleVisit(groupId, button) {

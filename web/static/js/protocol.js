@@ -234,6 +234,16 @@ export class LessonClient extends Emitter {
     return this._breakouts({ type: 'listen', group_id: groupId });
   }
 
+  /** Teacher: be heard in a group without joining it (null stops). */
+  speak(groupId) {
+    return this._breakouts({ type: 'speak', group_id: groupId });
+  }
+
+  /** Teacher: receive one camera of each group (its latest speaker's) for the grid. */
+  overview(active) {
+    return this._breakouts({ type: 'overview', active: Boolean(active) });
+  }
+
   /** Teacher: move into a group (null: back to the main room). */
   visit(groupId) {
     return this._breakouts({ type: 'visit', group_id: groupId });
