@@ -218,6 +218,10 @@ class LessonClient:
         """A student in a group calls the teacher (or takes the call back)."""
         return await self.request({"type": "help", "active": active})
 
+    async def record_group(self, group_id: str, active: bool = True) -> dict[str, Any]:
+        """The teacher turns a group's recording on or off (off by default)."""
+        return (await self.request({"type": "breakouts_record", "group_id": group_id, "active": active}))["breakouts"]
+
     async def dismiss_help(self, group_id: str) -> dict[str, Any]:
         return (await self.request({"type": "help_dismiss", "group_id": group_id}))["breakouts"]
 

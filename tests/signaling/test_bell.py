@@ -378,6 +378,12 @@ async def test_a_revoke_during_a_publish_wins_and_a_regrant_starts_clean(
         while added["producer"]["participant_id"] != me:
             added = await watcher.next_event("producer_added", timeout=10)
         assert cameras() == [added["producer"]["producer_id"]]
+        camera = room.room.producers[cameras()[0]]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while camera.stats.packets_in < 30:  # the republished camera's media reaches the server
+            assert loop.time() < deadline, camera.stats.packets_in
+            await asyncio.sleep(0.1)
     finally:
         await student.close()
         await watcher.close()

@@ -56,9 +56,8 @@ async def group_event(client: LessonClient, group_id: str) -> dict[str, Any]:
 
 
 async def record_group(teacher: LessonClient, group_id: str, active: bool) -> dict[str, Any]:
-    reply = await teacher.request({"type": "breakouts_record", "group_id": group_id, "active": active})
-    assert reply["type"] == "ok"
-    return {g["id"]: g["recording"] for g in reply["breakouts"]["groups"]}
+    state = await teacher.record_group(group_id, active)
+    return {g["id"]: g["recording"] for g in state["groups"]}
 
 
 @pytest.mark.timeout(240)
