@@ -6,9 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 ARGS   ?=
+GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +47,10 @@ run: install
 test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS).
 bench: install
 	$(PY) -m bench $(ARGS)
+	$(PY) -m bench.groups $(GROUPS_ARGS)
 
 bench-fanout: install
 	$(PY) -m bench.fanout $(ARGS)
@@ -57,6 +60,9 @@ bench-recording: install
 
 bench-joins: install
 	$(PY) -m bench.joins $(ARGS)
+
+bench-groups: install
+	$(PY) -m bench.groups $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

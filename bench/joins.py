@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -251,12 +251,15 @@ class LocalPool:
 
 
 class WorkerPool:
-    """Students in a worker process (bench/peers.py's worker_main), driven through a pipe."""
+    """Students in a worker process (bench/peers.py's worker_main, or `target` called with the same
+    arguments and then `extra`), driven through a pipe."""
 
-    def __init__(self, base_url: str, seats: Sequence[Seat], options: PeerOptions) -> None:
+    def __init__(self, base_url: str, seats: Sequence[Any], options: PeerOptions,
+                 target: Callable[..., None] = worker_main, extra: Sequence[Any] = ()) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of this process's event loop and threads
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, base_url, list(seats), options), daemon=True)
+        self.process = context.Process(target=target, args=(child, base_url, list(seats), options, *extra),
+                                       daemon=True)
         self.process.start()
         child.close()
         assert self.process.pid is not None

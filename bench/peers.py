@@ -16,7 +16,7 @@ import json
 import random
 import resource
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -121,12 +121,14 @@ async def _drop(client: PageStudent) -> None:
         await asyncio.wait_for(client.close(leave=False), CLOSE_TIMEOUT)
 
 
-async def join_page(base_url: str, seat: Seat, options: PeerOptions) -> tuple[JoinResult, PageStudent | None]:
+async def join_page(base_url: str, seat: Seat, options: PeerOptions,
+                    factory: Callable[[], PageStudent] | None = None) -> tuple[JoinResult, PageStudent | None]:
+    """`factory` makes each attempt's client (a PageStudent of the seat's lesson and token by default)."""
     start = time.perf_counter()
     deadline = start + options.join_timeout
     result = JoinResult(seat.lesson_id)
     while True:
-        client = PageStudent(base_url, seat.lesson_id, seat.token)
+        client = factory() if factory is not None else PageStudent(base_url, seat.lesson_id, seat.token)
         retry_after: float | None = None
         try:
             await asyncio.wait_for(client.connect(), max(0.0, deadline - time.perf_counter()))
