@@ -21,7 +21,8 @@ one VP8 and one Opus encoder per group feed the same encoded frames to the group
 which only packetize them (aiortc's RTCRtpSender packs av.Packets it is given), so 40 publishers cost
 8 encoders; each sender's keyframe requests (PLI/FIR) reach its group's encoder. Students run in two
 worker processes by default (one process falls behind). The school is written
-into the database before the server starts and tokens are signed with its key (bench/joins.py)."""
+into the database before the server starts and tokens are signed with its key (bench/joins.py).
+BENCH_GROUPS_DEBUG=1 prints, for a student whose pictures never came, its m-lines and their runs."""
 from __future__ import annotations
 
 import argparse
