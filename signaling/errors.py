@@ -50,3 +50,9 @@ class Overloaded(SignalingError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LessonClosed(SignalingError):
+    """The lesson's room closed while the caller was on its way in: open the lesson's room again."""
+
+    code = "lesson_closed"

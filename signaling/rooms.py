@@ -9,7 +9,8 @@ from attendance.log import AttendanceLog
 from recorder.lesson_recorder import LessonRecorder
 from signaling.admission import Admission, LessonInfo
 from signaling.gate import JoinGate
-from signaling.lesson_room import LessonClosed, LessonRoom, MediaConfig
+from signaling.errors import LessonClosed
+from signaling.lesson_room import LessonRoom, MediaConfig
 from signaling.participant import Outbox, Participant
 
 
