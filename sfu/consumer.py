@@ -56,7 +56,7 @@ def rtp_header(marker: int, pt: int, seq: int, ts: int, ssrc: int, extensions: b
 
 class Consumer:
     def __init__(self, consumer_id: str, producer: ProducerLink, transceiver: RTCRtpTransceiver,
-                 app_data: dict[str, Any] | None = None) -> None:
+                 app_data: dict[str, Any] | None = None, *, start_now: bool = False) -> None:
         self.id = consumer_id
         self.producer = producer
         """What the router lets it ask of its producer (never the producer itself)."""
@@ -83,7 +83,11 @@ class Consumer:
         sender.on_feedback = self._feedback
         sender.report_source = self
         self._dtls.on("statechange", self._transport_changed)
-        if sender.parameters is not None:  # a reused transceiver already negotiated
+        # A reused m-line already negotiated: forwarding starts once the subscriber has answered the
+        # offer that names this consumer (the next `send`), else the first packets (the keyframe
+        # asked for) reach a receiver not yet told, and are lost. A WHEP player's m-lines are fed
+        # at once (`start_now`): a player never renegotiates.
+        if sender.parameters is not None and start_now:
             self._configure(sender.parameters)
 
     # --- state the forwarding loop keeps -----------------------------------------------------

@@ -85,12 +85,15 @@ class Router:
                 self._ticker = asyncio.ensure_future(self._tick())
 
     def consume(self, transport: WebRtcTransport, consumer_id: str, producer_id: str,
-                app_data: dict[str, Any] | None = None, transceiver: RTCRtpTransceiver | None = None) -> Consumer:
-        """A consumer of this producer on `transport` (a new or reused m-line)."""
+                app_data: dict[str, Any] | None = None, transceiver: RTCRtpTransceiver | None = None,
+                *, start_now: bool = False) -> Consumer:
+        """A consumer of this producer on `transport` (a new or reused m-line; `start_now` forwards
+        on an already negotiated m-line without waiting for the next answer)."""
         producer = self.producers.get(producer_id)
         if producer is None or producer.closed:
             raise ClosedError(f"producer {producer_id} is not in this router")
-        consumer = transport.consume(consumer_id, ProducerLink(self, producer), app_data, transceiver)
+        consumer = transport.consume(consumer_id, ProducerLink(self, producer), app_data, transceiver,
+                                     start_now=start_now)
         producer.attach(consumer.route)
         self._consumers[producer.id].append(consumer)
         return consumer

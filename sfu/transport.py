@@ -106,7 +106,7 @@ class WebRtcTransport:
 
     # --- the server offers ---------------------------------------------------------------------
     def consume(self, consumer_id: str, producer: ProducerLink, app_data: dict[str, Any] | None = None,
-                transceiver: RTCRtpTransceiver | None = None) -> Consumer:
+                transceiver: RTCRtpTransceiver | None = None, *, start_now: bool = False) -> Consumer:
         """A consumer on a new or reused m-line (made through the router, `Router.consume`); the
         next `offer()` tells the client about it."""
         if self.closed:
@@ -115,7 +115,7 @@ class WebRtcTransport:
             transceiver = self._free_transceiver(producer.kind)
         transceiver.direction = "sendonly"
         transceiver.setCodecPreferences(preferences_for(producer.codec))
-        consumer = Consumer(consumer_id, producer, transceiver, app_data)
+        consumer = Consumer(consumer_id, producer, transceiver, app_data, start_now=start_now)
         return consumer
 
     def release(self, consumer: Consumer) -> None:

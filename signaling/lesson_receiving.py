@@ -168,7 +168,7 @@ class Receiving:
             if producer_id is not None:
                 viewer.consumers[producer_id] = self.room.consume(
                     viewer.recv_transport, self._next("c"), producer_id, {"participant_id": viewer.id},
-                    transceiver=transceiver)
+                    transceiver=transceiver, start_now=True)
 
     async def watch(self, viewer: Participant, offer_sdp: str) -> str:
         """Answer a WHEP viewer's recvonly offer with the stage of its room (signaling/plan.py)."""
