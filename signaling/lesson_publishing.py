@@ -143,6 +143,8 @@ class Publishing:
                 producer = target.producers.get(revoked)
                 if producer is not None:
                     producer.close()  # the cascade forgets its mid too, so a later grant starts clean
+        if target.main_permissions is None:  # in the main room: remembered for their next session
+            self.grants[target.user_id] = dict(target.permissions)
         target.send({"type": "permissions", "permissions": dict(target.permissions)})
         self.broadcast({"type": "participant_updated", "participant": target.describe()}, room=target.room)
         return {"participant_id": target.id, "permissions": dict(target.permissions)}

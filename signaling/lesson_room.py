@@ -95,6 +95,9 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         self._transports: set[WebRtcTransport] = set()
         """Every transport made here, so closing the room closes them even if a leave was cut short."""
         self._recording_lock = asyncio.Lock()
+        self.grants: dict[int, dict[str, bool]] = {}
+        """A student's main-room permissions as the teacher last set them, by user: a student who
+        reconnects (a new session) keeps what the teacher allowed."""
         self._spoke: dict[str, float] = {}
         """When each participant last was the active speaker (the loop's clock)."""
         self.breakouts = Breakouts(self)
@@ -116,6 +119,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
             replaced = self.same_user_sessions(admission.user_id, "ws") if via == "ws" else []
             participant = Participant(self._next("p"), admission.user_id, admission.full_name, admission.role, via,
                                       outbox, auto_subscribe and via == "ws")
+            if admission.user_id in self.grants:  # what the teacher allowed outlives a reconnection
+                participant.permissions = dict(self.grants[admission.user_id])
             participant.room = self.assigned_room(participant)
             if participant.room != MAIN:
                 self.on_room_entered(participant)

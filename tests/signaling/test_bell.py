@@ -384,6 +384,11 @@ async def test_a_revoke_during_a_publish_wins_and_a_regrant_starts_clean(
         while camera.stats.packets_in < 30:  # the republished camera's media reaches the server
             assert loop.time() < deadline, camera.stats.packets_in
             await asyncio.sleep(0.1)
+        # The student's connection drops and comes back: what the teacher allowed is still allowed.
+        await student.close(leave=False)
+        student = LessonClient(live_server.url, demo.lesson_id, klass[0].token)
+        await student.connect(auto_subscribe=False)
+        assert student.joined["permissions"]["camera"] is True
     finally:
         await student.close()
         await watcher.close()
