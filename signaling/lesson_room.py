@@ -185,6 +185,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
             "participant_id": participant.id,
             "role": participant.role,
             "lesson": {"id": self.lesson.id, "title": self.lesson.title, "class_name": self.lesson.class_name,
+                       "class_id": self.lesson.class_id,
                        "teacher_id": self.lesson.teacher_id},
             "permissions": dict(participant.permissions),
             "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],

@@ -219,6 +219,13 @@ async def test_the_teacher_splits_the_class_into_groups_and_each_student_sees_on
                 await expect(page.locator("#stage")).to_be_visible()
                 await expect(page.locator("#roster li[data-role='teacher']")).to_have_count(1, timeout=WAIT_MS)
             assert set(server_rooms(live_server, demo.lesson_id).values()) == {"main"}
+
+            # Next time, the same groups with one click (kept for the class on this device).
+            await panel.get_by_role("button", name="Chia nhóm ngẫu nhiên").click()
+            await panel.get_by_role("button", name="Dùng lại các nhóm lần trước").click()
+            for student, group in plan.items():
+                picked = panel.get_by_role("combobox", name=f"Nhóm của {student.full_name}")
+                assert await picked.evaluate("(s) => s.options[s.selectedIndex].text") == group
         finally:
             await client.close()
 

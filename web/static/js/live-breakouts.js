@@ -36,6 +36,8 @@ export class BreakoutsPanel {
     this.countInput.addEventListener('change', () => this.setCount(this.countInput.value));
     this.countLabel = h('label', { for: 'bo-count' });
     this.shuffleButton = h('button', { type: 'button', class: 'button secondary', on: { click: () => this.shuffle() } });
+    // The groups this class had last time (kept on this device), to start them again with one click.
+    this.reuseButton = h('button', { type: 'button', id: 'bo-reuse', class: 'button secondary', hidden: true, on: { click: () => this.reuse() } });
     this.assignLegend = h('legend');
     this.assignList = h('ul', { class: 'bo-assign' });
     this.assignEmpty = h('p', { class: 'muted', hidden: true });
@@ -54,7 +56,7 @@ export class BreakoutsPanel {
     this.planForm = h(
       'form',
       { class: 'bo-plan', on: { submit: (event) => { event.preventDefault(); this.start(); } } },
-      h('div', { class: 'bo-row' }, h('div', { class: 'field inline' }, this.countLabel, this.countInput), this.shuffleButton),
+      h('div', { class: 'bo-row' }, h('div', { class: 'field inline' }, this.countLabel, this.countInput), this.shuffleButton, this.reuseButton),
       h('fieldset', { class: 'bo-fieldset' }, this.assignLegend, this.assignEmpty, this.assignList),
       h('div', { class: 'field' }, this.durationLabel, this.durationInput, this.durationHint),
       h('fieldset', { class: 'bo-fieldset bo-allow' }, this.allowLegend, allowLabels),
@@ -125,8 +127,45 @@ export class BreakoutsPanel {
     this.renderPlan(true);
   }
 
+  /** Where this class's last groups are kept on this device. */
+  savedKey() {
+    const classId = this.client.lessonState?.lesson?.class_id;
+    return classId ? `lophoc.breakouts.class.${classId}` : null;
+  }
+
+  savedGroups() {
+    const key = this.savedKey();
+    if (!key) return null;
+    try {
+      const saved = JSON.parse(localStorage.getItem(key) ?? 'null');
+      return Array.isArray(saved?.groups) && saved.groups.length ? saved.groups : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The class's groups of last time: the same students together again (new students at random). */
+  reuse() {
+    const saved = this.savedGroups();
+    if (!saved) return;
+    this.count = Math.min(MAX_GROUPS, saved.length);
+    this.countInput.value = String(this.count);
+    this.assignment = new Map();
+    const known = new Set(this.students().map((s) => s.user_id));
+    saved.slice(0, this.count).forEach((userIds, index) => userIds.forEach((id) => { if (known.has(id)) this.assignment.set(id, index); }));
+    this.renderPlan(true);
+  }
+
   async start() {
     const groups = groupsFromAssignment(this.assignment, this.count).map((userIds, i) => ({ name: t('bo.group_n', { n: i + 1 }), user_ids: userIds }));
+    const key = this.savedKey();
+    if (key) {
+      try {
+        localStorage.setItem(key, JSON.stringify({ groups: groups.map((g) => g.user_ids), saved_at: new Date().toISOString() }));
+      } catch {
+        // storage full or refused: the groups still start
+      }
+    }
     if (groups.some((g) => !g.user_ids.length)) {
       this.fail(t('bo.empty_groups'));
       return;
@@ -207,6 +246,8 @@ export class BreakoutsPanel {
     missing.forEach((s, i) => this.assignment.set(s.user_id, i % this.count));
     this.countLabel.textContent = t('bo.count');
     this.shuffleButton.textContent = t('bo.shuffle');
+    this.reuseButton.textContent = t('bo.reuse');
+    this.reuseButton.hidden = !this.savedGroups();
     this.assignLegend.textContent = t('bo.assign_legend');
     this.assignEmpty.textContent = t('bo.no_students');
     this.assignEmpty.hidden = students.length > 0;
