@@ -17,7 +17,8 @@ from playwright.async_api import expect
 from school.demo import DemoSchool
 from tests.browser import open_browser_page
 from tests.conftest import LiveServer, Login
-from tests.recorder.test_lesson_video import composite_of, cues
+from recorder.models import Recording
+from tests.recorder.test_lesson_video import composite_of, cues, until
 from tests.web.test_live_lesson_browser import WAIT_MS, enter_room, is_blue, is_red, write_y4m
 from tests.web.test_pages_browser import sign_in
 from web.keys import CONFIG, ROOMS
@@ -68,14 +69,13 @@ async def test_a_screen_share_recorded_from_the_live_page_is_in_the_lesson_video
         await page.click("#btn-leave")
         browser.assert_no_errors()
 
-    deadline = time.monotonic() + 120
-    while True:
-        video = await composite_of(app, demo.lesson_id)
-        if video is not None and video.status == "complete" and video.render_state is None:
-            break
-        assert video is None or video.status != "failed", video.error
-        assert time.monotonic() < deadline, "the lesson video was not rendered in time"
-        await asyncio.sleep(0.5)
+    async def rendered() -> Recording | None:
+        found = await composite_of(app, demo.lesson_id)
+        assert found is None or found.status != "failed", found.error
+        return found if found is not None and found.status == "complete" and found.render_state is None else None
+
+    video = await until("the lesson video", rendered, timeout=120)
+    assert isinstance(video, Recording)
 
     teacher = await login(demo.teacher)
     vtt = await client.get(f"/api/recordings/{video.id}/chapters.vtt", headers=teacher)
