@@ -161,7 +161,8 @@ class Breakouts:
         for participant in list(self.lesson.participants.values()):
             target = self.assigned(participant.user_id)
             if target != MAIN:
-                self.lesson.move(participant, target)
+                self.lesson.move(participant, target, replan=False)
+        self.lesson.apply_plan()
         self._mark("breakouts_start", ", ".join(g.name for g in self.groups.values()))
         self.tell_staff()
         return self.state(actor)
@@ -180,7 +181,8 @@ class Breakouts:
             self.groups[room].user_ids.extend(user_ids)
         for participant in list(self.lesson.participants.values()):
             if participant.user_id in user_ids and participant.role == "student":
-                self.lesson.move(participant, room)
+                self.lesson.move(participant, room, replan=False)
+        self.lesson.apply_plan()
         self.tell_staff()
         return self.state(actor)
 
@@ -197,7 +199,7 @@ class Breakouts:
         for participant in list(self.lesson.participants.values()):
             participant.listening = participant.speaking_to = None
             if participant.room != MAIN:
-                self.lesson.move(participant, MAIN)
+                self.lesson.move(participant, MAIN, replan=False)
         self._recording_may_change()
         self.lesson.apply_plan()
         self.tell_staff()

@@ -297,10 +297,11 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
     def spoke_at(self, participant_id: str) -> float | None:
         return self._spoke.get(participant_id)
 
-    def move(self, participant: Participant, room: str) -> None:
+    def move(self, participant: Participant, room: str, *, replan: bool = True) -> None:
         """Put a participant in another room (an action): what they and the others receive changes,
         their WebSocket, transports and WHEP m-lines stay. The attendance log closes their
-        interval in the old room (moved) and opens one in the new."""
+        interval in the old room (moved) and opens one in the new. `replan=False`: the caller
+        moves several and applies the plan once."""
         old = participant.room
         if old == room or participant.left:
             return
@@ -333,7 +334,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         if participant.permissions != before:
             participant.send({"type": "permissions", "permissions": dict(participant.permissions)})
         participant.send(self.room_event(participant))
-        self.apply_plan()
+        if replan:  # a whole class moving at once plans once, after the last move
+            self.apply_plan()
         if participant.presence is not None:
             self._finish(self._move_presence(participant, self.room_name(room)))
 
