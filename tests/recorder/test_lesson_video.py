@@ -12,8 +12,7 @@ import fractions
 import json
 import re
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from tests.conftest import LiveServer, Login
 from tests.media import ColourTrack, ToneTrack
 from tests.recorder.test_recording import mean_bgr, rows
 from tests.servers import postgres_cluster, postgres_url  # noqa: F401
+from tests.waiting import until
 from web.keys import CONFIG, DATABASE, RECORDING_JOBS
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -67,16 +67,6 @@ def gate_renders(app: web.Application, tmp_path: Path) -> Path:
     script.write_text(GATE)
     app[RECORDING_JOBS].renderer = (sys.executable, str(script), str(gate))
     return gate
-
-
-async def until(what: str, check: Callable[[], Awaitable[object]], timeout: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def composite_of(app: web.Application, lesson_id: int) -> Recording | None:
@@ -125,7 +115,7 @@ async def test_stop_start_stop_during_a_render_gives_one_video_of_both_parts_wit
             row = await composite_of(app, demo.lesson_id)
             return (row is not None and row.render_state == "rendering" and (gate / "started-1").exists())
 
-        await until("the first render to start", first_render_running)
+        await until("the first render to start", first_render_running, timeout=60)
         await asyncio.sleep(3)  # not recorded: this must not be in the video
 
         # Part 2: recording again; a screen share (blue) starts a moment later.
@@ -141,7 +131,7 @@ async def test_stop_start_stop_during_a_render_gives_one_video_of_both_parts_wit
             row = await composite_of(app, demo.lesson_id)
             return row is not None and row.render_state == "rendering" and row.render_again and row.version == 0
 
-        await until("the second stop's request to be kept", asked_again)
+        await until("the second stop's request to be kept", asked_again, timeout=60)
     finally:
         await teacher.close()
 
@@ -161,7 +151,7 @@ async def test_stop_start_stop_during_a_render_gives_one_video_of_both_parts_wit
         ok = row is not None and row.version == 1 and row.render_state == "rendering" and (gate / "started-2").exists()
         return row if ok else None
 
-    first = await until("the first version, and the second render running", first_version_and_second_render)
+    first = await until("the first version, and the second render running", first_version_and_second_render, timeout=60)
     assert isinstance(first, Recording) and first.status == "complete" and first.render_again is False
     first_file = root / first.path
     duration, _frames = frames_of(first_file)
@@ -293,7 +283,7 @@ async def test_a_damaged_frame_skips_to_the_next_keyframe_and_the_archive_says_s
         assert row is None or row.status != "failed", row.error
         return row if row is not None and row.status == "complete" and row.render_state is None else None
 
-    video = await until("the lesson video", rendered)
+    video = await until("the lesson video", rendered, timeout=60)
     assert isinstance(video, Recording)
     assert video.notes == "bỏ qua 15 khung hình hỏng trong tệp màn hình", video.notes
     duration, frames = frames_of(root / video.path)

@@ -9,7 +9,7 @@ import contextlib
 import dataclasses
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from signaling.client import LessonClient, ProtocolError
 from tests.conftest import LiveServer, Login
 from tests.media import ColourTrack, ToneTrack
 from tests.servers import postgres_cluster, postgres_url  # noqa: F401
+from tests.waiting import until
 from web.config import Config
 from web.keys import DATABASE, JOIN_GATE, ROOMS, SIGNER
 
@@ -75,16 +76,6 @@ async def teacher_on_stage(live_server: LiveServer, demo: DemoSchool, login: Log
     await teacher.publish({"camera": ColourTrack((0, 128, 255)), "mic": ToneTrack()})
     yield teacher
     await teacher.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    """Wait until `check` holds (the server settles in the background); fail with `what` if it never does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            pytest.fail(f"never happened: {what}")
-        await asyncio.sleep(0.1)
 
 
 async def report(client: TestClient, demo: DemoSchool, login: Login) -> dict[int, dict[str, Any]]:
@@ -150,12 +141,12 @@ async def test_a_class_joins_leaves_and_rejoins_the_page_at_once(
         async def all_left() -> bool:
             return not set(participants(app, demo.lesson_id)) & set(ids) and await open_presences(app, ids) == 0
 
-        await eventually(all_left, f"{round_}: every student left")
+        await until(f"{round_}: every student left", all_left)
 
         async def sockets_back() -> bool:  # + the test client's keep-alive connection
             return media_and_web_sockets(port) <= before + 2
 
-        await eventually(sockets_back, f"{round_}: sockets back to {before} (now {media_and_web_sockets(port)})")
+        await until(f"{round_}: sockets back to {before} (now {media_and_web_sockets(port)})", sockets_back)
     rows = await report(client, demo, login)
     for i in ids:
         assert len(rows[i]["intervals"]) == 2, rows[i]["intervals"]
@@ -203,7 +194,7 @@ async def test_a_class_watches_over_whep_leaves_and_rejoins_at_once(
             async def all_present() -> bool:  # a WHEP presence begins when its media connects
                 return await open_presences(app, ids) == CLASS_SIZE
 
-            await eventually(all_present, f"{round_}: all 40 viewers recorded present")
+            await until(f"{round_}: all 40 viewers recorded present", all_present)
             rows = await report(client, demo, login)
             assert all(rows[i]["present_now"] and len(rows[i]["intervals"]) >= 1 for i in ids)
             statuses = await asyncio.gather(*(whep_leave(http, live_server.url, v) for v in viewers))  # type: ignore[arg-type]
@@ -214,7 +205,7 @@ async def test_a_class_watches_over_whep_leaves_and_rejoins_at_once(
             async def sockets_back() -> bool:  # the peer connections' (HTTP keeps its connections alive)
                 return media_and_web_sockets(None) <= before
 
-            await eventually(sockets_back, f"{round_}: UDP sockets back to {before} (now {media_and_web_sockets(None)})")
+            await until(f"{round_}: UDP sockets back to {before} (now {media_and_web_sockets(None)})", sockets_back)
     rows = await report(client, demo, login)
     for i in ids:
         intervals = rows[i]["intervals"]
@@ -274,7 +265,7 @@ async def test_joins_abandoned_on_the_way_in_leave_nothing_behind(
             await viewer.close()
 
     await asyncio.gather(*(abandon_page(s) for s in page), *(abandon_whep(s) for s in whep))
-    await eventually(lambda: _true(gate.inside == 0), "nobody holds a turn")
+    await until("nobody holding a turn", lambda: gate.inside == 0)
     await gate.set_capacity(64)
 
     # Answered, but the player is gone before connecting: it never shows its media.
@@ -289,7 +280,7 @@ async def test_joins_abandoned_on_the_way_in_leave_nothing_behind(
     async def settled() -> bool:
         return not gate.inside and not set(participants(app, demo.lesson_id)) & set(ids)
 
-    await eventually(settled, "every abandoned join is gone from the room")
+    await until("every abandoned join is gone from the room", settled)
     assert await events_of(app, ids) == [], "nothing recorded for joins that never happened"
     rows = await report(client, demo, login)
     assert all(rows[i]["status"] == "absent" and not rows[i]["intervals"] for i in ids)
@@ -300,11 +291,7 @@ async def test_joins_abandoned_on_the_way_in_leave_nothing_behind(
     async def sockets_back() -> bool:
         return media_and_web_sockets(port) <= before + 2  # + the test client's keep-alive connection
 
-    await eventually(sockets_back, f"sockets back to {before} (now {media_and_web_sockets(port)})")
-
-
-async def _true(value: bool) -> bool:
-    return value
+    await until(f"sockets back to {before} (now {media_and_web_sockets(port)})", sockets_back)
 
 
 async def test_a_whep_viewer_that_vanishes_without_delete_leaves(
@@ -317,7 +304,7 @@ async def test_a_whep_viewer_that_vanishes_without_delete_leaves(
     async with aiohttp.ClientSession() as http:
         closed = await whep_join(http, live_server.url, demo.lesson_id, gone)
         sleeping = await whep_join(http, live_server.url, demo.lesson_id, asleep)
-        await eventually(lambda: _present(app, [gone.user_id, asleep.user_id]), "both viewers present")
+        await until("both viewers present", lambda: _present(app, [gone.user_id, asleep.user_id]))
         await closed.close()  # the peer connection ends; nobody tells the server
         # The other falls silent at once: its sockets go away without a word (no DTLS close).
         ice = sleeping.pc.getTransceivers()[0].receiver.transport.transport
@@ -327,7 +314,7 @@ async def test_a_whep_viewer_that_vanishes_without_delete_leaves(
         async def both_left() -> bool:
             return await open_presences(app, [gone.user_id, asleep.user_id]) == 0
 
-        await eventually(both_left, "the vanished viewers are recorded as left")
+        await until("the vanished viewers are recorded as left", both_left)
         await sleeping.close()
     assert not {gone.user_id, asleep.user_id} & set(participants(app, demo.lesson_id))
     rows = await report(client, demo, login)
@@ -366,7 +353,7 @@ async def test_a_revoke_during_a_publish_wins_and_a_regrant_starts_clean(
             return [p.id for p in room.room.producers.values()
                     if p.app_data["participant_id"] == me and p.app_data["source"] == "camera"]
 
-        await eventually(lambda: _true(not cameras()), "no camera of the student's survives the revoke")
+        await until("no camera of the student's to survive the revoke", lambda: not cameras())
         assert room.participants[me].permissions["camera"] is False
         assert "camera" not in room.participants[me].mids.values(), "no stale mid is left for the camera"
 
@@ -413,7 +400,7 @@ async def test_a_second_device_of_the_teacher_never_lands_in_a_closing_room(
         async def closed() -> bool:
             return demo.lesson_id not in app[ROOMS].rooms
 
-        await eventually(closed, "the empty room closes")
+        await until("the empty room closes", closed)
 
 
 async def test_a_full_server_answers_overloaded_at_once_with_a_time_to_retry(

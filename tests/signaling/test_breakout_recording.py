@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,17 +23,8 @@ from tests.conftest import LiveServer, Login
 from tests.media import ColourTrack, ToneTrack
 from tests.recorder.test_recording import rows, wait_for_video
 from tests.signaling.test_breakouts import WAIT, connect
+from tests.waiting import until
 from web.keys import DATABASE, ROOMS
-
-
-async def until(what: str, check: Callable[[], Awaitable[Any]], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def tracks_of(app: web.Application, lesson_id: int, user_id: int) -> list[Recording]:
@@ -98,7 +87,7 @@ async def test_a_group_is_recorded_only_while_the_teacher_says_so_and_the_video_
             found = await tracks_of(app, demo.lesson_id, ua)
             return found if sorted(r.source for r in found) == ["camera", "mic"] else []
 
-        first_tracks = await until("group 1's student to be recorded", recorded_a)
+        first_tracks = await until("group 1's student to be recorded", recorded_a, timeout=WAIT)
         assert all(r.breakout_group == "Nhóm 1" and r.status == "recording" for r in first_tracks)
         await asyncio.sleep(2.0)
 
@@ -110,7 +99,7 @@ async def test_a_group_is_recorded_only_while_the_teacher_says_so_and_the_video_
             found = await tracks_of(app, demo.lesson_id, ua)
             return len(found) == 2 and all(r.status == "complete" and r.duration_seconds > 0.5 for r in found)
 
-        await until("the student's tracks to be finished once out of the group", finished_a)
+        await until("the student's tracks to be finished once out of the group", finished_a, timeout=WAIT)
         await teacher.move_students(g1, [ua])
         # Entering a group tells whether it is recorded, before the room event.
         assert (await group_event(a, g1))["active"] is True
@@ -120,7 +109,7 @@ async def test_a_group_is_recorded_only_while_the_teacher_says_so_and_the_video_
             found = await tracks_of(app, demo.lesson_id, ua)
             return [r.source for r in found if r.status == "recording" and r.duration_seconds > 0] == ["mic"]
 
-        await until("the student back in the group to be recorded again", again)
+        await until("the student back in the group to be recorded again", again, timeout=WAIT)
 
         # Off again: its members are told, its student's files are finished.
         assert await record_group(teacher, g1, False) == {g1: False, g2: False}
@@ -131,7 +120,7 @@ async def test_a_group_is_recorded_only_while_the_teacher_says_so_and_the_video_
             return len(found) == 3 and all(r.status == "complete" for r in found)
 
         try:
-            await until("the student's tracks to be finished once recording is off", all_finished)
+            await until("the student's tracks to be finished once recording is off", all_finished, timeout=WAIT)
         except AssertionError:
             raise AssertionError([(r.source, r.status, r.duration_seconds, r.breakout_group)
                                   for r in await tracks_of(app, demo.lesson_id, ua)]) from None

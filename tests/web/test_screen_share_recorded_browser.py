@@ -18,7 +18,8 @@ from recorder.models import Recording
 from school.demo import DemoSchool
 from tests.browser import open_browser_page
 from tests.conftest import LiveServer, Login
-from tests.recorder.test_lesson_video import composite_of, cues, until
+from tests.recorder.test_lesson_video import composite_of, cues
+from tests.waiting import until
 from tests.web.test_live_lesson_browser import WAIT_MS, enter_room, is_blue, is_red, write_y4m
 from tests.web.test_pages_browser import sign_in
 from web.keys import CONFIG, ROOMS
