@@ -9,7 +9,6 @@ by default), and its members are told whenever that changes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -378,8 +377,7 @@ class Breakouts:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            with contextlib.suppress(Exception):
-                self._timer = None
+            self._timer = None
 
 
 def _require_teacher(actor: Participant | None) -> None:

@@ -23,7 +23,6 @@ class PeerWatch:
         if participant.left or participant.via == "ws" or transport.closed:
             return
         if state == "connected":
-            participant.connected = True
             self._finish(self.attend(participant))
         elif state in ("failed", "closed"):
             self._vanished(participant, transport)
@@ -50,12 +49,11 @@ class PeerWatch:
                     transport = participant.send_transport or participant.recv_transport
                     if participant.via == "ws" or transport is None:
                         continue
-                    if not participant.connected:
+                    silent = transport.silent_for()  # None: its media never connected
+                    if silent is None:
                         if now - participant.created_at > self.media.connect_timeout.total_seconds():
                             self._vanished(participant, transport)
-                        continue
-                    silent = transport.silent_for()
-                    if silent is None or silent > self.media.peer_silence.total_seconds():
+                    elif silent > self.media.peer_silence.total_seconds():
                         self._vanished(participant, transport)
 
             self.actor.post(check)

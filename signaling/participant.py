@@ -70,8 +70,6 @@ class Participant:
     """The attendance log's record of this participant's presence."""
     resource: str | None = None
     """WHIP/WHEP: the id in the session's URL."""
-    connected: bool = False
-    """WHIP/WHEP: their media has connected (their presence begins then)."""
     created_at: float = field(default_factory=lambda: asyncio.get_running_loop().time())
 
     def __post_init__(self) -> None:
