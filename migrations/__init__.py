@@ -1,4 +1,5 @@
-"""Alembic migrations of every package's tables; `upgrade()` brings a database to head."""
+"""Alembic migrations of every package's tables; `upgrade()` brings a database to its heads (features
+may add their tables on branches of their own)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,6 +26,6 @@ def _upgrade(connection: Connection, url: str, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "heads") -> None:
     async with db.engine.begin() as connection:
         await connection.run_sync(_upgrade, db.url, revision)

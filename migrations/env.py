@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import attendance.models  # noqa: F401  (registers the tables on Base.metadata)
+import classroom.models  # noqa: F401
 import recorder.models  # noqa: F401
 import school.models  # noqa: F401
 from storage.database import Base

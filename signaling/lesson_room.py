@@ -21,10 +21,12 @@ from recorder.lesson_recorder import LessonRecorder
 from sfu.producer import Producer
 from sfu.router import Router
 from sfu.transport import WebRtcTransport
+from storage.database import Database
 from signaling.actor import Actor, ActorStopped
 from signaling.admission import Admission, LessonInfo
 from signaling.errors import LessonClosed, NotFound
 from signaling.breakouts import MAIN, Breakouts
+from signaling.features import LessonFeature, lesson_features
 from signaling.participant import Outbox, Participant
 from signaling.lesson_peers import PeerWatch
 from signaling.lesson_publishing import Publishing
@@ -67,8 +69,10 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
 
     def __init__(self, lesson: LessonInfo, media: MediaConfig, attendance: AttendanceLog | None = None,
                  recorder: LessonRecorder | None = None,
-                 on_closed: Callable[[LessonRoom], None] | None = None) -> None:
+                 on_closed: Callable[[LessonRoom], None] | None = None, db: Database | None = None) -> None:
         self.lesson = lesson
+        self.db = db
+        """The database, for the features' records (None: a room that keeps no records)."""
         self.media = media
         self.attendance = attendance
         self.recorder = recorder
@@ -102,6 +106,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         """When each participant last was the active speaker (the loop's clock)."""
         self.breakouts = Breakouts(self)
         """The lesson's breakout groups (none until the teacher starts them)."""
+        self.features: dict[str, LessonFeature] = lesson_features(self)
+        """Chat, questions, hands, polls, moderation, participation: each feature's state, by name."""
         self._spawn(self._watch_peers())
         self._spawn(self._end_at_schedule())
 
@@ -180,7 +186,13 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
             raise NotFound("you are no longer in the lesson")
         if participant.room != MAIN:
             self.actor.post(lambda: participant.send(self.room_event(participant)))
-        return {
+        extra = {}
+        for feature in self.features.values():
+            state = feature.welcome(participant)
+            if state is not None and feature.name:
+                extra[feature.name] = state
+            feature.entered(participant)
+        return extra | {
             "type": "joined",
             "participant_id": participant.id,
             "role": participant.role,
@@ -251,6 +263,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
                        room=participant.room)
         self.apply_plan()
         self.on_left(participant)
+        for feature in self.features.values():
+            feature.left(participant)
         if not self.participants and not self.closed:
             self._begin_close()
         elif participant.user_id == self.lesson.teacher_id:
@@ -334,6 +348,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         if participant.permissions != before:
             participant.send({"type": "permissions", "permissions": dict(participant.permissions)})
         participant.send(self.room_event(participant))
+        for feature in self.features.values():
+            feature.moved(participant, old)
         if replan:  # a whole class moving at once plans once, after the last move
             self.apply_plan()
         if participant.presence is not None:
@@ -387,6 +403,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.breakouts.close()
+            for feature in self.features.values():
+                feature.close()
             # Attendance writes and leaves already under way finish: nothing half-recorded.
             while self._pending:
                 await asyncio.gather(*list(self._pending), return_exceptions=True)

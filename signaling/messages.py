@@ -150,6 +150,10 @@ class Leave(Message):
     type: Literal["leave"]
 
 
+CORE_MESSAGES = (Join, Publish, Answer, Mute, Permit, Subscribe, Keyframe, Record, Ping, Leave) + BREAKOUT_MESSAGES
+"""The media, membership and breakout messages; the other features declare theirs in their modules
+(signaling/features.py parses them all)."""
+
 ClientMessage = Annotated[
     Join | Publish | Answer | Mute | Permit | Subscribe | Keyframe | Record | Ping | Leave | BreakoutsStart
     | BreakoutsMove | BreakoutsEnd | BreakoutsNotice | Listen | Help | HelpDismiss | Overview | BreakoutsRecord,

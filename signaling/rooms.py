@@ -12,13 +12,15 @@ from signaling.gate import JoinGate
 from signaling.errors import LessonClosed
 from signaling.lesson_room import LessonRoom, MediaConfig
 from signaling.participant import Outbox, Participant
+from storage.database import Database
 
 
 class RoomRegistry:
     def __init__(self, media: MediaConfig, attendance: AttendanceLog | None = None,
                  recorder_for: Callable[[LessonInfo], LessonRecorder] | None = None,
-                 gate: JoinGate | None = None) -> None:
+                 gate: JoinGate | None = None, db: Database | None = None) -> None:
         self.media = media
+        self.db = db
         self.attendance = attendance
         self.recorder_for = recorder_for
         self.gate = gate or JoinGate()
@@ -48,7 +50,7 @@ class RoomRegistry:
         if room is None or room.closed:
             room = self.rooms[lesson.id] = LessonRoom(
                 lesson, self.media, self.attendance, self.recorder_for(lesson) if self.recorder_for else None,
-                on_closed=self._closed)
+                on_closed=self._closed, db=self.db)
         return room
 
     def _closed(self, room: LessonRoom) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from signaling import breakouts
+from signaling import breakouts, features
 from signaling import messages as m
 from signaling.admission import Admission
 from signaling.errors import BadMessage, JoinFirst, Overloaded, SignalingError, TooLarge
@@ -30,10 +30,10 @@ CLOSE_TOO_SLOW = 4008
 """WebSocket close code for a client that does not keep up with its messages."""
 
 Admit = Callable[[str], Awaitable[Admission]]
-Handler = Callable[[LessonRoom, Participant, Any], Awaitable[dict[str, Any]]]
-FEATURES: dict[type, Handler] = {cls: breakouts.handle for cls in m.BREAKOUT_MESSAGES}
-"""Messages handled by a feature module of their own (the media and membership core is below)."""
 """Turns a join token into an admission to this lesson, or raises a SignalingError."""
+Handler = Callable[[LessonRoom, Participant, Any], Awaitable[dict[str, Any]]]
+FEATURES: dict[type, Handler] = {cls: breakouts.handle for cls in m.BREAKOUT_MESSAGES} | features.handlers()
+"""Messages handled by a feature module of their own (the media and membership core is below)."""
 
 
 class Session:
@@ -116,7 +116,7 @@ class Session:
             self._error(JoinFirst("the first message must be join"), None)
             return False
         try:
-            message = m.parse(first.data)
+            message = features.parse(first.data)
             if not isinstance(message, m.Join):
                 raise JoinFirst("the first message must be join")
             # A turn at the gate, then a short read of the database, then the room: each of
@@ -161,7 +161,7 @@ class Session:
         room, me = self.room, self.participant
         request = m.request_id(text)
         try:
-            message = m.parse(text)
+            message = features.parse(text)
             reply: dict[str, Any] | None = None
             if isinstance(message, m.Join):
                 raise BadMessage("already joined")

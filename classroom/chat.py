@@ -1,0 +1,2 @@
+"""The lesson's chat records (being built)."""
+from __future__ import annotations

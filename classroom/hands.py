@@ -1,0 +1,2 @@
+"""The lesson's hands records (being built)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""The lesson's participation records (being built)."""
+from __future__ import annotations

@@ -1,0 +1,2 @@
+"""The lesson's questions records (being built)."""
+from __future__ import annotations
