@@ -2,17 +2,13 @@
 grade, subject and teacher, CSV and XLSX exports, and the school's thresholds."""
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from openpyxl import Workbook
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +23,11 @@ from school.structure import class_rosters
 from school.timezones import school_zone
 from web.api.params import DateOrTime, QueryId
 from web.routing import Api, Call
+from web.tables import export
 
 STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm"}
 REASON_VI = {"left": "tự rời lớp", "disconnected": "mất kết nối", "removed": "bị mời ra", "lesson_ended": "hết tiết",
              "server_restart": "máy chủ khởi động lại", None: "đang trong lớp"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class IntervalOut(BaseModel):
@@ -280,27 +276,6 @@ def range_table(report: AttendanceReportOut) -> tuple[list[str], list[list[objec
                                  s.minutes_present, round(s.attendance_rate * 100, 1)]
                                 for n, s in enumerate(report.students, 1)]
     return header, rows
-
-
-def export(header: list[str], rows: list[list[object]], fmt: str, filename: str, title: str) -> web.Response:
-    disposition = f"attachment; filename=\"{filename}.{fmt}\"; filename*=UTF-8''{quote(filename)}.{fmt}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
-        # A byte-order mark so spreadsheet programs read the Vietnamese letters as UTF-8.
-        return web.Response(body=("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv", charset="utf-8",
-                            headers={"Content-Disposition": disposition})
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return web.Response(body=out.getvalue(), content_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 def register(api: Api) -> None:
