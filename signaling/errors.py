@@ -56,3 +56,13 @@ class LessonClosed(SignalingError):
     """The lesson's room closed while the caller was on its way in: open the lesson's room again."""
 
     code = "lesson_closed"
+
+
+class RateLimited(SignalingError):
+    """Too many of one kind of message in a short time; the client may send again after `retry_after` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from signaling import breakouts, features
 from signaling import messages as m
 from signaling.admission import Admission
-from signaling.errors import BadMessage, JoinFirst, Overloaded, SignalingError, TooLarge
+from signaling.errors import BadMessage, JoinFirst, Overloaded, RateLimited, SignalingError, TooLarge
 from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from signaling.rooms import RoomRegistry
@@ -100,7 +100,7 @@ class Session:
 
     def _error(self, exc: SignalingError, request_id: int | None) -> None:
         reply: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-        if isinstance(exc, Overloaded):
+        if isinstance(exc, (Overloaded, RateLimited)):
             reply["retry_after"] = exc.retry_after
         if request_id is not None:
             reply["id"] = request_id
