@@ -9,7 +9,7 @@ ARGS   ?=
 GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,12 @@ run: install
 test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS).
+# The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS),
+# then the class's chat and a poll answered at once (CLASSROOM_ARGS).
 bench: install
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.groups $(GROUPS_ARGS)
+	$(PY) -m bench.classroom $(CLASSROOM_ARGS)
 
 bench-fanout: install
 	$(PY) -m bench.fanout $(ARGS)
@@ -63,6 +65,9 @@ bench-joins: install
 
 bench-groups: install
 	$(PY) -m bench.groups $(ARGS)
+
+bench-classroom: install
+	$(PY) -m bench.classroom $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
