@@ -10,6 +10,8 @@
 // token). Waits grow exponentially with full jitter (backoff.js), never shorter than the server
 // asked, and start over after a successful join. Before each wait it emits
 // `retry: {error, overloaded, delayMs, until, failures}` (`error` null after a dropped connection).
+// In a locked room the join is answered `waiting` first (emitted as `waiting`, no timeout), then
+// `joined` when the teacher admits us, or `bye` (denied), which ends the join for good.
 
 import { request } from './api.js';
 import { backoffDelay } from './backoff.js';
@@ -17,7 +19,7 @@ import { backoffDelay } from './backoff.js';
 export const STATES = ['connecting', 'connected', 'reconnecting', 'closed'];
 
 /** Join errors after which trying again cannot help. */
-const FATAL_CODES = new Set(['forbidden', 'not_found', 'not_authenticated', 'bad_message', 'http_403', 'http_404', 'bye']);
+const FATAL_CODES = new Set(['forbidden', 'not_found', 'not_authenticated', 'bad_message', 'http_403', 'http_404', 'bye', 'lesson_ended']);
 
 /**
  * A refusal from the server (`{"type": "error", "code"}`) or a failure of the client (timeout,
@@ -312,11 +314,30 @@ export class LessonConnection {
     if (!message || typeof message !== 'object') return;
     if (message.id !== undefined && message.id !== null && this._pending.has(message.id)) {
       const pending = this._pending.get(message.id);
+      // A locked room: the join is answered `waiting` first, then `joined` (same id) once the
+      // teacher admits us, however long that takes, or `bye` (denied).
+      if (pending.type === 'join' && message.type === 'waiting') {
+        clearTimeout(pending.timer);
+        this.emit('waiting', message);
+        return;
+      }
       this._pending.delete(message.id);
       clearTimeout(pending.timer);
       if (message.type === 'error') pending.reject(new ProtocolError(message.code ?? 'internal', message.message, message));
-      else pending.resolve(message);
+      else if (message.type === 'bye') {
+        pending.reject(new ProtocolError('bye', message.reason, message));
+        this.hooks.message(gen, message);
+      } else pending.resolve(message);
       return;
+    }
+    if (message.type === 'bye') {
+      // Turned away while waiting (a `bye` without the join's id): the join fails for good.
+      for (const [id, pending] of this._pending) {
+        if (pending.type !== 'join') continue;
+        this._pending.delete(id);
+        clearTimeout(pending.timer);
+        pending.reject(new ProtocolError('bye', message.reason, message));
+      }
     }
     switch (message.type) {
       case 'error':

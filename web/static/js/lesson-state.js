@@ -5,7 +5,10 @@
 //
 // Events: participant_joined, participant_left, participant_updated, producer_added,
 // producer_removed, producer_muted, active_speaker, permissions ({permissions, before}),
-// recording, room, breakouts, breakouts_ending, notice.
+// recording, room, breakouts, breakouts_ending, notice; and those of the classroom part
+// (lesson-classroom.js: chat, questions, hands, reactions, polls, moderation, the lesson's times).
+
+import { ClassroomState } from './lesson-classroom.js';
 
 export const SOURCES = ['mic', 'camera', 'screen', 'screen-audio'];
 export const MAIN_ROOM = 'main';
@@ -35,6 +38,18 @@ export class LessonState {
     this.ending = null;
     /** The teacher's messages to the groups, oldest first: `{text, from, at}`. */
     this.notices = [];
+    /** Chat, questions, hands, reactions, polls and the room's moderation. */
+    this.classroom = new ClassroomState(emit, () => this.userId);
+  }
+
+  /** The user id of this page (null before the first join). */
+  get userId() {
+    return this._userId ?? this.participants.get(this.participantId)?.user_id ?? null;
+  }
+
+  /** Teacher or observer. */
+  get staff() {
+    return this.role === 'teacher' || this.role === 'observer';
   }
 
   /** A (re)join: everything is as the `joined` reply says. */
@@ -49,9 +64,11 @@ export class LessonState {
     this.recording = joined.recording ?? null;
     this.activeSpeaker = null;
     const me = this.participants.get(this.participantId);
+    this._userId = joined.user_id ?? me?.user_id ?? null;
     const room = typeof joined.room === 'object' && joined.room ? joined.room : { room: joined.room ?? me?.room ?? MAIN_ROOM };
     this._setRoom(room);
     if (joined.breakouts) this.applyBreakouts(joined.breakouts);
+    this.classroom.applyJoined(joined);
   }
 
   /** The participant `id`, or null. */
@@ -130,7 +147,7 @@ export class LessonState {
         this.emit('notice', message);
         return true;
       default:
-        return false;
+        return this.classroom.apply(message);
     }
   }
 

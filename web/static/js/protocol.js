@@ -15,13 +15,17 @@
 // Events: state, joined, participant_joined, participant_left, participant_updated,
 // producer_added, producer_removed, producer_muted, active_speaker, permissions, recording,
 // room, breakouts, breakouts_ending, notice, track, track_ended, unpublished, transport_state,
-// bye, error, retry, message (any other server message).
+// bye, error, retry, waiting (the room is locked: wait for the teacher), message (any other
+// server message); the classroom's (lesson-classroom.js): chat, chat_deleted, chat_blocked,
+// chat_policy, question, hands, hand_lowered, floor, reactions, poll, poll_counts, poll_results,
+// lock, waiting_list, lesson_ending, lesson_times, muted.
 
 import { Emitter } from './emitter.js';
 import { LessonConnection, ProtocolError, STATES } from './lesson-connection.js';
 import { LessonMedia, SOURCE_KIND, iceGatheringComplete } from './lesson-media.js';
 import { LessonState, MAIN_ROOM, SOURCES } from './lesson-state.js';
 
+export { REACTIONS } from './lesson-classroom.js';
 export { MAIN_ROOM, ProtocolError, SOURCES, SOURCE_KIND, STATES, iceGatheringComplete };
 
 const DEFAULTS = {
@@ -108,6 +112,21 @@ export class LessonClient extends Emitter {
   /** The breakout groups (teacher and observers): `{groups, ends_at, allow, help_calls, listening}`. */
   get breakouts() {
     return this.lessonState.breakouts;
+  }
+
+  /** Chat, questions, hands, reactions, polls, moderation (lesson-classroom.js). */
+  get classroom() {
+    return this.lessonState.classroom;
+  }
+
+  /** This page's user id. */
+  get userId() {
+    return this.lessonState.userId;
+  }
+
+  /** Teacher or observer. */
+  get staff() {
+    return this.lessonState.staff;
   }
 
   // --- connecting (lesson-connection.js) -------------------------------------------------------
@@ -262,5 +281,141 @@ export class LessonClient extends Emitter {
   /** Student: raise (or lower) the group's call for the teacher. */
   help(active) {
     return this.conn.request({ type: 'help', active: Boolean(active) });
+  }
+
+  // --- the classroom (chat, questions, hands, reactions, polls, moderation) -------------------
+  /** A request whose reply may carry the new state of a question, a poll or a chat message. */
+  async _classroom(message) {
+    const reply = await this.conn.request(message);
+    this.classroom.applyReply(reply);
+    return reply;
+  }
+
+  /** Chat: `to` a user id for a private message (null: the room's chat); `room` (staff) a group's chat. */
+  sendChat(text, { to = null, room } = {}) {
+    const message = { type: 'chat', text, to };
+    if (room) message.room = room;
+    return this._classroom(message);
+  }
+
+  /** Staff: delete a chat message. */
+  deleteChat(messageId) {
+    return this.conn.request({ type: 'chat_delete', message_id: messageId });
+  }
+
+  /** Staff: stop (or allow again) a student's chat. */
+  blockChat(userId, blocked) {
+    return this.conn.request({ type: 'chat_block', user_id: userId, blocked: Boolean(blocked) });
+  }
+
+  /** Staff: may students write privately to each other. */
+  setChatPolicy(privateBetweenStudents) {
+    return this.conn.request({ type: 'chat_policy', private_between_students: Boolean(privateBetweenStudents) });
+  }
+
+  /** Ask a question. */
+  ask(text) {
+    return this._classroom({ type: 'question_ask', text });
+  }
+
+  /** Vote a question up (or take the vote back). */
+  async vote(questionId, vote) {
+    const reply = await this._classroom({ type: 'question_vote', question_id: questionId, vote: Boolean(vote) });
+    this.classroom.setVote(questionId, vote);
+    return reply;
+  }
+
+  /** Staff: answer a question in writing (`text`) or say it was answered aloud (`live`). */
+  answerQuestion(questionId, { text = null, live = false } = {}) {
+    const message = { type: 'question_answer', question_id: questionId, live: Boolean(live) };
+    if (text) message.text = text;
+    return this._classroom(message);
+  }
+
+  /** Staff: a question's status: open, done or hidden. */
+  setQuestionStatus(questionId, status) {
+    return this._classroom({ type: 'question_status', question_id: questionId, status });
+  }
+
+  /** Student: raise the hand. */
+  raiseHand() {
+    return this.conn.request({ type: 'hand', raised: true });
+  }
+
+  /** Student: lower the own hand; staff: lower a student's hand (`userId`), or everyone's (null). */
+  lowerHand(userId) {
+    if (userId === undefined) return this.conn.request({ type: 'hand', raised: false });
+    return this.conn.request({ type: 'hand_lower', user_id: userId });
+  }
+
+  /** Teacher: give a student the floor (lowers their hand, allows their microphone). */
+  giveFloor(userId) {
+    return this.conn.request({ type: 'floor', user_id: userId });
+  }
+
+  /** Student: the current reaction (understood, confused, thumbs_up), or null to clear it. */
+  async react(reaction) {
+    const reply = await this.conn.request({ type: 'react', reaction: reaction ?? null });
+    this.classroom.setMyReaction(reaction ?? null);
+    return reply;
+  }
+
+  /** Staff: clear every reaction. */
+  clearReactions() {
+    return this.conn.request({ type: 'reactions_clear' });
+  }
+
+  /** Teacher: make a poll (the REST body's shape); `open` launches it at once, else it is kept as a draft. */
+  createPoll(poll, { open = true } = {}) {
+    return this._classroom({ type: 'poll_create', poll: { ...poll, draft: !open }, open: Boolean(open) });
+  }
+
+  openPoll(pollId) {
+    return this._classroom({ type: 'poll_open', poll_id: pollId });
+  }
+
+  closePoll(pollId) {
+    return this._classroom({ type: 'poll_close', poll_id: pollId });
+  }
+
+  publishPoll(pollId) {
+    return this._classroom({ type: 'poll_publish', poll_id: pollId });
+  }
+
+  /** Student: answer (or change the answer) while the poll is open: `{choices}`, `{text}` or `{number}`. */
+  async answerPoll(pollId, answer) {
+    const reply = await this.conn.request({ type: 'poll_answer', poll_id: pollId, ...answer });
+    this.classroom.setMyAnswer(pollId, reply?.answer ?? answer);
+    return reply;
+  }
+
+  /** Staff: `mute_all` or `cameras_off`. */
+  moderate(action) {
+    return this.conn.request({ type: 'moderate', action });
+  }
+
+  /** Staff: lock the room (students who were not in it wait to be admitted) or open it. */
+  lock(locked) {
+    return this.conn.request({ type: 'lock', locked: Boolean(locked) });
+  }
+
+  /** Staff: let a waiting student in, or turn them away. */
+  admit(userId, admit = true) {
+    return this.conn.request({ type: 'admit', user_id: userId, admit: Boolean(admit) });
+  }
+
+  /** Staff: send a student out of the lesson (they wait to be admitted if they come back). */
+  remove(userId) {
+    return this.conn.request({ type: 'remove', user_id: userId });
+  }
+
+  /** Staff: end the lesson for everyone. */
+  endLesson() {
+    return this.conn.request({ type: 'end_lesson' });
+  }
+
+  /** Teacher: give the lesson `minutes` more. */
+  extend(minutes) {
+    return this.conn.request({ type: 'extend', minutes });
   }
 }
