@@ -29,6 +29,11 @@ class LessonFeature:
     def __init__(self, lesson: LessonRoom) -> None:
         self.lesson = lesson
 
+    async def prepare(self) -> None:
+        """Awaited (outside actions) before every `welcome`: load what the lesson's records hold
+        (e.g. its questions, after the room closed and opened again) so a joining participant
+        finds it. Quick once done."""
+
     def welcome(self, participant: Participant) -> Any:
         """What a participant joining finds (their view only); None adds nothing."""
         return None
@@ -50,9 +55,9 @@ Handler = Callable[["LessonRoom", "Participant", Any], Awaitable[dict[str, Any]]
 
 
 def _modules() -> list[Any]:
-    from signaling import chat, hands, moderation, participation, polls, questions
+    from signaling import chat, hands, moderation, participation, polls, questions, reactions
 
-    return [chat, questions, hands, polls, moderation, participation]
+    return [chat, questions, hands, reactions, polls, moderation, participation]
 
 
 def lesson_features(lesson: LessonRoom) -> dict[str, LessonFeature]:

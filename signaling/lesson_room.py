@@ -177,6 +177,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
             await self._follow_recording()
 
     async def welcome(self, participant: Participant) -> dict[str, Any]:
+        for feature in self.features.values():
+            await feature.prepare()  # what the records hold (e.g. questions asked before the room reopened)
         return await self._call(lambda: self._welcome(participant))
 
     def _welcome(self, participant: Participant) -> dict[str, Any]:
