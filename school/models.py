@@ -40,6 +40,8 @@ class School(Base):
     """A student whose last leave comes earlier than this before the end left early."""
     recording_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Recordings older than this are deleted by the retention job; None keeps them."""
+    lesson_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    """A lesson's room closes this long after its scheduled end (unless its teacher extends it)."""
 
 
 class User(Base):
@@ -185,3 +187,7 @@ class Lesson(Base):
     """auto: recorded from the start; manual: when the teacher starts it; off."""
     record_students: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     """Students' media are recorded only when the school enables it for the lesson (and they are told)."""
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the lesson was ended (by its teacher, or its room closing on time): no one enters after."""
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the teacher's extension closes the room (None: the scheduled end plus the school's grace)."""

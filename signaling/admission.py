@@ -12,12 +12,13 @@ from school import errors as school_errors
 from school.accounts import active_user
 from school.models import ClassStudent, Lesson, Role, SchoolClass, User
 from school.tokens import TokenClaims, TokenSigner
-from signaling.errors import Forbidden, NotAuthenticated, NotFound
+from classroom import moderation as records
+from signaling.errors import Forbidden, LessonEnded, NotAuthenticated, NotFound
 
 MEDIA_TOKEN_PURPOSE = "media"
 MEDIA_TOKEN_TTL = timedelta(minutes=2)
 OPENS_BEFORE = timedelta(minutes=15)
-"""Students may enter this long before the lesson starts, and until this long after it ends."""
+"""Students may enter this long before the lesson starts (and until its room closes)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class LessonInfo:
     record_students: bool = False
     student_ids: frozenset[int] = frozenset()
     """The class's students (who may be put in breakout groups)."""
+    closes_at: datetime | None = None
+    """When the room closes: the teacher's extension, else ends_at plus the school's grace
+    (None: at ends_at)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Admission:
     role: str
     """In the lesson: teacher, student or observer."""
     lesson: LessonInfo
+    banned: bool = False
+    """A student the teacher removed from this lesson: their join waits for the teacher."""
 
 
 def verify_token(signer: TokenSigner, token: str) -> TokenClaims:
@@ -74,9 +80,15 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
     assert klass is not None
     students = frozenset(await session.scalars(select(ClassStudent.student_id).where(
         ClassStudent.class_id == lesson.class_id)))
+    closes_at = await records.lesson_closes_at(session, lesson)
     info = LessonInfo(lesson.id, lesson.school_id, lesson.title, lesson.class_id, klass.name, lesson.teacher_id,
                       lesson.starts_at, lesson.ends_at, lesson.subject_id, klass.school_year_id,
-                      lesson.recording_mode, lesson.record_students, students)
+                      lesson.recording_mode, lesson.record_students, students, closes_at)
+    mine = lesson.teacher_id == user.id or user.role is Role.admin or (
+        user.role is Role.student and user.id in students)
+    now = now or datetime.now(UTC)
+    if mine and (lesson.ended_at is not None or now >= closes_at):
+        raise LessonEnded("the lesson has ended")
     if lesson.teacher_id == user.id:
         return Admission(user.id, user.full_name, "teacher", info)
     if user.role is Role.admin:
@@ -84,8 +96,8 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
     if user.role is Role.student:
         if user.id not in students:
             raise Forbidden("only students of this class may join this lesson")
-        now = now or datetime.now(UTC)
-        if not (lesson.starts_at - OPENS_BEFORE <= now <= lesson.ends_at + OPENS_BEFORE):
-            raise Forbidden("the lesson room is not open now")
-        return Admission(user.id, user.full_name, "student", info)
+        if now < lesson.starts_at - OPENS_BEFORE:
+            raise Forbidden("the lesson room is not open yet: it opens 15 minutes before the lesson")
+        return Admission(user.id, user.full_name, "student", info,
+                         banned=await records.is_banned(session, lesson.id, user.id))
     raise Forbidden("only the lesson's teacher, its class's students and administrators may join")

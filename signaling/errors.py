@@ -66,3 +66,9 @@ class RateLimited(SignalingError):
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LessonEnded(SignalingError):
+    """The lesson has ended (its teacher ended it, or its room closed on time): no one enters again."""
+
+    code = "lesson_ended"

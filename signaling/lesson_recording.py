@@ -1,10 +1,8 @@
 """Recording follows the lesson: running while the lesson is to be recorded and its teacher is
-present, paused (each pause ends a part) while the teacher is away, stopped at the scheduled end;
-everyone told the truth whenever it changes."""
+present, paused (each pause ends a part) while the teacher is away, stopped when the lesson ends
+(its room closing on time or the teacher ending it); everyone told the truth whenever it changes."""
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from signaling.errors import Conflict, Forbidden, LessonClosed
@@ -71,14 +69,8 @@ class LessonRecording:
         if self.recorder is not None and self._records_now() != self.recorder.active:
             self._finish(self._follow_recording())
 
-    async def _end_at_schedule(self) -> None:
-        """At the lesson's scheduled end the recording stops (the room stays open for who is in it)."""
-        delay = (self.lesson.ends_at - datetime.now(UTC)).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-        def end() -> None:
-            self.ended = True
-            self._recording_may_change()
-
-        self.actor.post(end)
+    def _end_at_schedule(self) -> None:
+        """The recording runs until the lesson's room closes (at `closes_at`: the scheduled end plus
+        the school's grace, or the teacher's extension), or the teacher ends the lesson: teaching
+        past the scheduled end is part of the lesson. The moderation's timer closes the room."""
+        self.moderation.arm()

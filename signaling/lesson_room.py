@@ -24,7 +24,7 @@ from sfu.transport import WebRtcTransport
 from storage.database import Database
 from signaling.actor import Actor, ActorStopped
 from signaling.admission import Admission, LessonInfo
-from signaling.errors import LessonClosed, NotFound
+from signaling.errors import Forbidden, LessonClosed, NotFound
 from signaling.breakouts import MAIN, Breakouts
 from signaling.features import LessonFeature, lesson_features
 from signaling.participant import Outbox, Participant
@@ -50,6 +50,8 @@ class MediaConfig:
     """A WHIP or WHEP peer that sends no RTCP for this long has vanished and leaves."""
     connect_timeout: timedelta = timedelta(seconds=30)
     """A WHIP or WHEP peer whose media has not connected this long after its answer never will."""
+    close_warnings: tuple[timedelta, ...] = (timedelta(minutes=5), timedelta(minutes=1))
+    """Everyone is warned (`lesson_ending`) this long before the room closes by itself."""
 
     def ice_servers_json(self) -> list[dict[str, Any]]:
         out = []
@@ -81,6 +83,9 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         """The lesson is to be recorded (auto from the start; manual once the teacher starts it). It
         records while this holds, its teacher is present and the lesson has not ended."""
         self.ended = False
+        """The lesson has ended (its teacher ended it, or the room closed on time): it records no more."""
+        self.closes_at: datetime = lesson.closes_at or lesson.ends_at
+        """When the room closes by itself (moved later by the teacher's extension)."""
         self.participants: dict[str, Participant] = {}
         self.resources: dict[str, str] = {}
         """WHIP/WHEP resource id (the session's URL) -> participant id."""
@@ -109,7 +114,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         self.features: dict[str, LessonFeature] = lesson_features(self)
         """Chat, questions, hands, polls, moderation, participation: each feature's state, by name."""
         self._spawn(self._watch_peers())
-        self._spawn(self._end_at_schedule())
+        self._end_at_schedule()
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids)}"
@@ -122,33 +127,54 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         def admit() -> tuple[Participant, list[Participant]]:
             if self.closed:
                 raise LessonClosed("the lesson's room has just closed")
-            replaced = self.same_user_sessions(admission.user_id, "ws") if via == "ws" else []
             participant = Participant(self._next("p"), admission.user_id, admission.full_name, admission.role, via,
                                       outbox, auto_subscribe and via == "ws")
-            if admission.user_id in self.grants:  # what the teacher allowed outlives a reconnection
-                participant.permissions = dict(self.grants[admission.user_id])
-            participant.room = self.assigned_room(participant)
-            if participant.room != MAIN:
-                self.on_room_entered(participant)
-            self.participants[participant.id] = participant  # first, so the room is never empty between
-            for older in replaced:
-                older.send({"type": "bye", "reason": "replaced"})
-                self._remove(older, "replaced")
-            self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant,
-                           room=participant.room)
-            if self.breakouts.running:
-                self.breakouts.tell_staff()
-            return participant, replaced
+            if self.moderation.must_wait(admission):
+                if via != "ws":
+                    raise Forbidden("the teacher must admit you first: the lesson is locked or you were removed; "
+                                    "join from the lesson page and wait to be admitted")
+                self.moderation.wait(participant, admission)
+                return participant, []
+            return participant, self.seat(participant)
 
         try:
             participant, replaced = await self.actor.call(admit)
         except ActorStopped:
             raise LessonClosed("the lesson's room has just closed") from None
+        await self.let_go(replaced)
+        return participant
+
+    @property
+    def moderation(self) -> Any:
+        """The lesson's moderation (lock, waiting room, removals, the lesson's end)."""
+        return self.features["moderation"]
+
+    def seat(self, participant: Participant) -> list[Participant]:
+        """Put an admitted participant in the room (an action); returns the user's older page
+        sessions it replaced, whose presence `let_go` puts aside outside the action."""
+        replaced = [p for p in self.same_user_sessions(participant.user_id, "ws")
+                    if p is not participant] if participant.via == "ws" else []
+        if participant.user_id in self.grants:  # what the teacher allowed outlives a reconnection
+            participant.permissions = dict(self.grants[participant.user_id])
+        participant.room = self.assigned_room(participant)
+        if participant.room != MAIN:
+            self.on_room_entered(participant)
+        self.participants[participant.id] = participant  # first, so the room is never empty between
+        self.moderation.seated(participant)
+        for older in replaced:
+            older.send({"type": "bye", "reason": "replaced"})
+            self._remove(older, "replaced")
+        self.broadcast({"type": "participant_joined", "participant": participant.describe()}, skip=participant,
+                       room=participant.room)
+        if self.breakouts.running:
+            self.breakouts.tell_staff()
+        return replaced
+
+    async def let_go(self, replaced: list[Participant]) -> None:
         for older in replaced:
             # The older session's presence is put aside first, so this one resumes it.
             await asyncio.shield(self._write_leave(older, "replaced"))
             self._finish(self._after_leave(older, "replaced"))
-        return participant
 
     async def name_session(self, participant: Participant, resource: str) -> str:
         """Give a WHIP/WHEP participant the id in its session's URL."""
@@ -231,6 +257,11 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
     def same_user_sessions(self, user_id: int, via: str) -> list[Participant]:
         return [p for p in self.participants.values() if p.user_id == user_id and p.via == via]
 
+    async def stop_waiting(self, participant: Participant) -> None:
+        """A student waiting to be admitted went away: off the waiting list (nothing was recorded)."""
+        with contextlib.suppress(LessonClosed):
+            await self._call(lambda: self.moderation.stop_waiting(participant))
+
     async def leave(self, participant: Participant, reason: str, at: datetime | None = None) -> None:
         """Take the participant out (an action), then write the attendance leave and close their
         peer connections outside it. Safe to call twice and from any task; a caller cancelled
@@ -267,7 +298,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         self.on_left(participant)
         for feature in self.features.values():
             feature.left(participant)
-        if not self.participants and not self.closed:
+        if self.empty and not self.closed:
             self._begin_close()
         elif participant.user_id == self.lesson.teacher_id:
             self._recording_may_change()  # the teacher gone: the recording pauses
@@ -292,7 +323,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
 
     @property
     def empty(self) -> bool:
-        return not self.participants
+        """Nobody in the room, and nobody waiting to be admitted."""
+        return not self.participants and not self.moderation.waiting
 
     # --- rooms -----------------------------------------------------------------------------------
     def assigned_room(self, participant: Participant) -> str:
@@ -378,23 +410,26 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         task = asyncio.ensure_future(self._finish_close())
         task.add_done_callback(_log_failure)
 
-    async def close(self) -> None:
-        """Close the room whatever is in it (the server is stopping)."""
+    async def close(self, reason: str = "room_closed") -> None:
+        """Close the room whatever is in it: the server is stopping (room_closed), or the lesson
+        ends (lesson_ended: its teacher ended it, or its time is up). Everyone gets `bye` with the
+        reason; their leaves are written before the room has finished closing."""
 
-        def everyone_out() -> list[Participant]:
+        def everyone_out() -> None:
+            if reason == "lesson_ended":
+                self.ended = True
             if not self.closed:
                 self._begin_close()
-            leaving = [p for p in self.participants.values()]
-            for participant in leaving:
-                participant.send({"type": "bye", "reason": "room_closed"})
-                self._remove(participant, "room_closed")
-            return leaving
+            self.moderation.turn_away(reason)
+            for participant in list(self.participants.values()):
+                participant.send({"type": "bye", "reason": reason})
+                self._remove(participant, reason)
+                self._finish(self._after_leave(participant, reason))
 
         try:
-            leaving = await self.actor.call(everyone_out)
+            await self.actor.call(everyone_out)
         except ActorStopped:
-            leaving = []
-        await asyncio.gather(*(self._after_leave(p, "room_closed") for p in leaving), return_exceptions=True)
+            pass
         await asyncio.shield(self.finished)
 
     async def _finish_close(self) -> None:

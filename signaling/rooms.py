@@ -1,5 +1,6 @@
 """The lesson rooms this process runs: one per live lesson, opened at the first join, gone when
-its room has closed (the last participant left, or the server stops)."""
+its room has closed (the last participant left, the lesson ended, or the server stops). A lesson
+that ended is never opened again."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ from attendance.log import AttendanceLog
 from recorder.lesson_recorder import LessonRecorder
 from signaling.admission import Admission, LessonInfo
 from signaling.gate import JoinGate
-from signaling.errors import LessonClosed
+from signaling.errors import LessonClosed, LessonEnded
 from signaling.lesson_room import LessonRoom, MediaConfig
 from signaling.participant import Outbox, Participant
 from storage.database import Database
@@ -27,6 +28,8 @@ class RoomRegistry:
         self.rooms: dict[int, LessonRoom] = {}
         self._closing: dict[int, LessonRoom] = {}
         """Rooms of lessons that closed and are still letting go (recorder, transports)."""
+        self.ended: set[int] = set()
+        """Lessons whose room closed because the lesson ended: a join admitted just before is refused."""
 
     async def enter(self, admission: Admission, via: str, outbox: Outbox | None = None,
                     auto_subscribe: bool = True) -> tuple[LessonRoom, Participant]:
@@ -40,12 +43,16 @@ class RoomRegistry:
                 continue
 
     async def _room_for(self, lesson: LessonInfo) -> LessonRoom:
+        if lesson.id in self.ended:
+            raise LessonEnded("the lesson has ended")
         room = self.rooms.get(lesson.id)
         if room is not None and not room.closed:
             return room
         previous = self._closing.get(lesson.id)
         if previous is not None:  # one room of a lesson at a time: its recorder lets go first
             await asyncio.shield(previous.finished)
+        if lesson.id in self.ended:
+            raise LessonEnded("the lesson has ended")
         room = self.rooms.get(lesson.id)  # someone else may have opened it meanwhile
         if room is None or room.closed:
             room = self.rooms[lesson.id] = LessonRoom(
@@ -54,6 +61,8 @@ class RoomRegistry:
         return room
 
     def _closed(self, room: LessonRoom) -> None:
+        if room.ended:
+            self.ended.add(room.lesson.id)
         if self.rooms.get(room.lesson.id) is room:
             del self.rooms[room.lesson.id]
         self._closing[room.lesson.id] = room

@@ -1,5 +1,8 @@
 """One WebSocket session: an actor loop with a reader, a writer with a deadline, and a heartbeat.
-The handshake (`join`) comes first; every message is validated; every refusal is answered."""
+The handshake (`join`) comes first; every message is validated; every refusal is answered. A
+student the lesson's moderation holds back is told `waiting` and stays connected (only `ping` and
+`leave` answered) until the teacher admits them (`joined`, with the join's id) or not (`bye`).
+After a `bye` the server closes the connection."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from signaling import breakouts, features
+from signaling import breakouts, features, moderation
 from signaling import messages as m
 from signaling.admission import Admission
 from signaling.errors import BadMessage, JoinFirst, Overloaded, RateLimited, SignalingError, TooLarge
@@ -51,6 +54,11 @@ class Session:
         self._left = False
         """The client said `leave` (attendance: left, not disconnected)."""
         self._too_slow = False
+        self._seated = False
+        """In the lesson's room (not, or no longer, waiting to be admitted)."""
+        self._next_frame: asyncio.Future[Any] | None = None
+        """A read begun while waiting to be admitted, which the reader takes over."""
+        self._writer: asyncio.Task[None] | None = None
 
     def post(self, message: dict[str, Any]) -> None:
         """Queue a message for the writer; never blocks the caller. A client that lets its outbox
@@ -64,16 +72,30 @@ class Session:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             return
         self._outbox.put_nowait(message)
+        if message.get("type") == "bye":  # the server ends the session: the rest is not sent
+            self._closing = True
+            self._outbox.put_nowait(None)
+            task = asyncio.ensure_future(self._close_after_bye())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _close_after_bye(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._writer), WRITE_DEADLINE)
+        if not self.ws.closed:
+            await self.ws.close()
 
     async def run(self) -> None:
-        writer = asyncio.create_task(self._write())
+        writer = self._writer = asyncio.create_task(self._write())
         try:
             if await self._handshake():
                 await self._read()
         finally:
             self._closing = True
             try:
-                if self.room is not None and self.participant is not None:
+                if self.room is not None and self.participant is not None and not self._seated:
+                    await self.room.stop_waiting(self.participant)
+                elif self.room is not None and self.participant is not None:
                     reason = "left" if self._left else "too_slow" if self._too_slow else "disconnected"
                     await self.room.leave(self.participant, reason)
                 self._outbox.put_nowait(None)
@@ -127,7 +149,19 @@ class Session:
                     return False  # abandoned on the way in: nothing to record
                 self.room, self.participant = await self.registry.enter(admission, "ws", self.post,
                                                                         message.auto_subscribe)
-                await self.room.attend(self.participant)  # durable before the client hears it joined
+                waiting = self.room.moderation.waiting_of(self.participant)
+                if waiting is None:
+                    self._seated = True
+                    await self.room.attend(self.participant)  # durable before the client hears it joined
+                    reply = await self.room.welcome(self.participant)
+            if waiting is not None:  # outside the gate: waiting holds no turn
+                self.post({"type": "waiting", **({"id": message.id} if message.id is not None else {})})
+                replaced = await self._wait_to_be_admitted(waiting.admitted)
+                if replaced is None:
+                    return False
+                self._seated = True
+                await self.room.let_go(replaced)
+                await self.room.attend(self.participant)
                 reply = await self.room.welcome(self.participant)
         except SignalingError as exc:
             self._error(exc, m.request_id(first.data))
@@ -136,6 +170,7 @@ class Session:
             log.exception("a join could not be completed")
             self._error(SignalingError("the server could not complete your join; try again"), m.request_id(first.data))
             return False
+        assert self.room is not None and self.participant is not None
         if message.id is not None:
             reply["id"] = message.id
         self.post(reply)
@@ -143,8 +178,47 @@ class Session:
             await self.room.subscribe_all(self.participant)
         return True
 
+    async def _wait_to_be_admitted(self, admitted: asyncio.Future[Any]) -> Any:
+        """Read while waiting: `ping` answered, `leave` leaves, anything else refused (`waiting`).
+        Returns the admission's result (None: turned away, or gone)."""
+        while not admitted.done():
+            if self._next_frame is None:
+                self._next_frame = asyncio.ensure_future(self.ws.receive())
+            await asyncio.wait({self._next_frame, admitted}, return_when=asyncio.FIRST_COMPLETED)
+            if not self._next_frame.done():
+                continue
+            frame, self._next_frame = self._next_frame.result(), None
+            if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return None
+            if frame.type != WSMsgType.TEXT:
+                continue
+            request = m.request_id(frame.data)
+            try:
+                message = features.parse(frame.data)
+                if isinstance(message, m.Ping):
+                    self.post({"type": "pong", **({"id": request} if request is not None else {})})
+                elif isinstance(message, m.Leave):
+                    self._left = True
+                    return None
+                else:
+                    raise moderation.Waiting("you are waiting for the teacher to admit you")
+            except SignalingError as exc:
+                self._error(exc, request)
+        return admitted.result()
+
+    async def _frames(self) -> Any:
+        """The connection's frames, beginning with a read begun while waiting, if any."""
+        while True:
+            if self._next_frame is not None:
+                frame, self._next_frame = await self._next_frame, None
+            else:
+                frame = await self.ws.receive()
+            if frame.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            yield frame
+
     async def _read(self) -> None:
-        async for frame in self.ws:
+        async for frame in self._frames():
             if frame.type == WSMsgType.TEXT:
                 await self._handle(frame.data)
             elif frame.type == WSMsgType.BINARY:

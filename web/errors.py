@@ -25,6 +25,7 @@ from storage.writer import WriterClosed
 
 log = logging.getLogger(__name__)
 SIGNALING_STATUS = {"not_authenticated": 401, "forbidden": 403, "not_found": 404, "conflict": 409, "lesson_closed": 409,
+                    "lesson_ended": 409,
                     "bad_sdp": 400, "bad_message": 400, "too_large": 413, "overloaded": 503}
 OVERLOADED_RETRY_AFTER = 2
 """Seconds a client is asked to wait when no database connection came free in time."""
