@@ -17,7 +17,7 @@ from aiortc.rtp import RtpPacket
 from sfu.consumer import Consumer
 from sfu.errors import ClosedError
 from sfu.producer import Producer
-from sfu.speaker import SpeakerDetector
+from sfu.speaker import SILENCE_DBOV, SpeakerDetector
 from sfu.stats import ForwardingStats
 
 if TYPE_CHECKING:
@@ -135,6 +135,11 @@ class Router:
                         self._on_active_speaker(speaking)
                     except Exception:
                         log.exception("active speaker listener failed")
+
+    def audio_level(self, producer_id: str) -> float:
+        """A producer's recent audio level as the active-speaker detection hears it: smoothed -dBov
+        (lower is louder; SILENCE_DBOV for none, and a paused producer's decays to it)."""
+        return self._speaker.levels.get(producer_id, float(SILENCE_DBOV))
 
     def stats(self) -> ForwardingStats:
         total = ForwardingStats()
