@@ -116,3 +116,13 @@ async def extend(writer: Writer, lesson_id: int, current: datetime, minutes: int
         return lesson.closes_at
 
     return await writer.write(write)
+
+
+async def lesson_times(session: AsyncSession, school_id: int,
+                       lesson_ids: list[int]) -> dict[int, tuple[datetime, datetime | None, datetime]]:
+    """Per lesson: (starts_at, ended_at, closes_at)."""
+    if not lesson_ids:
+        return {}
+    grace = await grace_minutes(session, school_id)
+    lessons = await session.scalars(select(Lesson).where(Lesson.id.in_(lesson_ids)))
+    return {lesson.id: (lesson.starts_at, lesson.ended_at, closes_at(lesson, grace)) for lesson in lessons}

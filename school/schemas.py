@@ -204,6 +204,10 @@ class LessonOut(Output):
     starts_at: datetime
     ends_at: datetime
     status: LessonStatus
+    closes_at: datetime | None = Field(default=None, description="When the live room closes: the end plus the "
+                                       "school's grace, or later if the teacher extended it")
+    ended_at: datetime | None = Field(default=None, description="When the lesson was ended (no one enters after)")
+    live_open: bool = Field(default=False, description="Whether you may enter the live room now")
 
 
 T = TypeVar("T")

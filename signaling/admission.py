@@ -53,6 +53,15 @@ class Admission:
     """A student the teacher removed from this lesson: their join waits for the teacher."""
 
 
+def room_open(role: str, starts_at: datetime, ended_at: datetime | None, closes_at: datetime,
+              now: datetime) -> bool:
+    """Whether someone in this role (teacher, observer, student) may enter the lesson's room now:
+    until it closes and unless the lesson was ended; students from 15 minutes before the start."""
+    if ended_at is not None or now >= closes_at:
+        return False
+    return role != "student" or now >= starts_at - OPENS_BEFORE
+
+
 def verify_token(signer: TokenSigner, token: str) -> TokenClaims:
     """A media token, or an API session token; NotAuthenticated otherwise (expired included)."""
     try:
@@ -87,7 +96,7 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
     mine = lesson.teacher_id == user.id or user.role is Role.admin or (
         user.role is Role.student and user.id in students)
     now = now or datetime.now(UTC)
-    if mine and (lesson.ended_at is not None or now >= closes_at):
+    if mine and not room_open("teacher", lesson.starts_at, lesson.ended_at, closes_at, now):
         raise LessonEnded("the lesson has ended")
     if lesson.teacher_id == user.id:
         return Admission(user.id, user.full_name, "teacher", info)
@@ -96,7 +105,7 @@ async def admit_user(session: AsyncSession, user: User, lesson_id: int, now: dat
     if user.role is Role.student:
         if user.id not in students:
             raise Forbidden("only students of this class may join this lesson")
-        if now < lesson.starts_at - OPENS_BEFORE:
+        if not room_open("student", lesson.starts_at, lesson.ended_at, closes_at, now):
             raise Forbidden("the lesson room is not open yet: it opens 15 minutes before the lesson")
         return Admission(user.id, user.full_name, "student", info,
                          banned=await records.is_banned(session, lesson.id, user.id))
