@@ -286,8 +286,10 @@ async def export_table(session: AsyncSession, records: Sequence[ChatRecord],
                        zone: ZoneInfo) -> tuple[list[str], list[list[object]]]:
     """Every message (deleted ones with their text), times in the school's time zone."""
     ids = {r.recipient_id for r in records if r.recipient_id} | {r.deleted_by for r in records if r.deleted_by}
-    names = dict((await session.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).tuples().all()) \
-        if ids else {}
+    names: dict[int, str] = {}
+    if ids:
+        names = {user_id: name for user_id, name in await session.execute(
+            select(User.id, User.full_name).where(User.id.in_(ids)))}
     rows: list[list[object]] = [[
         r.created_at.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S"), room_label(r.room), r.sender_name,
         names.get(r.recipient_id, "?") if r.recipient_id else "", r.text, "Có" if r.deleted_at else "",
