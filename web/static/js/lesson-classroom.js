@@ -3,7 +3,7 @@
 // the `joined` reply and the server's events last described them. Like LessonState it sends
 // nothing and touches no DOM; it emits one event per change, named after the server's message:
 //
-//   chat {message}, chat_deleted {message_id}, chat_blocked {user_id, blocked, mine},
+//   chat {message}, chat_history {messages}, chat_deleted {message_id}, chat_blocked {user_id, blocked, mine},
 //   chat_policy, question {question}, hands {queue}, hand_lowered, floor, reactions,
 //   poll {poll}, poll_counts, poll_results, lock {locked}, waiting_list {waiting},
 //   lesson_ending {closes_at, in_s}, lesson_times {ends_at, closes_at}, muted {source, by}.
@@ -55,6 +55,7 @@ export class ClassroomState {
     this.chat = Array.isArray(chat.messages) ? chat.messages.slice(-MAX_CHAT) : [];
     this.chatBlocked = Boolean(chat.blocked);
     this.chatPolicy = { private_between_students: Boolean(chat.policy?.private_between_students) };
+    this.chatBlockedUsers = new Set(chat.blocked_users ?? []);
     const questions = joined.questions ?? {};
     this.questions = new Map((questions.items ?? []).map((q) => [q.id, q]));
     this.myVotes = new Set(questions.my_votes ?? []);
@@ -84,6 +85,11 @@ export class ClassroomState {
         this.emit('chat', message);
         return true;
       }
+      case 'chat_history':
+        // Another room's chat (moved into or out of a group), or the earlier messages read back.
+        this.chat = Array.isArray(message.messages) ? message.messages.slice(-MAX_CHAT) : [];
+        this.emit('chat_history', message);
+        return true;
       case 'chat_deleted':
         // The text stays in the mirror; the chat shows staff the deleted text, students a note.
         this.chat = this.chat.map((m) => (m.id === message.message_id ? { ...m, deleted: true } : m));
@@ -103,6 +109,10 @@ export class ClassroomState {
         return true;
       case 'question':
         this.putQuestion(message.question);
+        this.emit('question', message);
+        return true;
+      case 'question_hidden':
+        this.questions.delete(message.question_id);
         this.emit('question', message);
         return true;
       case 'hands':

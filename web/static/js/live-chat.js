@@ -10,7 +10,7 @@ import './i18n-classroom.js';
 import { act, errorLine, isShown, linkify, refusalText, studentsHere, timeOf } from './live-classroom-parts.js';
 
 export const CHAT_MAX = 1000;
-const REDRAW_ON = ['joined', 'chat', 'chat_deleted', 'chat_blocked', 'chat_policy', 'participant_joined', 'participant_left', 'room'];
+const REDRAW_ON = ['joined', 'chat', 'chat_history', 'chat_deleted', 'chat_blocked', 'chat_policy', 'participant_joined', 'participant_left', 'room'];
 
 export class ChatPanel {
   constructor(room) {
