@@ -139,7 +139,7 @@ async def _counted(session: AsyncSession, who: object, *where: object, ids: Iter
 
 
 HEADER = ["STT", "Họ và tên", "Thời gian có mặt (phút)", "Thời gian phát biểu (phút)", "Thời gian bật camera (phút)",
-          "Tin nhắn", "Câu hỏi", "Giơ tay", "Bày tỏ cảm xúc", "Trả lời bình chọn", "Điểm trắc nghiệm",
+          "Tin nhắn", "Câu hỏi", "Giơ tay", "Cảm nhận", "Trả lời thăm dò", "Điểm kiểm tra nhanh",
           "Điểm tối đa"]
 
 

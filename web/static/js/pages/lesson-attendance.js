@@ -1,5 +1,8 @@
 // /lessons/{id}/attendance: "Điểm danh tiết học": the summary, a timeline picture (one bar row per
-// student over the lesson) and the list, with CSV/XLSX downloads. Refreshed every 10 s while live.
+// student over the lesson) and the list, with CSV/XLSX downloads; beside it "Mức độ tham gia": each
+// student's time present, speaking and on camera, messages, questions, hands, reactions, poll
+// answers and quiz score, with its picture (bars of speaking and camera time). Refreshed every 10 s
+// while live.
 
 import '../i18n-records.js';
 import { h, loaded, loading, replace, table } from '../dom.js';
@@ -10,6 +13,9 @@ import { initLayout, showLoadError, showPageMessage } from '../layout.js';
 import { lessonFacts, statusBadge } from '../lesson-parts.js';
 import { attendance as attendanceApi } from '../records-api.js';
 import { attendanceTimeline } from '../records-charts.js';
+import { request } from '../api.js';
+import { participationChart } from '../participation-chart.js';
+import { apiUrl } from '../records-api.js';
 import { ATTENDANCE_STATUSES, attendanceBadge, formatNumber } from '../records-parts.js';
 
 const REFRESH_MS = 10_000;
@@ -63,6 +69,56 @@ function renderTable(data, timeZone) {
   );
 }
 
+const participationApi = {
+  /** GET /api/lessons/{id}/participation: every student's part (a student: their own row). */
+  lesson: (id) => request('GET', `/api/lessons/${encodeURIComponent(id)}/participation`),
+  exportUrl: (id, format) => apiUrl(`/api/lessons/${encodeURIComponent(id)}/participation`, { format }),
+};
+
+function renderParticipation(state, ctx) {
+  const data = state.participation;
+  const staff = ctx.user.role !== 'student';
+  el('participation-intro').textContent = t(staff ? 'part.intro' : 'part.my_intro');
+  el('participation-exports').hidden = !staff;
+  el('participation-csv').href = participationApi.exportUrl(lessonId, 'csv');
+  el('participation-xlsx').href = participationApi.exportUrl(lessonId, 'xlsx');
+  if (!data) {
+    if (state.participationFailure) {
+      loaded(el('participation-table'));
+      replace(el('participation-table'), h('p', { class: 'form-error', role: 'alert' }, t('part.load_failed', { error: errorMessage(state.participationFailure) })));
+    }
+    return;
+  }
+  const count = (n) => String(n);
+  const rows = data.students.map((r) => ({
+    attrs: { dataset: { userId: r.user_id } },
+    cells: [
+      r.full_name,
+      h('span', { class: 'part-present-min' }, formatNumber(r.present_s / 60)),
+      h('span', { class: 'part-speaking-min' }, formatNumber(r.speaking_s / 60)),
+      h('span', { class: 'part-camera-min' }, formatNumber(r.camera_s / 60)),
+      h('span', { class: 'part-messages' }, count(r.messages)),
+      h('span', { class: 'part-questions' }, count(r.questions)),
+      h('span', { class: 'part-hands' }, count(r.hands)),
+      h('span', { class: 'part-reactions' }, count(r.reactions)),
+      h('span', { class: 'part-poll-answers' }, count(r.poll_answers)),
+      h('span', { class: 'part-quiz' }, r.quiz_max ? t('part.quiz_value', { score: formatNumber(r.quiz_score, 2), max: formatNumber(r.quiz_max, 2) }) : '—'),
+    ],
+  }));
+  loaded(el('participation-table'));
+  replace(
+    el('participation-table'),
+    table({
+      caption: t('part.table'),
+      headers: ['name', 'present', 'speaking', 'camera', 'messages', 'questions', 'hands', 'reactions', 'poll_answers', 'quiz'].map((k) => t(`part.col.${k}`)),
+      rows,
+      emptyText: t('part.none'),
+    }),
+  );
+  const wrap = loaded(el('participation-chart-wrap'));
+  replace(wrap, data.students.length ? participationChart({ students: data.students }) : null);
+}
+
 function render(state, ctx) {
   const { data } = state;
   if (!data) return;
@@ -95,11 +151,23 @@ function render(state, ctx) {
 async function mainPage() {
   const ctx = await initLayout();
   if (!ctx) return;
-  const state = { data: null, failure: null };
+  const state = { data: null, failure: null, participation: null, participationFailure: null };
   loading(el('timeline-wrap'), t('common.loading'));
   loading(el('attendance-table'), t('common.loading'));
+  loading(el('participation-table'), t('common.loading'));
+
+  const loadParticipation = async () => {
+    try {
+      state.participation = await participationApi.lesson(lessonId);
+      state.participationFailure = null;
+    } catch (err) {
+      if (err.status === 401) return;
+      state.participationFailure = err; // the last good answer stays
+    }
+  };
 
   const load = async () => {
+    const participation = loadParticipation();
     try {
       state.data = await attendanceApi.lesson(lessonId);
       state.failure = null;
@@ -112,12 +180,17 @@ async function mainPage() {
       }
       state.failure = err; // keep showing the last good answer
     }
+    await participation;
     render(state, ctx);
+    renderParticipation(state, ctx);
     if (state.data.lesson.status === 'live') schedule();
   };
   const schedule = () => setTimeout(() => (document.hidden ? schedule() : load()), REFRESH_MS);
   await load();
-  onLangChange(() => render(state, ctx));
+  onLangChange(() => {
+    render(state, ctx);
+    renderParticipation(state, ctx);
+  });
 }
 
 mainPage();

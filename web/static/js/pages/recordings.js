@@ -5,6 +5,8 @@
 // A lesson video recorded in several parts has chapters (each part, each screen share): the player
 // loads them as a <track kind="chapters"> and lists them under the video; a click seeks there.
 // While a new version is rendered (the teacher recorded more), the current one stays playable.
+// Beside the player, the lesson's chat replays: the messages sent up to the moment the video shows
+// (replay-chat.js), following playback and seeking.
 
 import '../i18n-records.js';
 import { fillSelect, h, loaded, loading, replace } from '../dom.js';
@@ -13,6 +15,7 @@ import { formatDate, formatTime, parseInstant } from '../format.js';
 import { onLangChange, t } from '../i18n.js';
 import { initLayout } from '../layout.js';
 import { recordings as recordingsApi } from '../records-api.js';
+import { createReplayChat } from '../replay-chat.js';
 import {
   checkDateRange,
   fillFilterSelects,
@@ -51,6 +54,7 @@ const state = {
   playingVersion: null,
   timer: null,
   generation: 0,
+  chat: null,
 };
 
 const staff = () => state.user.role !== 'student';
@@ -161,6 +165,10 @@ function play(rec, { autoplay = true } = {}) {
     state.playingVersion = rec.version;
   }
   showChapters(rec);
+  if (state.chat && state.chat.current !== rec.id) {
+    state.chat.current = rec.id;
+    state.chat.view.load(rec);
+  }
   const params = new URLSearchParams(location.search);
   params.set('play', rec.id);
   history.replaceState(null, '', `${location.pathname}?${params}`);
@@ -177,6 +185,7 @@ function followNewVersion() {
     state.playing = fresh;
     return;
   }
+  state.chat?.view.follow(fresh);
   const at = player.currentTime;
   const wasPlaying = !player.paused;
   state.playing = fresh;
@@ -198,6 +207,10 @@ function closePlayer() {
   player.load();
   state.playing = null;
   state.playingVersion = null;
+  if (state.chat) {
+    state.chat.current = null;
+    state.chat.view.clear();
+  }
   const nav = el('player-chapters');
   if (nav) nav.hidden = true;
   el('player-section').hidden = true;
@@ -408,6 +421,7 @@ function render() {
   if (state.playing) {
     el('player-title').textContent = t('rec.now_playing', { name: recordingName(state.playing) });
     showChapters(state.playing);
+    state.chat?.view.update();
   }
 }
 
@@ -458,6 +472,10 @@ async function mainPage() {
   el('player-close').addEventListener('click', closePlayer);
   player.addEventListener('timeupdate', markChapter);
   player.addEventListener('seeked', markChapter);
+  state.chat = {
+    current: null,
+    view: createReplayChat({ player, root: el('replay-chat'), timeZone: ctx.timeZone, isStaff: !student }),
+  };
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
