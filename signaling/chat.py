@@ -21,7 +21,7 @@ from pydantic import Field
 from classroom import chat as rules
 from classroom.activity import record_activity
 from classroom.chat import MAIN, ChatRecord, Deleted, InvalidText, Viewer
-from signaling.errors import BadMessage, Forbidden, NotFound, RateLimited
+from signaling.errors import BadMessage, Forbidden, LessonClosed, NotFound, RateLimited
 from signaling.features import LessonFeature
 from signaling.messages import Message, ShortId
 
@@ -180,7 +180,10 @@ class LessonChat(LessonFeature):
         else:
             record = ChatRecord(next(self._ids), sender.user_id, sender.full_name, sender.role, to, target, text,
                                 datetime.now(UTC))
-        return await self.lesson.act(lambda: self._deliver(record, sender.participant))
+        try:
+            return await self.lesson.act(lambda: self._deliver(record, sender.participant))
+        except LessonClosed:  # stored, and nobody is left to tell
+            return record
 
     def _where(self, sender: Sender) -> str:
         if sender.participant is not None and not sender.participant.left:
