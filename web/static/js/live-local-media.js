@@ -9,7 +9,7 @@ import { t } from './i18n.js';
 export class LocalMedia extends Emitter {
   /**
    * @param {import('./protocol.js').LessonClient} client
-   * @param {(text: string, kind?: string) => void} say
+   * @param {(text: string | (() => string), kind?: string) => void} say a message, or a function giving it in the page's language
    */
   constructor(client, say) {
     super();
@@ -31,7 +31,7 @@ export class LocalMedia extends Emitter {
   async publishOnJoin() {
     const role = this.client.role;
     if (role === 'observer') {
-      this.say(t('room.observer_note'));
+      this.say(() => t('room.observer_note'));
       return;
     }
     const wantCamera = role === 'teacher' || Boolean(this.client.permissions.camera);
@@ -52,7 +52,7 @@ export class LocalMedia extends Emitter {
           const one = await navigator.mediaDevices.getUserMedia({ [kind === 'audioinput' ? 'audio' : 'video']: this.constraints(kind) });
           one.getTracks().forEach((track) => stream.addTrack(track));
         } catch (error) {
-          this.say(t(kind === 'audioinput' ? 'room.mic_failed' : 'room.camera_failed', { error: errorText(error) }), 'error');
+          this.say(() => t(kind === 'audioinput' ? 'room.mic_failed' : 'room.camera_failed', { error: errorText(error) }), 'error');
         }
       }
       if (!stream.getTracks().length) console.warn('lophoc: no microphone or camera', err);
@@ -66,7 +66,7 @@ export class LocalMedia extends Emitter {
     await this.refreshDevices();
     if (mic) await this.publishLocal(mic, 'mic', { muted: this.micMuted });
     if (camera) await this.publishLocal(camera, 'camera');
-    if (mic && this.micMuted) this.say(t('room.joined_muted'));
+    if (mic && this.micMuted) this.say(() => t('room.joined_muted'));
   }
 
   async publishLocal(track, source, options) {
@@ -81,7 +81,7 @@ export class LocalMedia extends Emitter {
       if (err.code === 'disconnected') return; // kept: published again once reconnected
       if (this.tracks[source] === track) this.tracks[source] = null;
       track.stop();
-      this.say(t('room.publish_failed', { what: t(`room.source.${source}`), error: errorText(err) }), 'error');
+      this.say(() => t('room.publish_failed', { what: t(`room.source.${source}`), error: errorText(err) }), 'error');
     } finally {
       this.changed();
     }
@@ -107,8 +107,8 @@ export class LocalMedia extends Emitter {
       track.stop();
       this.tracks[source] = null;
     }
-    if (reason === 'revoked' && ['mic', 'camera', 'screen'].includes(source)) this.say(t(`room.revoked.${source}`));
-    else if (reason !== 'revoked') this.say(t('room.publish_failed', { what: t(`room.source.${source}`), error: errorText({ code: reason }) }), 'error');
+    if (reason === 'revoked' && ['mic', 'camera', 'screen'].includes(source)) this.say(() => t(`room.revoked.${source}`));
+    else if (reason !== 'revoked') this.say(() => t('room.publish_failed', { what: t(`room.source.${source}`), error: errorText({ code: reason }) }), 'error');
     this.changed();
   }
 
@@ -127,7 +127,7 @@ export class LocalMedia extends Emitter {
       await action();
     } catch (err) {
       console.warn(`lophoc: ${name}`, err);
-      this.say(errorText(err), 'error');
+      this.say(() => errorText(err), 'error');
     } finally {
       this.busy.delete(name);
       this.changed();

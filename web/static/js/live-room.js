@@ -1,7 +1,12 @@
 // The live room of a lesson ("Học trực tuyến"): the page's frame around its panels. The
 // protocol lives in protocol.js; what we publish in live-local-media.js; each panel (stage,
-// tiles, roster, controls, recording, class roster, group work) is its own module that redraws
-// on the events it cares about. This module builds the frame, starts the client and leaves.
+// tiles, roster, controls, recording, class roster, group work, the classroom's panels) is its
+// own module that redraws on the events it cares about. This module builds the frame, starts the
+// client and leaves.
+//
+// Phone first: a compact head, then the stage at full width with nothing over it, the controls
+// in the flow below it (beside it in landscape), the open side panel (live-drawer.js) under
+// them, then the tiles. On a desktop the open panel is a column beside the stage.
 
 import { h, replace } from './dom.js';
 import { onLangChange, t } from './i18n.js';
@@ -18,9 +23,15 @@ import { ControlsPanel } from './live-controls.js';
 import { ClassRoster, RecordingControl } from './live-supervision.js';
 import { BreakoutsPanel } from './live-breakouts.js';
 import { GroupPanel } from './live-group.js';
+import { Drawer } from './live-drawer.js';
+import { classroomPanels } from './live-classroom.js';
 
 const PERMIT_SOURCES = ['mic', 'camera', 'screen'];
 const CLASS_EVENTS = ['joined', 'participant_joined', 'participant_left', 'participant_updated', 'producer_added', 'producer_removed', 'producer_muted'];
+const DESKTOP = '(min-width: 60rem) and (min-height: 32.01rem)';
+// A phone: the room starts at the top of the screen (the site's header scrolled away).
+const SMALL = '(max-width: 40rem), (max-height: 32rem)';
+const BYE_KEYS = { replaced: 'room.bye_replaced', lesson_ended: 'room.bye_lesson_ended', removed: 'room.bye_removed', denied: 'room.bye_denied' };
 
 export class LiveRoom {
   /**
@@ -40,26 +51,97 @@ export class LiveRoom {
     const say = (text, kind) => this.message.say(text, kind);
     this.local = new LocalMedia(client, say);
     this.scene = new Scene(client, this.local);
-    const room = { client, scene: this.scene, local: this.local, lesson, say, onLeave: () => this.leave() };
+    this.drawer = new Drawer();
+    const room = { client, scene: this.scene, local: this.local, lesson, user, say, drawer: this.drawer, onLeave: () => this.leave() };
     this.connState = new ConnectionState(client);
     this.audio = new RoomAudio(client);
     this.stage = new StagePanel(room);
     this.tiles = new TilesPanel(room);
     this.roster = new RosterPanel(room);
     this.controls = new ControlsPanel(room);
+    /** Where a classroom panel may put a compact control of its own (raising a hand). */
+    room.controlSlot = this.controls.slot;
     this.recordingControl = new RecordingControl(client);
     this.classRoster = new ClassRoster(client, lesson.id);
     this.breakouts = new BreakoutsPanel({ ...room, classRoster: this.classRoster });
     this.group = new GroupPanel(room);
-    this.panels = [this.connState, this.stage, this.tiles, this.roster, this.controls, this.recordingControl, this.classRoster, this.breakouts, this.group];
+    this.panels = [this.connState, this.stage, this.tiles, this.controls, this.recordingControl, this.group];
+    this.addPanels(room);
     this._onDeviceChange = () => this.local.refreshDevices();
     this._onPageHide = () => client.close('page closed');
+    this.small = window.matchMedia?.(SMALL) ?? null;
+    this._onSmall = () => {
+      if (this.small.matches) this.showStage();
+    };
     this.build();
     onLangChange(() => this.renderAll());
   }
 
+  /** The side panels: who is here, the class's roster, group work, then the classroom's. */
+  addPanels(room) {
+    const client = this.client;
+    const present = () => {
+      const here = new Set([...client.participants.values()].map((p) => p.user_id));
+      return (this.classRoster.rows ?? []).filter((r) => here.has(r.user_id)).length;
+    };
+    this.drawer.add({
+      id: 'people',
+      icon: '👥',
+      label: () => t('room.panel.people'),
+      el: this.roster.el,
+      badge: () => this.scene.everyone().length || null,
+      render: () => this.roster.render(),
+    });
+    this.drawer.add({
+      id: 'class',
+      icon: '📋',
+      label: () => t('room.panel.class'),
+      el: this.classRoster.el,
+      badge: () => (this.classRoster.rows?.length ? `${present()}/${this.classRoster.rows.length}` : null),
+      render: () => this.classRoster.render(),
+      available: () => this.classRoster.enabled,
+      stop: () => this.classRoster.stop(),
+    });
+    this.drawer.add({
+      id: 'groups',
+      icon: '🧩',
+      label: () => t('room.panel.groups'),
+      el: this.breakouts.el,
+      badge: () => client.breakouts?.groups?.length || null,
+      render: () => this.breakouts.render(),
+      available: () => this.breakouts.enabled,
+      stop: () => this.breakouts.stop(),
+    });
+    let extra = [];
+    try {
+      extra = classroomPanels(room) ?? [];
+    } catch (err) {
+      console.error('lophoc: classroom panels', err);
+    }
+    for (const panel of extra) this.drawer.add(panel);
+    this.classRoster.onLoad(() => this.drawer.notify('class'));
+    client.onAny([...CLASS_EVENTS, 'room', 'breakouts'], () => {
+      this.drawer.notify('people');
+      this.drawer.notify('class');
+      this.drawer.notify('groups');
+    });
+    this.drawer.onChange((id) => {
+      this.body.dataset.drawer = id ? 'open' : 'closed';
+      this.body.dataset.panel = id ?? '';
+    });
+  }
+
   build() {
     const lesson = this.lesson;
+    this.body = h(
+      'div',
+      { class: 'room-body', dataset: { drawer: 'closed' } },
+      h('div', { class: 'room-stage-area' }, this.group.el, this.stage.el),
+      this.controls.el,
+      this.message.el,
+      this.drawer.el,
+      this.tiles.el,
+    );
     this.el = h(
       'section',
       { id: 'room', class: 'room', 'aria-labelledby': 'room-title' },
@@ -70,23 +152,23 @@ export class LiveRoom {
           'div',
           { class: 'room-heading' },
           h('p', { class: 'room-kicker', 'data-i18n': 'room.title' }, t('room.title')),
-          h('h1', { id: 'room-title' }, lesson.title),
+          h('h1', { id: 'room-title', title: lesson.title }, lesson.title),
           h('p', { class: 'room-sub muted' }, `${lesson.subject_name} · ${lesson.class_name} · ${lesson.teacher_name}`),
         ),
-        this.connState.el,
+        h('div', { class: 'room-badges' }, this.connState.el, this.recordingControl.el),
       ),
-      this.recordingControl.el,
-      this.message.el,
-      h(
-        'div',
-        { class: 'room-body' },
-        h('div', { class: 'room-main' }, this.group.el, this.stage.el, this.tiles.el),
-        h('aside', { class: 'room-side' }, this.breakouts.el, this.roster.el, this.classRoster.el),
-      ),
-      this.controls.el,
+      this.body,
       this.audio.el,
     );
     replace(this.root, this.el);
+    if (window.matchMedia?.(DESKTOP).matches) this.drawer.open('people', { focus: false });
+    this.showStage();
+    this.small?.addEventListener?.('change', this._onSmall);
+  }
+
+  /** On a phone the room starts at the top of the screen, so the stage is what it shows first. */
+  showStage() {
+    if (this.small?.matches) this.el.scrollIntoView({ block: 'start' });
   }
 
   // --- lifecycle ----------------------------------------------------------------------------
@@ -102,9 +184,10 @@ export class LiveRoom {
     c.on('recording', () => this.recordingControl.render());
     c.on('joined', () => this.recordingControl.render());
     c.on('joined', () => this.classRoster.start());
+    c.on('joined', () => this.drawer.render());
     c.onAny(CLASS_EVENTS, () => this.classRoster.render());
     c.on('unpublished', ({ source, reason }) => this.local.onUnpublished(source, reason));
-    c.on('bye', ({ reason }) => this.message.say(t(reason === 'replaced' ? 'room.bye_replaced' : 'room.bye')));
+    c.on('bye', ({ reason }) => this.message.say(() => t(BYE_KEYS[reason] ?? 'room.bye'), reason === 'lesson_ended' ? 'info' : 'error'));
     c.on('error', ({ error, during }) => {
       console.warn('lophoc: live room', during ?? '', error);
       if (during === 'join' && c.state === 'closed') this.connState.refusal = error;
@@ -117,7 +200,7 @@ export class LiveRoom {
     } catch (err) {
       this.message.endRetry();
       this.connState.refusal = err;
-      this.message.say(t('room.join_refused', { error: errorText(err) }), 'error');
+      this.message.say(() => t('room.join_refused', { error: errorText(err) }), 'error');
       this.renderAll();
       return;
     }
@@ -129,9 +212,12 @@ export class LiveRoom {
     if (this.closed) return;
     this.closed = true;
     this.message.endRetry();
-    this.classRoster.stop();
-    this.breakouts.stop();
+    this.drawer.stop();
     this.group.stop();
+    this.stage.stop();
+    this.tiles.stop();
+    this.small?.removeEventListener?.('change', this._onSmall);
+    if (document.fullscreenElement && this.el.contains(document.fullscreenElement)) document.exitFullscreen().catch(() => {});
     this.client.close('left');
     this.local.close();
     navigator.mediaDevices?.removeEventListener?.('devicechange', this._onDeviceChange);
@@ -146,7 +232,7 @@ export class LiveRoom {
     if (this.client.role === 'student') {
       for (const source of PERMIT_SOURCES) {
         const allowed = Boolean(permissions[source]);
-        if (allowed && !this.lastPermissions?.[source] && this.lastPermissions) this.message.say(t(`room.allowed.${source}`));
+        if (allowed && !this.lastPermissions?.[source] && this.lastPermissions) this.message.say(() => t(`room.allowed.${source}`));
       }
     }
     this.lastPermissions = { ...permissions };
@@ -155,6 +241,8 @@ export class LiveRoom {
   renderAll() {
     if (this.closed) return;
     for (const panel of this.panels) panel.render();
+    this.drawer.render();
+    this.message.render();
     this.message.renderRetry();
   }
 }

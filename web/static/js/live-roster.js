@@ -110,7 +110,7 @@ export class RosterPanel {
       await this.client.permit(participantId, source, allowed);
     } catch (err) {
       input.checked = !allowed;
-      this.say(t('room.permit_failed', { error: errorText(err) }), 'error');
+      this.say(() => t('room.permit_failed', { error: errorText(err) }), 'error');
     } finally {
       input.disabled = false;
     }

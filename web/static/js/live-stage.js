@@ -1,9 +1,12 @@
 // The stage ("Khu vực giảng bài"): the teacher's camera and a shared screen, side by side or one
-// at a time. In a group without the teacher and without a shared screen there is no stage.
+// at a time, with a full-screen button (a phone turns to landscape in full screen). In a group
+// without the teacher and without a shared screen there is no stage.
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
-import { setVideoTrack, videoElement } from './live-parts.js';
+import { icon, setVideoTrack, videoElement } from './live-parts.js';
+
+const COARSE = '(pointer: coarse)';
 
 const REDRAW_ON = ['joined', 'state', 'participant_joined', 'participant_left', 'participant_updated', 'producer_added', 'producer_removed', 'producer_muted', 'room'];
 
@@ -24,16 +27,67 @@ export class StagePanel {
     this.cameraView = h('figure', { class: 'stage-view stage-camera-view' }, this.camera, this.cameraEmpty, this.cameraCaption);
     this.screenView = h('figure', { class: 'stage-view stage-screen-view' }, this.screen, this.screenCaption);
     this.layoutGroup = h('div', { class: 'segmented stage-layout', role: 'group' }, this.layoutButtons);
+    this.fullscreenButton = h('button', { type: 'button', id: 'btn-fullscreen', class: 'stage-button', 'aria-pressed': 'false', on: { click: () => this.toggleFullscreen() } });
     this.el = h(
       'section',
       { id: 'stage', class: 'stage', 'aria-labelledby': 'stage-heading', dataset: { layout: 'camera' } },
-      h('div', { class: 'stage-head' }, h('h2', { id: 'stage-heading', class: 'visually-hidden', 'data-i18n': 'room.stage' }, t('room.stage')), this.layoutGroup),
+      h('div', { class: 'stage-head' }, h('h2', { id: 'stage-heading', class: 'visually-hidden', 'data-i18n': 'room.stage' }, t('room.stage')), this.layoutGroup, this.fullscreenButton),
       h('div', { class: 'stage-views' }, this.cameraView, this.screenView),
     );
+    this._onFullscreen = () => this.renderFullscreen();
+    document.addEventListener('fullscreenchange', this._onFullscreen);
     client.onAny(REDRAW_ON, () => this.render());
     client.on('active_speaker', () => this.renderSpeaking());
     scene.on('remote', () => this.render());
     local.on('change', () => this.render());
+  }
+
+  get fullscreen() {
+    return Boolean(document.fullscreenElement) && document.fullscreenElement === this.el;
+  }
+
+  /** The stage alone on the whole screen; on a phone, turned to landscape while it lasts. */
+  async toggleFullscreen() {
+    if (this.fullscreen) {
+      await document.exitFullscreen().catch(() => {});
+      return;
+    }
+    if (!this.el.requestFullscreen) {
+      // Safari on iPhone: only a <video> itself goes full screen.
+      const video = this.screenView.hidden ? this.camera : this.screen;
+      video.webkitEnterFullscreen?.();
+      return;
+    }
+    try {
+      await this.el.requestFullscreen({ navigationUI: 'hide' });
+    } catch (err) {
+      console.warn('lophoc: full screen', err);
+      return;
+    }
+    if (window.matchMedia?.(COARSE).matches) await screen.orientation?.lock?.('landscape').catch(() => {});
+  }
+
+  renderFullscreen() {
+    const on = this.fullscreen;
+    if (!on && document.fullscreenElement === null) {
+      try {
+        screen.orientation?.unlock?.();
+      } catch {
+        // not locked
+      }
+    }
+    this.el.classList.toggle('is-fullscreen', on);
+    this.fullscreenButton.setAttribute('aria-pressed', String(on));
+    const label = t(on ? 'room.fullscreen_exit' : 'room.fullscreen');
+    this.fullscreenButton.setAttribute('aria-label', label);
+    this.fullscreenButton.title = label;
+    this.fullscreenButton.replaceChildren(icon(on ? 'fullscreen-exit' : 'fullscreen'));
+    const supported = Boolean(document.fullscreenEnabled || this.camera.webkitEnterFullscreen);
+    this.fullscreenButton.hidden = !supported;
+  }
+
+  stop() {
+    document.removeEventListener('fullscreenchange', this._onFullscreen);
   }
 
   setLayout(layout) {
@@ -68,6 +122,7 @@ export class StagePanel {
     const ownerName = screenOwner ? (this.scene.isMe(screenOwner) ? t('room.you_short') : this.scene.participant(screenOwner)?.full_name ?? '') : '';
     this.screenCaption.textContent = t('room.stage_screen', { name: ownerName });
     this.screen.setAttribute('aria-label', t('room.stage_screen', { name: ownerName }));
+    this.renderFullscreen();
     this.renderSpeaking();
   }
 

@@ -26,16 +26,31 @@ export class ConnectionState {
 export class RoomMessage {
   constructor() {
     this.el = h('p', { id: 'room-message', class: 'room-message', role: 'status', 'aria-live': 'polite', hidden: true });
+    this.text = null; // the message as a function of the language, if it was given so
     this.retry = null; // { key, until } while the client waits to join again
     this.retryTimer = null;
     this.retryTemplate = null; // the sentence on screen, to redraw only the countdown each tick
     this.countdown = null;
   }
 
+  /**
+   * Show a message. `text` is a string or a function giving it in the page's language (drawn
+   * again when the language changes).
+   */
   say(text, kind = 'info') {
-    this.el.textContent = text;
-    this.el.hidden = !text;
+    this.text = typeof text === 'function' ? text : null;
     this.el.dataset.kind = kind;
+    this.show(typeof text === 'function' ? text() : text);
+  }
+
+  show(text) {
+    this.el.textContent = text ?? '';
+    this.el.hidden = !text;
+  }
+
+  /** The message again, in the page's language. */
+  render() {
+    if (this.text && this.el.dataset.kind !== 'retry') this.show(this.text());
   }
 
   /** The client waits before joining again: say why, counting down. A dropped connection says it in the state alone. */
@@ -66,6 +81,7 @@ export class RoomMessage {
     const template = t(key, { n: mark });
     if (template !== this.retryTemplate || this.el.dataset.kind !== 'retry') {
       this.retryTemplate = template;
+      this.text = null;
       const [before, after = ''] = template.split(mark);
       this.countdown = h('span', { class: 'countdown', 'aria-live': 'off' });
       replace(this.el, before, template.includes(mark) ? this.countdown : null, after);
