@@ -418,6 +418,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         def everyone_out() -> None:
             if reason == "lesson_ended":
                 self.ended = True
+                if self.recording:  # it stops as the room closes: everyone hears it first
+                    self.broadcast(self._recording_message() | {"active": False})
             if not self.closed:
                 self._begin_close()
             self.moderation.turn_away(reason)

@@ -73,24 +73,31 @@ async def test_recording_waits_for_the_teacher_and_pauses_while_the_teacher_is_a
             await teacher.close()
 
 
-async def test_recording_stops_at_the_lessons_scheduled_end(
+async def test_recording_stops_when_the_lessons_room_closes(
     app: web.Application, live_server: LiveServer, demo: DemoSchool, login: Login,
 ) -> None:
+    """Teaching past the scheduled end is part of the lesson: the recording runs until the room
+    closes (the end plus the school's grace, or here the teacher's extension), then stops, and no one comes back."""
+    now = datetime.now(UTC)
     async with app[DATABASE].session() as session:
         await session.execute(update(Lesson).where(Lesson.id == demo.lesson_id)
-                              .values(ends_at=datetime.now(UTC) + timedelta(seconds=2)))
+                              .values(ends_at=now + timedelta(seconds=5), closes_at=now + timedelta(seconds=8)))
     teacher = await joined(live_server, demo, login, demo.teacher)
     student = await joined(live_server, demo, login, demo.students[0])
     try:
         assert teacher.joined["recording"]["active"] is True
         ended = await student.next_event("recording", timeout=WAIT)
         assert ended["active"] is False and ended["wanted"] is True
+        assert (await teacher.next_event("bye", timeout=WAIT))["reason"] == "lesson_ended"
+        again = LessonClient(live_server.url, demo.lesson_id, teacher.token)
         try:
-            await teacher.request({"type": "record", "active": True})
+            await again.connect()
         except ProtocolError as refused:
-            assert refused.code == "conflict"
+            assert refused.code == "lesson_ended"
         else:
-            raise AssertionError("a recording cannot start after the lesson's end")
+            raise AssertionError("no one enters a lesson that has ended")
+        finally:
+            await again.close()
     finally:
         await student.close()
         await teacher.close()
