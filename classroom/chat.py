@@ -29,7 +29,7 @@ MAX_TEXT = 1000
 """Characters of a message, after cleaning."""
 MAX_RAW_TEXT = 2000
 """Characters a client may send before cleaning (control characters and outer spaces included)."""
-RATE_LIMIT = 5
+RATE_LIMIT = 12
 RATE_PERIOD = 10.0
 """At most RATE_LIMIT messages per RATE_PERIOD seconds per person."""
 KEPT_TEXT = frozenset("\n\t")

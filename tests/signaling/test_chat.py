@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from classroom.activity import LessonActivity
-from classroom.chat import ChatMessage
+from classroom.chat import RATE_LIMIT, ChatMessage
 from school.demo import Credentials, DemoSchool
 from signaling.client import LessonClient, ProtocolError
 from tests.conftest import LiveServer, Login
@@ -257,18 +257,18 @@ async def test_hostile_input_gets_typed_answers_and_the_session_goes_on(
                                                 .order_by(ChatMessage.id)))
         assert stored == [html, "ab\nc\td\u202e"]
 
-        # A flood: the first five are taken, the rest refused with when to try again; nothing breaks.
+        # A flood: the first RATE_LIMIT are taken, the rest refused with when to try again; nothing breaks.
         answers = await asyncio.gather(*(binh.say(f"spam {i}") for i in range(50)), return_exceptions=True)
         taken = [a for a in answers if isinstance(a, dict)]
         limited = [a for a in answers if isinstance(a, ProtocolError)]
-        assert len(taken) == 5 and len(limited) == 45
+        assert len(taken) == RATE_LIMIT and len(limited) == 50 - RATE_LIMIT
         assert all(e.code == "rate_limited" and e.retry_after is not None and 0 < e.retry_after <= 10
                    for e in limited)
-        assert [m["text"] for m in taken] == [f"spam {i}" for i in range(5)]  # in the order sent
+        assert [m["text"] for m in taken] == [f"spam {i}" for i in range(RATE_LIMIT)]  # in the order sent
         assert (await binh.client.request({"type": "ping"}))["type"] == "pong"
         assert (await teacher.say("Vẫn ổn"))["text"] == "Vẫn ổn"
         async with app[DATABASE].session() as session:
             flood = list(await session.scalars(select(ChatMessage.id).where(ChatMessage.sender_id == binh.user_id)))
-        assert len(flood) == 5
+        assert len(flood) == RATE_LIMIT
     finally:
         await leave_all(teacher, an, binh)

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
+from classroom.chat import RATE_LIMIT
 from school.demo import DemoSchool
 from signaling.client import LessonClient
 from tests.conftest import LiveServer, Login
@@ -79,10 +80,10 @@ async def test_posting_paging_and_who_reads_what(client: TestClient, demo: DemoS
     for bad in ("?limit=0", "?limit=201", "?before=x", "?colour=red"):
         assert (await client.get(f"/api/lessons/{lesson}/chat{bad}", headers=binh)).status == 422
 
-    # Five messages in ten seconds, then 429 with when to try again (the limit of the lesson page).
-    for n in range(4):
+    # RATE_LIMIT messages in ten seconds, then 429 with when to try again (the limit of the lesson page).
+    for n in range(RATE_LIMIT - 1):
         await post(client, lesson, binh, f"tin {n}")
-    limited = await client.post(f"/api/lessons/{lesson}/chat", headers=binh, json={"text": "tin 5"})
+    limited = await client.post(f"/api/lessons/{lesson}/chat", headers=binh, json={"text": "tin quá nhiều"})
     assert limited.status == 429 and (await limited.json())["error"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 10
 
