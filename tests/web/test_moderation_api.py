@@ -7,11 +7,14 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from playwright.async_api import expect
 from sqlalchemy import select
 
 from classroom.activity import LessonActivity
 from school.demo import DemoSchool
-from tests.conftest import Login
+from tests.browser import open_browser_page
+from tests.conftest import LiveServer, Login
+from tests.web.test_pages_browser import sign_in
 from web.keys import DATABASE
 
 
@@ -96,3 +99,23 @@ async def test_a_student_of_another_class_is_refused(
     assert (await client.post(url + "/media-token", headers=outsider)).status == 403
     lesson = await lesson_of(client, demo.lesson_id, admin)
     assert lesson["ended_at"] is None
+
+
+async def test_the_lesson_page_follows_the_servers_word_and_links_to_attendance_and_recordings(
+    client: TestClient, live_server: LiveServer, demo: DemoSchool, login: Login,
+) -> None:
+    async with open_browser_page() as browser:
+        page = browser.page
+        await sign_in(page, live_server, demo.teacher)
+        await page.goto(f"{live_server.url}/lessons/{demo.lesson_id}")
+        await expect(page.locator("#join")).to_be_enabled()
+        await expect(page.locator("#lesson-attendance-link")).to_have_attribute(
+            "href", f"/lessons/{demo.lesson_id}/attendance")
+        href = await page.locator("#lesson-recordings-link").get_attribute("href")
+        assert href is not None and href.startswith("/recordings?class_id=")
+        response = await client.post(f"/api/lessons/{demo.lesson_id}/end", headers=await login(demo.teacher))
+        assert response.status == 200
+        await page.reload()
+        await expect(page.locator("#join")).to_be_disabled()
+        await expect(page.locator("#join-note")).to_contain_text("Tiết học đã kết thúc lúc")
+        browser.assert_no_errors()

@@ -1,29 +1,79 @@
-// /lessons/{id}: one lesson; "Vào lớp" opens its live room ("Học trực tuyến") in this page.
+// /lessons/{id}: one lesson; "Vào lớp" opens its live room ("Học trực tuyến") in this page. The
+// button follows the server's rule (the lesson's `live_open`, `closes_at`, `ended_at`): the room
+// opens to students 15 minutes before the start and closes at `closes_at` (the end plus the
+// school's grace, or later if the teacher extended it) or when the lesson is ended. The page links
+// to the lesson's attendance (staff) and to the class's recordings of that day.
 
 import { lessons as lessonsApi } from '../api.js';
 import { h, loaded, loading, replace } from '../dom.js';
+import { dayKey, formatTime } from '../format.js';
 import { onLangChange, t } from '../i18n.js';
+import '../i18n-lesson-end.js';
 import { initLayout, showLoadError, showPageMessage } from '../layout.js';
 import { lessonFacts, statusBadge } from '../lesson-parts.js';
 import { openLiveRoom } from '../live-room.js';
 
 const REFRESH_MS = 30_000;
 const OPENS_BEFORE_MS = 15 * 60_000; // students may enter 15 minutes before the start
+const GRACE_MS = 15 * 60_000; // the default grace, for a lesson that does not say when its room closes
 
-/** Whether `user` may enter the lesson's room now, and the note that explains it. */
-export function joinState(lesson, user, now = Date.now()) {
-  if (lesson.status === 'ended') return { enabled: false, noteKey: 'lesson.room_ended' };
-  if (lesson.status === 'live') return { enabled: true, noteKey: 'lesson.room_live' };
-  const startsIn = Date.parse(lesson.starts_at) - now;
-  if (startsIn <= OPENS_BEFORE_MS) return { enabled: true, noteKey: 'lesson.room_open_early' };
-  if (user.role === 'teacher' && user.id === lesson.teacher_id) return { enabled: true, noteKey: 'lesson.room_teacher_early' };
+/** When the room closes (ms): the server's `closes_at`, else the end plus the default grace. */
+function closesAt(lesson) {
+  return lesson.closes_at ? Date.parse(lesson.closes_at) : Date.parse(lesson.ends_at) + GRACE_MS;
+}
+
+/** The server's admission rule, read from the lesson's times. */
+function ruleState(lesson, user, now) {
+  if (lesson.ended_at || now >= closesAt(lesson)) return { enabled: false, noteKey: 'lesson.room_ended' };
+  const teaches = user.role === 'teacher' && user.id === lesson.teacher_id;
+  if (user.role === 'teacher' && !teaches) return { enabled: false, noteKey: 'lesson.room_not_yours' };
+  if (now >= Date.parse(lesson.ends_at)) return { enabled: true, noteKey: 'lesson.room_grace' };
+  if (now >= Date.parse(lesson.starts_at)) return { enabled: true, noteKey: 'lesson.room_live' };
+  if (Date.parse(lesson.starts_at) - now <= OPENS_BEFORE_MS) return { enabled: true, noteKey: 'lesson.room_open_early' };
+  if (teaches) return { enabled: true, noteKey: 'lesson.room_teacher_early' };
+  if (user.role === 'admin') return { enabled: true, noteKey: 'lesson.room_open_early' };
   return { enabled: false, noteKey: 'lesson.room_opens' };
+}
+
+/** Whether `user` may enter the lesson's room now, and the note that explains it. The server's
+ * `live_open` (as the lesson was read) decides; its times explain it and say when it changes. */
+export function joinState(lesson, user, now = Date.now()) {
+  const state = ruleState(lesson, user, now);
+  if (typeof lesson.live_open !== 'boolean' || lesson.live_open === state.enabled) return state;
+  if (lesson.live_open) return { enabled: true, noteKey: 'lesson.room_live' };
+  return { enabled: false, noteKey: lesson.ended_at || Date.now() >= Date.parse(lesson.ends_at) ? 'lesson.room_ended' : 'lesson.room_opens' };
+}
+
+/** Milliseconds until the room next opens or closes for `user` (null: not within a refresh). */
+function nextChange(lesson, user, now = Date.now()) {
+  const moments = [closesAt(lesson), Date.parse(lesson.starts_at) - OPENS_BEFORE_MS].map((at) => at - now);
+  const soon = moments.filter((ms) => ms > 0 && ms < REFRESH_MS);
+  return soon.length ? Math.min(...soon) + 500 : null;
+}
+
+/** The links beside the lesson: its attendance (for its teacher and administrators) and the
+ * recordings of its class on its day. */
+function lessonLinks(lesson, user, timeZone) {
+  const day = dayKey(lesson.starts_at, timeZone);
+  const recordings = `/recordings?${new URLSearchParams({ class_id: lesson.class_id, from: day, to: day })}`;
+  const staff = user.role === 'admin' || user.id === lesson.teacher_id;
+  return h(
+    'nav',
+    { class: 'lesson-links', 'aria-label': t('lesson.links') },
+    staff ? h('a', { id: 'lesson-attendance-link', class: 'button secondary', href: `/lessons/${lesson.id}/attendance` }, t('lesson.attendance_link')) : null,
+    ' ',
+    h('a', { id: 'lesson-recordings-link', class: 'button secondary', href: recordings }, t('lesson.recordings_link')),
+  );
 }
 
 function render(el, lesson, ctx, onJoin) {
   document.title = `${lesson.title} · lophoc`;
   const live = lesson.status === 'live';
   const { enabled, noteKey } = joinState(lesson, ctx.user);
+  const closes = lesson.closes_at ? formatTime(lesson.closes_at, ctx.timeZone) : null;
+  const note = noteKey === 'lesson.room_ended' && lesson.ended_at
+    ? t('lesson.room_ended_at', { time: formatTime(lesson.ended_at, ctx.timeZone) })
+    : t(noteKey, { time: closes ?? '' });
   replace(
     el,
     h('div', { class: 'page-head' }, h('h1', { id: 'lesson-title' }, lesson.title), statusBadge(lesson.status)),
@@ -43,9 +93,12 @@ function render(el, lesson, ctx, onJoin) {
         },
         t('lesson.join'),
       ),
-      h('p', { id: 'join-note', class: 'join-note' }, t(noteKey)),
+      h('p', { id: 'join-note', class: 'join-note' }, note),
+      enabled && closes && noteKey !== 'lesson.room_grace'
+        ? h('p', { id: 'join-closes', class: 'muted' }, t('lesson.room_closes', { time: closes })) : null,
       h('p', { class: 'muted' }, t('lesson.room_devices')),
     ),
+    lessonLinks(lesson, ctx.user, ctx.timeZone),
   );
 }
 
@@ -59,6 +112,7 @@ async function main() {
   let lesson = null;
   let room = null;
   let roomBox = null;
+  let changeTimer = null;
 
   const leaveRoom = () => {
     room = null;
@@ -86,7 +140,7 @@ async function main() {
 
   const load = async () => {
     try {
-      lesson = await lessonsApi.get(id);
+      lesson = { ...(await lessonsApi.get(id)), loadedAt: Date.now() };
     } catch (err) {
       if (err.status === 404) showPageMessage(main, { titleKey: 'lesson.not_found' });
       else showLoadError(main, err);
@@ -94,6 +148,9 @@ async function main() {
     }
     loaded(el);
     render(el, lesson, ctx, join);
+    clearTimeout(changeTimer);
+    const change = nextChange(lesson, ctx.user);
+    if (change !== null) changeTimer = setTimeout(() => { if (!room) load(); }, change);
     return true;
   };
 
