@@ -108,8 +108,10 @@ async def _students(conn: Connection, url: str, lesson_id: int, tokens: list[str
     loop = asyncio.get_running_loop()
     async with aiohttp.ClientSession() as http:
         peers = [Peer(http, url, lesson_id, token) for token in tokens]
-        await asyncio.gather(*(peer.join() for peer in peers))
-        conn.send("joined")
+        conn.recv()  # every worker is ready: the class joins at once
+        started = time.perf_counter()
+        waits = await asyncio.gather(*(_timed(peer.join()) for peer in peers))
+        conn.send((time.perf_counter() - started, waits))
         while True:
             command, arg = await loop.run_in_executor(None, conn.recv)
             if command == "chat":
@@ -121,6 +123,12 @@ async def _students(conn: Connection, url: str, lesson_id: int, tokens: list[str
                 await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
                 conn.send("stopped")
                 return
+
+
+async def _timed(join: Any) -> float:
+    started = time.perf_counter()
+    await join
+    return time.perf_counter() - started
 
 
 async def _chat(peers: list[Peer], seconds: float, rate: float) -> dict[str, Any]:
@@ -180,7 +188,7 @@ def _worker(conn: Connection, url: str, lesson_id: int, tokens: list[str]) -> No
 def spread(values: list[float]) -> str:
     if not values:
         return "n/a"
-    return (f"p50 {percentile(values, 50) * 1000:.1f} ms, p99 {percentile(values, 99) * 1000:.1f} ms, "
+    return (f"p50 {percentile(values, 0.5) * 1000:.1f} ms, p99 {percentile(values, 0.99) * 1000:.1f} ms, "
             f"max {max(values) * 1000:.1f} ms")
 
 
@@ -212,7 +220,6 @@ async def run(args: argparse.Namespace) -> int:
         teacher = Peer(http, server.url, lesson.lesson_id, signer.issue(lesson.teacher[0])[0])
         await teacher.join()
         tokens = [signer.issue(uid)[0] for uid, _ in lesson.students]
-        started = time.perf_counter()
         for k in range(args.workers):
             mine, theirs = context.Pipe()
             process = context.Process(target=_worker, daemon=True,
@@ -220,8 +227,12 @@ async def run(args: argparse.Namespace) -> int:
             process.start()
             processes.append(process)
             conns.append(mine)
-        await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns))
-        print(f"joined: {args.students} students at once in {time.perf_counter() - started:.1f} s", flush=True)
+        for conn in conns:
+            conn.send("go")
+        joins = await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns))
+        waits = [w for _, part in joins for w in part]
+        print(f"joined: {args.students} students at once in {max(total for total, _ in joins):.1f} s; "
+              f"each join {spread(waits)}", flush=True)
         try:
             # 1. chat
             teacher.latencies.clear()
