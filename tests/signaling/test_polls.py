@@ -41,6 +41,18 @@ async def poll_event(client: LessonClient, poll_id: int, **match: Any) -> dict[s
             return event["poll"]
 
 
+def polls_known(client: LessonClient, known: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The polls this client has been given so far: in `joined`, then as `poll` events (a room that
+    has just opened may still be reading its polls back when it welcomes someone). Takes the events
+    waiting in the client's queue."""
+    known.update({p["id"]: p for p in client.joined["polls"]["items"] if p["id"] not in known})
+    while not client.events.empty():
+        event = client.events.get_nowait()
+        if event["type"] == "poll":
+            known[event["poll"]["id"]] = event["poll"]
+    return known
+
+
 async def refused(client: LessonClient, message: dict[str, Any]) -> str:
     with pytest.raises(ProtocolError) as caught:
         await client.request(message)
@@ -210,11 +222,14 @@ async def test_anonymous_results_hide_who_answered_what_from_students(
     teacher, an, binh = await asyncio.gather(
         *(connect(live_server, demo, login, w) for w in (demo.teacher, *demo.students[:2])))
     try:
-        assert [p["id"] for p in teacher.joined["polls"]["items"]] == [prepared_poll["id"]]
-        assert an.joined["polls"]["items"] == []  # drafts are the teacher's alone
+        teacher_knows: dict[int, dict[str, Any]] = {}
+        await until("the prepared poll read back", lambda: polls_known(teacher, teacher_knows))
+        assert list(teacher_knows) == [prepared_poll["id"]]
+        assert polls_known(an, {}) == {}  # drafts are the teacher's alone
         opened = await client.post(f"/api/polls/{prepared_poll['id']}/open", headers=teacher_rest)
         assert opened.status == 200  # launched with one click, heard live
-        assert (await poll_event(an, prepared_poll["id"], status="open"))["anonymous"] is True
+        first = await poll_event(an, prepared_poll["id"])
+        assert first["status"] == "open" and first["anonymous"] is True  # never told of the draft
         await asyncio.gather(
             an.request({"type": "poll_answer", "poll_id": prepared_poll["id"], "choices": [0]}),
             binh.request({"type": "poll_answer", "poll_id": prepared_poll["id"], "choices": [1]}))
@@ -254,16 +269,7 @@ async def test_a_room_that_opens_again_reads_its_polls_back_and_closes_those_pas
     an = await connect(live_server, demo, login, demo.students[0])
     try:
         polls: dict[int, dict[str, Any]] = {}
-
-        def read_back() -> bool:
-            polls.update({p["id"]: p for p in an.joined["polls"]["items"]})
-            while not an.events.empty():
-                event = an.events.get_nowait()
-                if event["type"] == "poll":
-                    polls[event["poll"]["id"]] = event["poll"]
-            return timed["id"] in polls and untimed["id"] in polls
-
-        await until("the polls read back", read_back)
+        await until("the polls read back", lambda: {timed["id"], untimed["id"]} <= set(polls_known(an, polls)))
         assert polls[timed["id"]]["status"] == "closed" and polls[timed["id"]]["mine"]["answer"] == [0, 2]
         assert polls[untimed["id"]]["status"] == "open"
         assert await refused(an, {"type": "poll_answer", "poll_id": timed["id"], "choices": [0]}) == "conflict"
