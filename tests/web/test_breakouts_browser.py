@@ -115,6 +115,7 @@ async def test_the_teacher_splits_the_class_into_groups_and_each_student_sees_on
         assert sorted(len(g) for g in dealt) == [2, 3] and sorted(sum(dealt, [])) == [1, 2, 3, 4, 5], dealt
 
         # The teacher's panel lists the class; by hand: An and Chi in Nhóm 1, Bình and Dũng in Nhóm 2.
+        await teacher.page.click("#drawer-btn-groups")  # group work is a side panel of the room
         panel = teacher.page.get_by_role("region", name="Thảo luận nhóm")
         await expect(panel).to_be_visible(timeout=WAIT_MS)
         await expect(panel.get_by_role("spinbutton", name="Số nhóm")).to_have_value("2")
