@@ -66,7 +66,7 @@ async def test_the_attendance_page_shows_each_students_participation_and_its_pic
         "width", "0")
     await expect(chart.locator(f".part-row[data-user-id='{ids['an']}'] .part-value-speaking")).to_have_text(
         "Phát biểu: 1 phút")
-    await expect(section.locator(".legend")).to_contain_text("Bật camera")
+    await expect(section.locator(".part-legend")).to_contain_text("Bật camera")
     assert await page.locator("#participation-csv").get_attribute("href") == \
         f"/api/lessons/{demo.lesson_id}/participation?format=csv"
     await expect(page.locator("#participation-exports")).to_be_visible()

@@ -69,7 +69,7 @@ export function participationChart({ students, id = 'participation-chart' }) {
   const swatch = (cls) => h('span', { class: ['legend-swatch', cls], 'aria-hidden': 'true' });
   const legend = h(
     'ul',
-    { class: 'legend', 'aria-label': t('att.legend') },
+    { class: 'part-legend', 'aria-label': t('att.legend') },
     h('li', {}, swatch('part-speaking'), t('part.legend.speaking')),
     h('li', {}, swatch('part-camera'), t('part.legend.camera')),
     h('li', {}, swatch('part-present'), t('part.legend.present')),
