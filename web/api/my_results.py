@@ -1,0 +1,155 @@
+"""A student's own results ("Kết quả của tôi"): every lesson they took part in, newest first, with
+their time present (the attendance log), the quizzes' score out of the points published so far,
+questions asked, chat messages and hands raised (the classroom records), and their quiz answers.
+Students follow their own results only: nobody else's rows are ever read."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attendance.models import AttendanceEvent
+from attendance.report import lesson_attendance
+from classroom import polls as poll_records
+from classroom.activity import LessonActivity
+from classroom.chat import ChatMessage
+from classroom.polls import Poll, PollAnswer
+from classroom.questions import LessonQuestion
+from school.models import Lesson, Role, SchoolClass, Subject, User
+from web.routing import Api, Call
+
+
+class MyQuizOut(BaseModel):
+    poll_id: int
+    lesson_id: int
+    question: str
+    answer: str
+    """As a person reads it: the chosen options' texts joined with "; ", the text, or the number."""
+    points: float
+    published: bool
+    correct: bool | None
+    """Once the teacher has published the results; null before."""
+    score: float | None
+
+
+class MyLessonOut(BaseModel):
+    lesson_id: int
+    title: str
+    subject: str
+    class_name: str
+    teacher_name: str
+    starts_at: datetime
+    ends_at: datetime
+    present_s: int
+    """Seconds present in the lesson's room (two devices at once count once)."""
+    quiz_score: float
+    quiz_max: float
+    """Points of the lesson's quizzes whose results were published (0: none yet)."""
+    quiz_pending: int
+    """My answered quizzes whose results are not published yet."""
+    questions: int
+    messages: int
+    hands: int
+    quizzes: list[MyQuizOut]
+
+
+class MyResultsOut(BaseModel):
+    generated_at: datetime
+    lessons: list[MyLessonOut]
+    """Newest first."""
+
+
+async def _lesson_ids(session: AsyncSession, user_id: int) -> set[int]:
+    """The lessons this user took part in: joined the room, answered a poll, wrote, asked or raised a hand."""
+    ids: set[int] = set()
+    for query in (
+        select(AttendanceEvent.lesson_id).where(AttendanceEvent.user_id == user_id),
+        select(Poll.lesson_id).join(PollAnswer, PollAnswer.poll_id == Poll.id).where(PollAnswer.user_id == user_id),
+        select(ChatMessage.lesson_id).where(ChatMessage.sender_id == user_id),
+        select(LessonQuestion.lesson_id).where(LessonQuestion.author_id == user_id),
+        select(LessonActivity.lesson_id).where(LessonActivity.user_id == user_id),
+    ):
+        ids.update(await session.scalars(query.distinct()))
+    return ids
+
+
+async def my_results(session: AsyncSession, me: User) -> list[MyLessonOut]:
+    lessons = list(await session.scalars(select(Lesson).where(
+        Lesson.id.in_(await _lesson_ids(session, me.id)), Lesson.school_id == me.school_id)))
+    if not lessons:
+        return []
+    ids = [lesson.id for lesson in lessons]
+    subjects = {s.id: s.name for s in await session.scalars(
+        select(Subject).where(Subject.id.in_({lesson.subject_id for lesson in lessons})))}
+    classes = {c.id: c.name for c in await session.scalars(
+        select(SchoolClass).where(SchoolClass.id.in_({lesson.class_id for lesson in lessons})))}
+    teachers = {u.id: u.full_name for u in await session.scalars(
+        select(User).where(User.id.in_({lesson.teacher_id for lesson in lessons})))}
+
+    events: dict[int, list[AttendanceEvent]] = defaultdict(list)
+    for event in await session.scalars(select(AttendanceEvent).where(
+            AttendanceEvent.user_id == me.id, AttendanceEvent.lesson_id.in_(ids))
+            .order_by(AttendanceEvent.at, AttendanceEvent.id)):
+        events[event.lesson_id].append(event)
+
+    messages = Counter(await session.scalars(select(ChatMessage.lesson_id).where(
+        ChatMessage.sender_id == me.id, ChatMessage.lesson_id.in_(ids), ChatMessage.deleted_at.is_(None))))
+    questions = Counter(await session.scalars(select(LessonQuestion.lesson_id).where(
+        LessonQuestion.author_id == me.id, LessonQuestion.lesson_id.in_(ids), LessonQuestion.status != "hidden")))
+    hands = Counter(await session.scalars(select(LessonActivity.lesson_id).where(
+        LessonActivity.user_id == me.id, LessonActivity.lesson_id.in_(ids), LessonActivity.kind == "hand_raised")))
+
+    now = datetime.now(UTC)
+    polls = [poll_records.record(p, now) for p in await session.scalars(
+        select(Poll).where(Poll.lesson_id.in_(ids)).order_by(Poll.id))]
+    answers = {a.poll_id: a for a in await session.scalars(select(PollAnswer).where(
+        PollAnswer.user_id == me.id, PollAnswer.poll_id.in_([p.id for p in polls])))} if polls else {}
+
+    out = []
+    for lesson in lessons:
+        attendance = lesson_attendance([me.id], events.get(lesson.id, []), starts_at=lesson.starts_at,
+                                       ends_at=lesson.ends_at, now=now, late_after=timedelta(0),
+                                       left_early=timedelta(0))
+        score = maximum = 0.0
+        pending = 0
+        quizzes = []
+        for poll in polls:
+            if poll.lesson_id != lesson.id or not poll.quiz or poll.status == "draft":
+                continue
+            answer = answers.get(poll.id)
+            if poll.published:
+                maximum += poll.points
+                score += float(answer.score or 0.0) if answer is not None else 0.0
+            elif answer is not None:
+                pending += 1
+            if answer is not None:
+                quizzes.append(MyQuizOut(
+                    poll_id=poll.id, lesson_id=lesson.id, question=poll.question,
+                    answer=poll_records.answer_text(poll.options, poll.kind, answer.answer), points=poll.points,
+                    published=poll.published, correct=answer.correct if poll.published else None,
+                    score=answer.score if poll.published else None))
+        out.append(MyLessonOut(
+            lesson_id=lesson.id, title=lesson.title, subject=subjects.get(lesson.subject_id, ""),
+            class_name=classes.get(lesson.class_id, ""), teacher_name=teachers.get(lesson.teacher_id, ""),
+            starts_at=lesson.starts_at, ends_at=lesson.ends_at, present_s=attendance[0].seconds_present,
+            quiz_score=round(score, 2), quiz_max=round(maximum, 2), quiz_pending=pending,
+            questions=questions[lesson.id], messages=messages[lesson.id], hands=hands[lesson.id], quizzes=quizzes))
+    out.sort(key=lambda row: (row.starts_at, row.lesson_id), reverse=True)
+    return out
+
+
+def register(api: Api) -> None:
+    @api.route("GET", "/api/users/me/results", summary="My results", tag="polls", response=MyResultsOut,
+               roles=(Role.student,),
+               description="The signed-in student's own results, one entry per lesson they took part in (joined its "
+               "room, answered a poll, wrote in its chat, asked a question or raised a hand), newest first: the "
+               "lesson's date, subject, class, teacher and title; seconds present; the quiz score out of the points "
+               "of the quizzes whose results the teacher published (`quiz_pending`: answered quizzes not published "
+               "yet); questions asked (not hidden), chat messages (not deleted), hands raised; and each quiz "
+               "answered (correct and score once published). Students only: teachers and administrators get 403 "
+               "(they read a lesson's participation instead).")
+    async def results(call: Call) -> MyResultsOut:
+        return MyResultsOut(generated_at=datetime.now(UTC), lessons=await my_results(call.session, call.user))
