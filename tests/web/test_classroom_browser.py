@@ -7,6 +7,7 @@ text (no element injected), its link made into a safe <a>; sending too fast says
 from __future__ import annotations
 
 import asyncio
+import re
 
 from playwright.async_api import Page, expect
 
@@ -163,13 +164,77 @@ async def test_a_student_and_the_teacher_use_questions_hands_a_quiz_and_the_chat
         await expect(reply.locator(".chat-private")).to_have_text("Nhắn riêng")
 
         # Sending too fast: the refusal says how long to wait.
-        for i in range(6):
+        refusal = None
+        for i in range(12):  # 5 messages in 10 s are allowed; the 6th in a row is refused
             await box.fill(f"tin {i}")
             await student.get_by_role("button", name="Gửi", exact=True).click()
             await expect(student.get_by_role("button", name="Gửi", exact=True)).to_be_enabled(timeout=WAIT_MS)
-        await expect(student.locator("#chat-error")).to_contain_text("Bạn gửi quá nhanh. Vui lòng thử lại sau", timeout=WAIT_MS)
+            if await box.input_value():  # not sent: the text stays for later
+                refusal = await student.locator("#chat-error").text_content()
+                break
+        assert refusal is not None and re.fullmatch(r"Bạn gửi quá nhanh\. Vui lòng thử lại sau \d+ giây\.", refusal), refusal
         await fits_the_phone(student)
         await fits_the_phone(teacher)
+
+        teacher_browser.assert_no_errors()
+        student_browser.assert_no_errors()
+
+
+async def test_a_locked_room_makes_a_student_wait_until_the_teacher_lets_them_in_and_the_teacher_may_remove_them(
+    live_server: LiveServer, demo: DemoSchool
+) -> None:
+    binh = demo.students[1]
+    async with open_browser_page() as teacher_browser, open_browser_page() as student_browser:
+        teacher, student = teacher_browser.page, student_browser.page
+        for page in (teacher, student):
+            await page.set_viewport_size(PHONE)
+        await sign_in(teacher, live_server, demo.teacher)
+        await sign_in(student, live_server, binh)
+        await enter_room(teacher, live_server, demo)
+
+        # The teacher locks the room ("Khóa phòng").
+        await open_panel(teacher, "moderation")
+        await teacher.get_by_role("button", name="🔒 Khóa phòng").click()
+        await expect(teacher.locator("#mod-lock")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        await expect(teacher.locator("#mod-lock-note")).to_contain_text("Phòng đang khóa")
+
+        # A student arriving now waits, told so, for as long as it takes.
+        await student.goto(f"{live_server.url}/lessons/{demo.lesson_id}")
+        await student.locator("#join").click()
+        screen = student.get_by_role("alertdialog", name="Đang chờ giáo viên cho vào lớp")
+        await expect(screen).to_be_visible(timeout=WAIT_MS)
+        waiting = teacher.locator("#mod-waiting .mod-item")
+        await expect(waiting).to_have_count(1, timeout=WAIT_MS)
+        await expect(teacher.locator("#drawer-btn-moderation .drawer-badge")).to_have_text("1")
+        await fits_the_phone(teacher)
+        await asyncio.sleep(1)  # waiting outlasts no timer of the page: still waiting, still connected
+        await expect(screen).to_be_visible()
+        await teacher.get_by_role("button", name=f"Cho {binh.full_name} vào lớp", exact=True).click()
+        await expect(screen).to_be_hidden(timeout=WAIT_MS)
+        await expect(student.locator("#conn-state")).to_have_text("Đã kết nối", timeout=WAIT_MS)
+        await expect(waiting).to_have_count(0)
+        lesson = live_server.app[ROOMS].rooms[demo.lesson_id]
+        assert [p.full_name for p in lesson.participants.values() if p.role == "student"] == [binh.full_name]
+
+        # Sending a student out asks first; then they are told why they left.
+        person = teacher.locator("#mod-people .mod-item")
+        await expect(person).to_have_count(1, timeout=WAIT_MS)
+        await teacher.get_by_role("button", name=f"Mời {binh.full_name} ra khỏi lớp").click()
+        confirm = teacher.locator("#mod-confirm")
+        await expect(confirm).to_contain_text(f"Mời {binh.full_name} ra khỏi lớp?")
+        await confirm.get_by_role("button", name="Hủy").click()
+        await expect(confirm).to_be_hidden()
+        assert [p.full_name for p in lesson.participants.values() if p.role == "student"] == [binh.full_name]
+        await teacher.get_by_role("button", name=f"Mời {binh.full_name} ra khỏi lớp").click()
+        await confirm.get_by_role("button", name="Mời ra khỏi lớp", exact=True).click()
+        await expect(student.get_by_role("alertdialog", name="Giáo viên đã mời bạn ra khỏi lớp.")).to_be_visible(timeout=WAIT_MS)
+        await expect(person).to_have_count(0, timeout=WAIT_MS)
+
+        # More time: the room's closing time moves.
+        before = await teacher.locator("#mod-times").text_content()
+        await teacher.get_by_role("button", name="Thêm 10 phút").click()
+        await expect(teacher.locator("#mod-status")).to_contain_text("Đã kéo dài tiết học", timeout=WAIT_MS)
+        await expect(teacher.locator("#mod-times")).not_to_have_text(before or "")
 
         teacher_browser.assert_no_errors()
         student_browser.assert_no_errors()

@@ -50,7 +50,7 @@ export class ChatPanel {
       this.client.onAny(REDRAW_ON, () => this.render()),
       this.client.on('chat', ({ message }) => this.onMessage(message)),
       this.client.on('chat_blocked', ({ mine, blocked }) => {
-        if (mine) this.room.say(t(blocked ? 'chat.blocked_notice' : 'chat.unblocked_notice'), blocked ? 'warning' : undefined);
+        if (mine) this.room.say(() => t(blocked ? 'chat.blocked_notice' : 'chat.unblocked_notice'), blocked ? 'warning' : undefined);
       }),
     ];
   }

@@ -42,10 +42,10 @@ export class HandsPanel {
       this.client.onAny(['joined', 'hands', 'reactions', 'participant_joined', 'participant_left'], () => this.render()),
       this.client.on('hands', () => this.room.drawer?.notify?.(this.id)),
       this.client.on('hand_lowered', () => {
-        if (!this.client.staff) this.room.say(t('hand.lowered_by_teacher'));
+        if (!this.client.staff) this.room.say(() => t('hand.lowered_by_teacher'));
       }),
       this.client.on('floor', ({ user_id: userId, full_name: name }) => {
-        this.room.say(userId === this.client.userId ? t('hand.floor_you') : t('hand.floor_given', { name }));
+        this.room.say(() => (userId === this.client.userId ? t('hand.floor_you') : t('hand.floor_given', { name })));
       }),
     ];
   }

@@ -81,10 +81,10 @@ export class PollsPanel {
     this.known.set(poll.id, { status: poll.status, published: poll.published });
     if (this.client.staff) return;
     if (poll.status === 'open' && before?.status !== 'open') {
-      this.room.say(t('poll.new_open', { q: poll.question }));
+      this.room.say(() => t('poll.new_open', { q: poll.question }));
       this.room.drawer?.notify?.(this.id);
     } else if (poll.published && !before?.published) {
-      this.room.say(t('poll.results_out', { q: poll.question }));
+      this.room.say(() => t('poll.results_out', { q: poll.question }));
       this.room.drawer?.notify?.(this.id);
     }
   }
