@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -80,8 +80,8 @@ async def seed(app: web.Application, demo: DemoSchool) -> dict[str, Any]:
             polls[name] = poll.id
         for uid, name, score in ((an, "published", 2.0), (an, "unpublished", 3.0), (an, "poll", None),
                                  (binh, "published", 0.0)):
-            session.add(PollAnswer(poll_id=polls[name], user_id=uid, answer=[1], correct=score is not None and score > 0
-                                   if score is not None else None, score=score, answered_at=at(6.5),
+            session.add(PollAnswer(poll_id=polls[name], user_id=uid, answer=[1],
+                                   correct=None if score is None else score > 0, score=score, answered_at=at(6.5),
                                    updated_at=at(6.5)))
     return {"an": an, "binh": binh, "chi": chi, "t0": t0}
 
