@@ -31,6 +31,7 @@ PAGES: dict[str, str] = {
     r"/lessons/{lesson_id:\d+}/attendance": "lesson-attendance.html",
     "/reports/attendance": "reports-attendance.html",
     "/recordings": "recordings.html",
+    "/my-results": "my-results.html",
 }
 
 # path -> where it sends the browser (302)

@@ -7,9 +7,11 @@ import { errorMessage } from './forms.js';
 import { LANGUAGES, applyTranslations, getLang, onLangChange, setLang, t } from './i18n.js';
 import { DEFAULT_TIMEZONE } from './format.js';
 import './i18n-records.js'; // nav.reports, nav.recordings
+import './i18n-results.js'; // nav.my_results
 
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
+  { href: '/my-results', key: 'nav.my_results', roles: ['student'] },
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
   { href: '/recordings', key: 'nav.recordings', roles: ['admin', 'teacher', 'student'] },
   { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
