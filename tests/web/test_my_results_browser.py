@@ -69,6 +69,19 @@ def school_day(value: datetime) -> str:
     return value.astimezone(SCHOOL_ZONE).strftime("%d/%m/%Y")
 
 
+async def test_the_page_is_a_no_store_html_shell_without_inline_styles(client: TestClient) -> None:
+    response = await client.get("/my-results")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-store"
+    html = await response.text()
+    assert '<script type="module" src="/static/js/pages/my-results.js"></script>' in html
+    assert '<link rel="stylesheet" href="/static/css/results.css">' in html
+    assert "style=" not in html and "onclick" not in html.lower()
+    for asset in ("/static/js/pages/my-results.js", "/static/js/i18n-results.js", "/static/css/results.css"):
+        assert (await client.get(asset)).status == 200, asset
+
+
 async def test_a_student_follows_their_quiz_scores_lesson_by_lesson_on_a_phone(
     live_server: LiveServer, client: TestClient, app: web.Application, demo: DemoSchool, login: Login,
     browser_page: BrowserPage,

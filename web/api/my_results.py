@@ -151,5 +151,5 @@ def register(api: Api) -> None:
                "yet); questions asked (not hidden), chat messages (not deleted), hands raised; and each quiz "
                "answered (correct and score once published). Students only: teachers and administrators get 403 "
                "(they read a lesson's participation instead).")
-    async def results(call: Call) -> MyResultsOut:
+    async def my_lesson_results(call: Call) -> MyResultsOut:
         return MyResultsOut(generated_at=datetime.now(UTC), lessons=await my_results(call.session, call.user))
