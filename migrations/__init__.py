@@ -1,5 +1,5 @@
-"""Alembic migrations of every package's tables; `upgrade()` brings a database to its heads (features
-may add their tables on branches of their own)."""
+"""Alembic migrations of every package's tables; `upgrade()` brings a database to its head (a migration
+added beside another is joined to it by a merge revision, as 0007 joins the classroom's)."""
 from __future__ import annotations
 
 from pathlib import Path
