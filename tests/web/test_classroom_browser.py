@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page, expect
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from school.demo import DemoSchool
+from school.models import School
 from tests.browser import open_browser_page
 from tests.conftest import LiveServer
 from tests.web.test_live_lesson_browser import WAIT_MS, config, enter_room
 from tests.web.test_pages_browser import sign_in
-from web.keys import ROOMS
+from web.keys import DATABASE, ROOMS
 
 __all__ = ["config"]  # the loopback-only server config of the live lesson tests
 
@@ -235,6 +239,57 @@ async def test_a_locked_room_makes_a_student_wait_until_the_teacher_lets_them_in
         await teacher.get_by_role("button", name="Thêm 10 phút").click()
         await expect(teacher.locator("#mod-status")).to_contain_text("Đã kéo dài tiết học", timeout=WAIT_MS)
         await expect(teacher.locator("#mod-times")).not_to_have_text(before or "")
+
+        teacher_browser.assert_no_errors()
+        student_browser.assert_no_errors()
+
+
+async def test_a_students_quick_hand_button_raises_and_lowers_the_hand_and_times_are_the_schools(
+    live_server: LiveServer, demo: DemoSchool
+) -> None:
+    """The "Giơ tay" button in a student's controls, one press up and one down; the teacher's queue
+    tells the time in the school's time zone (here Tokyo's, not the default Ho Chi Minh City's)."""
+
+    async def tokyo(session: AsyncSession) -> None:
+        await session.execute(update(School).values(timezone="Asia/Tokyo"))
+
+    await live_server.app[DATABASE].writer.write(tokyo)
+    an = demo.students[0]
+    async with open_browser_page() as teacher_browser, open_browser_page() as student_browser:
+        teacher, student = teacher_browser.page, student_browser.page
+        for page in (teacher, student):
+            await page.set_viewport_size(PHONE)
+        await sign_in(teacher, live_server, demo.teacher)
+        await sign_in(student, live_server, an)
+        await asyncio.gather(enter_room(teacher, live_server, demo), enter_room(student, live_server, demo))
+        await expect(teacher.locator("#btn-hand-quick")).to_be_hidden()  # a student's button
+
+        quick = student.locator("#btn-hand-quick")
+        await expect(quick).to_have_text("✋Giơ tay")
+        await quick.click()
+        await expect(quick).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        await expect(quick).to_have_text("✋Hạ tay")
+        badge = teacher.locator("#drawer-btn-hands .drawer-badge")
+        await expect(badge).to_have_text("1", timeout=WAIT_MS)
+        await open_panel(teacher, "hands")
+        await expect(teacher.locator("#hands-queue .hand-name")).to_contain_text(an.full_name)
+        hands = live_server.app[ROOMS].rooms[demo.lesson_id].features["hands"]
+        raised_at = hands.queue[0].at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+        await expect(teacher.locator("#hands-queue .hand-time")).to_have_text(raised_at)
+
+        # The panel's button agrees; the quick button lowers the hand again.
+        await open_panel(student, "hands")
+        await expect(student.locator("#btn-hand")).to_have_attribute("aria-pressed", "true")
+        await quick.click()
+        await expect(quick).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
+        await expect(badge).to_be_hidden(timeout=WAIT_MS)
+        await expect(teacher.locator("#hands-queue .hand-item")).to_have_count(0)
+        await expect(student.locator("#btn-hand")).to_have_attribute("aria-pressed", "false")
+
+        # In English the button speaks English.
+        await student.click(".lang-switch button[data-lang='en']")
+        await expect(quick).to_have_text("✋Raise hand")
+        await fits_the_phone(student)
 
         teacher_browser.assert_no_errors()
         student_browser.assert_no_errors()

@@ -254,6 +254,7 @@ async def test_an_english_page_shows_the_rooms_messages_in_english(
 
         await page.click(".lang-switch button[data-lang='en']")
         await expect(message).to_have_text("You joined with your microphone off. Press “Unmute” when you want to speak.")
+        await expect(page.locator("#btn-hand-quick")).to_have_text("✋Raise hand")  # the classroom's button in the controls
         lesson = await (await live_server.client.get(f"/api/lessons/{demo.lesson_id}", headers=await login(student))).json()
         data = [lesson["title"], lesson["subject_name"], lesson["class_name"], lesson["teacher_name"], student.full_name]
         text = await page.evaluate(ROOM_TEXT, data)
@@ -261,3 +262,42 @@ async def test_an_english_page_shows_the_rooms_messages_in_english(
         assert not found, text[max(0, found.start() - 120) : found.start() + 60]
         browser.assert_no_errors()
 
+
+
+# How wide the page is, and the deepest elements of the room reaching past the screen's right edge.
+PAGE_WIDTH = """() => {
+    const width = window.innerWidth;
+    const right = (el) => el.getBoundingClientRect().right + window.scrollX;
+    const wide = [...document.querySelectorAll('#room *')]
+        .filter((el) => right(el) > width + 0.5)
+        .filter((el) => ![...el.children].some((c) => right(c) > width + 0.5))
+        .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className} ${Math.round(right(el))}`);
+    return { scroll: document.documentElement.scrollWidth, width, wide };
+}"""
+
+
+async def assert_no_sideways_scrolling(page: Page, where: str) -> None:
+    width = await page.evaluate(PAGE_WIDTH)
+    assert width["scroll"] <= width["width"], f"{where}: the page scrolls sideways: {width}"
+
+
+@pytest.mark.parametrize("who", ["teacher", "student", "admin"])
+async def test_on_a_360_pixel_phone_nothing_in_the_room_is_wider_than_the_screen_with_any_panel_open(
+    live_server: LiveServer, demo: DemoSchool, who: str
+) -> None:
+    async with open_browser_page() as browser:
+        page = browser.page
+        await page.set_viewport_size({"width": 360, "height": 740})
+        await sign_in(page, live_server, demo.students[0] if who == "student" else getattr(demo, who))
+        await enter_room(page, live_server, demo)
+        if who == "teacher":
+            await expect(page.locator("#btn-record")).to_be_visible()
+        await assert_no_sideways_scrolling(page, "closed")
+        buttons = page.locator("#room-controls .drawer-buttons > button:visible")
+        panels = [await b.get_attribute("data-panel") for b in await buttons.all()]
+        assert {"people", "chat", "hands"} <= set(panels), panels
+        for panel in panels:
+            await page.click(f"#drawer-btn-{panel}")
+            await expect(page.locator(f"#drawer-{panel}")).to_be_visible()
+            await assert_no_sideways_scrolling(page, panel)
+        browser.assert_no_errors()

@@ -677,9 +677,12 @@ export function setLang(lang) {
   document.dispatchEvent(new CustomEvent(CHANGE_EVENT, { detail: { lang } }));
 }
 
-/** Run `listener` after every language switch (pages re-render their dynamic parts). */
+/** Run `listener` after every language switch (pages re-render their dynamic parts); returns
+ * the function that stops it. */
 export function onLangChange(listener) {
-  document.addEventListener(CHANGE_EVENT, () => listener(getLang()));
+  const handler = () => listener(getLang());
+  document.addEventListener(CHANGE_EVENT, handler);
+  return () => document.removeEventListener(CHANGE_EVENT, handler);
 }
 
 /**

@@ -30,6 +30,9 @@ export class BreakoutsPanel {
     this.heading = h('h2', { id: 'breakouts-heading' });
     this.error = h('p', { class: 'form-error', role: 'alert', hidden: true });
     this.status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+    // The status line and the error, as functions of the page's language (drawn again on a switch).
+    this.statusText = null;
+    this.errorMessage = null;
 
     // Planning.
     this.countInput = h('input', { type: 'number', id: 'bo-count', min: '1', max: String(MAX_GROUPS), value: '2', inputmode: 'numeric' });
@@ -167,7 +170,7 @@ export class BreakoutsPanel {
       }
     }
     if (groups.some((g) => !g.user_ids.length)) {
-      this.fail(t('bo.empty_groups'));
+      this.fail(() => t('bo.empty_groups'));
       return;
     }
     const duration = durationSeconds(this.durationInput.value);
@@ -178,31 +181,34 @@ export class BreakoutsPanel {
       return;
     }
     const allow = Object.fromEntries(ALLOW.map((s) => [s, this.allowInputs[s].input.checked]));
-    await this.act(this.startButton, () => this.client.breakoutsStart(groups, { durationS: duration, allow }), t('bo.started', { n: groups.length }));
+    const n = groups.length;
+    await this.act(this.startButton, () => this.client.breakoutsStart(groups, { durationS: duration, allow }), () => t('bo.started', { n }));
   }
 
   // --- running ------------------------------------------------------------------------------
   async notice() {
     const text = this.noticeInput.value.trim();
     if (!text) return;
-    const ok = await this.act(this.noticeButton, () => this.client.breakoutsNotice(text), t('bo.notice_sent'));
+    const ok = await this.act(this.noticeButton, () => this.client.breakoutsNotice(text), () => t('bo.notice_sent'));
     if (ok) this.noticeInput.value = '';
   }
 
   async end() {
-    await this.act(this.endButton, () => this.client.breakoutsEnd(), t('bo.ended'));
+    await this.act(this.endButton, () => this.client.breakoutsEnd(), () => t('bo.ended'));
   }
 
-  /** Run a command with its button disabled; show its failure, or `done` in the status line. */
-  async act(button, command, done = '') {
+  /** Run a command with its button disabled; show its failure, or `done()` in the status line. */
+  async act(button, command, done = null) {
     button.disabled = true;
+    this.errorMessage = null;
     this.error.hidden = true;
     try {
       await command();
-      this.status.textContent = done;
+      this.statusText = done;
+      this.drawMessages();
       return true;
     } catch (err) {
-      this.fail(t('bo.failed', { error: err.message && err.code === 'bad_message' ? err.message : errorText(err) }));
+      this.fail(() => t('bo.failed', { error: err.message && err.code === 'bad_message' ? err.message : errorText(err) }));
       return false;
     } finally {
       button.disabled = false;
@@ -210,9 +216,19 @@ export class BreakoutsPanel {
     }
   }
 
+  /** Show an error: `text()` gives it in the page's language. */
   fail(text) {
-    this.error.textContent = text;
+    this.errorMessage = text;
+    this.error.textContent = text(); // written even when the same: a repeated failure is told again
     this.error.hidden = false;
+  }
+
+  /** The status line and the error in the page's language (written only when they change). */
+  drawMessages() {
+    const status = this.statusText?.() ?? '';
+    if (this.status.textContent !== status) this.status.textContent = status;
+    const error = this.errorMessage?.() ?? '';
+    if (this.error.textContent !== error) this.error.textContent = error;
   }
 
   // --- drawing ------------------------------------------------------------------------------
@@ -221,6 +237,7 @@ export class BreakoutsPanel {
     this.el.hidden = false;
     const running = this.groups.length > 0;
     this.heading.textContent = t('bo.heading');
+    this.drawMessages();
     this.planForm.hidden = running;
     this.running.hidden = !running;
     if (running) {

@@ -6,7 +6,7 @@
 // student also gets a compact "Giơ tay" button in the controls (room.controlSlot).
 
 import { h } from './dom.js';
-import { t } from './i18n.js';
+import { onLangChange, t } from './i18n.js';
 import './i18n-classroom.js';
 import { DEFAULT_TIMEZONE } from './format.js';
 import { act } from './live-classroom-parts.js';
@@ -27,9 +27,10 @@ const BADGE_EVENTS = {
 
 const ICONS = { chat: '💬', questions: '❓', hands: '✋', polls: '📊', moderation: '🛡️' };
 
-/** The panels for `room` ({client, lesson, say, drawer?, local?, controlSlot?, timeZone?, onLeave?}). */
+/** The panels for `room` ({client, lesson, say, drawer?, local?, controlSlot?, timeZone?, onLeave?});
+ * `timeZone` is the school's (GET /api/me -> school.timezone), in which the panels tell times. */
 export function classroomPanels(room) {
-  const ctx = { ...room, timeZone: room.timeZone ?? room.user?.timeZone ?? DEFAULT_TIMEZONE };
+  const ctx = { ...room, timeZone: room.timeZone || room.user?.timeZone || DEFAULT_TIMEZONE };
   // The drawer may be attached after the panels are made: look it up when needed.
   Object.defineProperty(ctx, 'drawer', { get: () => room.drawer ?? null });
   const panels = [new ChatPanel(ctx), new QuestionsPanel(ctx), new HandsPanel(ctx), new PollsPanel(ctx), new ModerationPanel(ctx)];
@@ -72,7 +73,7 @@ function handButton(room, hands) {
     button.classList.toggle('is-on', raised);
     button.querySelector('.control-label').textContent = t(raised ? 'hand.lower' : 'hand.raise');
   };
-  const off = client.onAny(['joined', 'hands'], render);
+  const offs = [client.onAny(['joined', 'hands'], render), onLangChange(render)];
   render();
-  return { stop: () => { off(); button.remove(); } };
+  return { stop: () => { offs.forEach((off) => off()); button.remove(); } };
 }

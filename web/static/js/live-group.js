@@ -48,8 +48,9 @@ export class GroupPanel {
     if (room.id === 'main') this.groupRecording.clear(); // entering a group tells again
     if (room.id !== previous) {
       this.helpActive = false;
-      if (room.id !== 'main') this.say(t('grp.moved', { name: room.name ?? room.id }));
-      else if (previous && previous !== 'main' && this.client.role === 'student') this.say(t('grp.back'));
+      const name = room.name ?? room.id;
+      if (room.id !== 'main') this.say(() => t('grp.moved', { name }));
+      else if (previous && previous !== 'main' && this.client.role === 'student') this.say(() => t('grp.back'));
     }
     this.render();
   }
@@ -61,7 +62,7 @@ export class GroupPanel {
       await this.client.help(next);
       this.helpActive = next;
     } catch (err) {
-      this.say(errorText(err), 'error');
+      this.say(() => errorText(err), 'error');
     } finally {
       this.helpButton.disabled = false;
       this.render();
@@ -115,7 +116,8 @@ export class GroupPanel {
     if (left !== null) this.countdown.textContent = left > 0 ? t('bo.left', { time: clock(left) }) : t('bo.ended_at_zero');
     const ending = this.client.lessonState.ending;
     const warn = Boolean(ending) && (left === null || left > 0);
-    if (warn && this.ending.hidden) this.ending.textContent = t('grp.ending');
+    // Written when it appears or the language switched: an alert is not repeated each second.
+    if (warn && (this.ending.hidden || this.ending.textContent !== t('grp.ending'))) this.ending.textContent = t('grp.ending');
     this.ending.hidden = !warn;
   }
 

@@ -36,12 +36,14 @@ const BYE_KEYS = { replaced: 'room.bye_replaced', lesson_ended: 'room.bye_lesson
 export class LiveRoom {
   /**
    * @param {HTMLElement} root where the room is drawn (emptied)
-   * @param {{lesson: object, user: object, onLeave: () => void}} options
+   * @param {{lesson: object, user: object, timeZone?: string, onLeave: () => void}} options
+   *   `timeZone`: the school's (GET /api/me -> school.timezone), in which the panels tell times
    */
-  constructor(root, { lesson, user, onLeave }) {
+  constructor(root, { lesson, user, timeZone, onLeave }) {
     this.root = root;
     this.lesson = lesson;
     this.user = user;
+    this.timeZone = timeZone;
     this.onLeave = onLeave;
     this.closed = false;
     this.lastPermissions = null;
@@ -52,7 +54,7 @@ export class LiveRoom {
     this.local = new LocalMedia(client, say);
     this.scene = new Scene(client, this.local);
     this.drawer = new Drawer();
-    const room = { client, scene: this.scene, local: this.local, lesson, user, say, drawer: this.drawer, onLeave: () => this.leave() };
+    const room = { client, scene: this.scene, local: this.local, lesson, user, timeZone, say, drawer: this.drawer, onLeave: () => this.leave() };
     this.connState = new ConnectionState(client);
     this.audio = new RoomAudio(client);
     this.stage = new StagePanel(room);
@@ -74,7 +76,7 @@ export class LiveRoom {
       if (this.small.matches) this.showStage();
     };
     this.build();
-    onLangChange(() => this.renderAll());
+    this._offLang = onLangChange(() => this.renderAll());
   }
 
   /** The side panels: who is here, the class's roster, group work, then the classroom's. */
@@ -212,6 +214,7 @@ export class LiveRoom {
     if (this.closed) return;
     this.closed = true;
     this.message.endRetry();
+    this._offLang?.();
     this.drawer.stop();
     this.group.stop();
     this.stage.stop();

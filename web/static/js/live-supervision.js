@@ -90,7 +90,12 @@ export class RecordingControl {
       rec?.record_students ? h('span', { class: 'muted' }, ` ${t('rec.students')}`) : null);
     const teacher = this.client.role === 'teacher';
     this.button.hidden = !teacher || rec?.mode === 'off';
-    this.button.textContent = t(active ? 'rec.stop' : 'rec.start');
+    // A phone shows the button's icon alone (a dot to start, a square to stop); its words stay
+    // for screen readers and as its tooltip.
+    const label = t(active ? 'rec.stop' : 'rec.start');
+    replace(this.button, h('span', { class: 'rec-icon', 'aria-hidden': 'true' }), h('span', { class: 'rec-label' }, label));
+    this.button.title = label;
+    this.button.dataset.active = String(active);
     this.button.setAttribute('aria-pressed', String(active));
   }
 }

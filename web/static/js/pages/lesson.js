@@ -134,7 +134,7 @@ async function main() {
     roomBox = h('div', { id: 'room-box' });
     main.append(roomBox);
     document.title = `${t('room.title')} · ${lesson.title} · lophoc`;
-    room = openLiveRoom(roomBox, { lesson, user: ctx.user, onLeave: leaveRoom });
+    room = openLiveRoom(roomBox, { lesson, user: ctx.user, timeZone: ctx.timeZone, onLeave: leaveRoom });
     await room;
   };
 
