@@ -254,7 +254,7 @@ async def test_an_english_page_shows_the_rooms_messages_in_english(
 
         await page.click(".lang-switch button[data-lang='en']")
         await expect(message).to_have_text("You joined with your microphone off. Press “Unmute” when you want to speak.")
-        await expect(page.locator("#btn-hand-quick")).to_have_text("✋Raise hand")  # the classroom's button in the controls
+        await expect(page.locator("#btn-hand-quick")).to_have_text("✋Raise hand")  # in the controls too
         lesson = await (await live_server.client.get(f"/api/lessons/{demo.lesson_id}", headers=await login(student))).json()
         data = [lesson["title"], lesson["subject_name"], lesson["class_name"], lesson["teacher_name"], student.full_name]
         text = await page.evaluate(ROOM_TEXT, data)
