@@ -367,7 +367,7 @@ export class LessonClient extends Emitter {
 
   /** Teacher: make a poll (the REST body's shape); `open` launches it at once, else it is kept as a draft. */
   createPoll(poll, { open = true } = {}) {
-    return this._classroom({ type: 'poll_create', poll: { ...poll, draft: !open }, open: Boolean(open) });
+    return this._classroom({ type: 'poll_create', poll, open: Boolean(open) });
   }
 
   openPoll(pollId) {
