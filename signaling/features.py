@@ -5,14 +5,12 @@ each message to its feature's `handle`."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 
 from signaling import messages as m
-from signaling.errors import BadMessage, TooLarge
 
 if TYPE_CHECKING:
     from signaling.lesson_room import LessonRoom
@@ -86,17 +84,4 @@ def _adapter() -> TypeAdapter[Any]:
 
 def parse(text: str) -> m.Message:
     """A validated message of any feature, or BadMessage/TooLarge naming what is wrong."""
-    if len(text) > m.MAX_MESSAGE_BYTES or len(text.encode()) > m.MAX_MESSAGE_BYTES:
-        raise TooLarge(f"messages are limited to {m.MAX_MESSAGE_BYTES} bytes")
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise BadMessage("not JSON") from exc
-    if not isinstance(raw, dict):
-        raise BadMessage("a message is a JSON object")
-    try:
-        return _adapter().validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise BadMessage(f"{where}: {first['msg']}") from exc
+    return m.parse(text, _adapter())

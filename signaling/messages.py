@@ -162,8 +162,9 @@ ClientMessage = Annotated[
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 
-def parse(text: str) -> Message:
-    """A validated message, or BadMessage/TooLarge naming what is wrong."""
+def parse(text: str, adapter: TypeAdapter[Any] = _ADAPTER) -> Message:
+    """A validated message (of the core, or of the union `adapter` validates), or BadMessage/TooLarge
+    naming what is wrong."""
     if len(text) > MAX_MESSAGE_BYTES or len(text.encode()) > MAX_MESSAGE_BYTES:
         raise TooLarge(f"messages are limited to {MAX_MESSAGE_BYTES} bytes")
     try:
@@ -173,7 +174,7 @@ def parse(text: str) -> Message:
     if not isinstance(raw, dict):
         raise BadMessage("a message is a JSON object")
     try:
-        return _ADAPTER.validate_python(raw)
+        return adapter.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
