@@ -9,6 +9,7 @@
 // (lesson-classroom.js: chat, questions, hands, reactions, polls, moderation, the lesson's times).
 
 import { ClassroomState } from './lesson-classroom.js';
+import { BoardState } from './lesson-board.js';
 
 export const SOURCES = ['mic', 'camera', 'screen', 'screen-audio'];
 export const MAIN_ROOM = 'main';
@@ -40,6 +41,8 @@ export class LessonState {
     this.notices = [];
     /** Chat, questions, hands, reactions, polls and the room's moderation. */
     this.classroom = new ClassroomState(emit, () => this.userId);
+    /** The board of the room you are in (lesson-board.js). */
+    this.board = new BoardState(emit, () => this.userId, () => this.staff);
   }
 
   /** The user id of this page (null before the first join). */
@@ -69,6 +72,7 @@ export class LessonState {
     this._setRoom(room);
     if (joined.breakouts) this.applyBreakouts(joined.breakouts);
     this.classroom.applyJoined(joined);
+    this.board.applyJoined(joined);
   }
 
   /** The participant `id`, or null. */
@@ -147,7 +151,7 @@ export class LessonState {
         this.emit('notice', message);
         return true;
       default:
-        return this.classroom.apply(message);
+        return this.classroom.apply(message) || this.board.apply(message);
     }
   }
 

@@ -1,6 +1,6 @@
 // The live room's classroom panels: chat ("Trò chuyện"), questions ("Hỏi đáp"), raised hands and
 // reactions ("Giơ tay"), polls and quick quizzes ("Thăm dò"), and, for the teacher and
-// observers, managing the class ("Quản lý lớp"). Each panel is
+// observers, managing the class ("Quản lý lớp"); and the board ("Bảng", live-board.js). Each panel is
 // {id, icon, label: () => string, el, badge: () => number|string|null, render(), stop?(), available?()};
 // the room's drawer (live-drawer.js) shows one button per panel and opens one at a time. A
 // student also gets a compact "Giơ tay" button in the controls (room.controlSlot).
@@ -15,6 +15,7 @@ import { QuestionsPanel } from './live-questions.js';
 import { HandsPanel } from './live-hands.js';
 import { PollsPanel } from './live-polls.js';
 import { ModerationPanel } from './live-moderation.js';
+import { BoardPanel } from './live-board.js';
 
 /** Which events change each panel's badge. */
 const BADGE_EVENTS = {
@@ -23,9 +24,10 @@ const BADGE_EVENTS = {
   hands: ['joined', 'hands'],
   polls: ['joined', 'poll'],
   moderation: ['joined', 'waiting_list'],
+  board: ['joined', 'board'],
 };
 
-const ICONS = { chat: '💬', questions: '❓', hands: '✋', polls: '📊', moderation: '🛡️' };
+const ICONS = { chat: '💬', questions: '❓', hands: '✋', polls: '📊', moderation: '🛡️', board: '🖍️' };
 
 /** The panels for `room` ({client, lesson, say, drawer?, local?, controlSlot?, timeZone?, onLeave?});
  * `timeZone` is the school's (GET /api/me -> school.timezone), in which the panels tell times. */
@@ -33,7 +35,7 @@ export function classroomPanels(room) {
   const ctx = { ...room, timeZone: room.timeZone || room.user?.timeZone || DEFAULT_TIMEZONE };
   // The drawer may be attached after the panels are made: look it up when needed.
   Object.defineProperty(ctx, 'drawer', { get: () => room.drawer ?? null });
-  const panels = [new ChatPanel(ctx), new QuestionsPanel(ctx), new HandsPanel(ctx), new PollsPanel(ctx), new ModerationPanel(ctx)];
+  const panels = [new ChatPanel(ctx), new QuestionsPanel(ctx), new HandsPanel(ctx), new PollsPanel(ctx), new ModerationPanel(ctx), new BoardPanel(ctx)];
   const client = room.client;
   const offs = [];
   for (const panel of panels) {

@@ -1,6 +1,7 @@
 // The stage ("Khu vực giảng bài"): the teacher's camera and a shared screen, side by side or one
 // at a time, with a full-screen button (a phone turns to landscape in full screen). In a group
-// without the teacher and without a shared screen there is no stage.
+// without the teacher and without a shared screen there is no stage. While the teacher shows the
+// board (live-board.js) it takes the stage and the teacher's camera goes small beside it.
 
 import { h } from './dom.js';
 import { t } from './i18n.js';
@@ -11,8 +12,10 @@ const COARSE = '(pointer: coarse)';
 const REDRAW_ON = ['joined', 'state', 'participant_joined', 'participant_left', 'participant_updated', 'producer_added', 'producer_removed', 'producer_muted', 'room'];
 
 export class StagePanel {
-  /** @param {{client, scene, local, lesson}} room */
-  constructor({ client, scene, local, lesson }) {
+  /** @param {{client, scene, local, lesson}} room (the stage is put on it as `room.stage`) */
+  constructor(room) {
+    const { client, scene, local, lesson } = room;
+    room.stage = this;
     this.client = client;
     this.scene = scene;
     this.lesson = lesson;
@@ -26,13 +29,14 @@ export class StagePanel {
     this.cameraEmpty = h('p', { class: 'stage-empty' });
     this.cameraView = h('figure', { class: 'stage-view stage-camera-view' }, this.camera, this.cameraEmpty, this.cameraCaption);
     this.screenView = h('figure', { class: 'stage-view stage-screen-view' }, this.screen, this.screenCaption);
+    this.boardView = h('div', { id: 'stage-board', class: 'stage-board-view', hidden: true });
     this.layoutGroup = h('div', { class: 'segmented stage-layout', role: 'group' }, this.layoutButtons);
     this.fullscreenButton = h('button', { type: 'button', id: 'btn-fullscreen', class: 'stage-button', 'aria-pressed': 'false', on: { click: () => this.toggleFullscreen() } });
     this.el = h(
       'section',
       { id: 'stage', class: 'stage', 'aria-labelledby': 'stage-heading', dataset: { layout: 'camera' } },
       h('div', { class: 'stage-head' }, h('h2', { id: 'stage-heading', class: 'visually-hidden', 'data-i18n': 'room.stage' }, t('room.stage')), this.layoutGroup, this.fullscreenButton),
-      h('div', { class: 'stage-views' }, this.cameraView, this.screenView),
+      h('div', { class: 'stage-views' }, this.boardView, this.cameraView, this.screenView),
     );
     this._onFullscreen = () => this.renderFullscreen();
     document.addEventListener('fullscreenchange', this._onFullscreen);
@@ -90,6 +94,20 @@ export class StagePanel {
     document.removeEventListener('fullscreenchange', this._onFullscreen);
   }
 
+  /** The board takes the stage (`el`: its view) or leaves it (null). */
+  showBoard(el) {
+    if (el) {
+      if (el.parentElement !== this.boardView) this.boardView.replaceChildren(el);
+    } else {
+      this.boardView.replaceChildren();
+    }
+    const on = Boolean(el);
+    if (on !== (this.el.dataset.board === 'on')) {
+      this.el.dataset.board = on ? 'on' : 'off';
+      this.render();
+    }
+  }
+
   setLayout(layout) {
     this.layout = layout;
     this.render();
@@ -105,9 +123,11 @@ export class StagePanel {
     this.el.dataset.layout = layout;
     this.el.dataset.teacherId = teacher?.participant_id ?? '';
     this.cameraView.classList.toggle('is-empty', !camera);
-    this.screenView.hidden = !screen || layout === 'camera';
-    this.cameraView.hidden = Boolean(screen) && layout === 'screen';
-    this.layoutGroup.hidden = !screen;
+    const board = this.el.dataset.board === 'on';
+    this.boardView.hidden = !board;
+    this.screenView.hidden = !screen || layout === 'camera' || board;
+    this.cameraView.hidden = Boolean(screen) && layout === 'screen' && !board;
+    this.layoutGroup.hidden = !screen || board;
     this.layoutGroup.setAttribute('aria-label', t('room.layout'));
     for (const button of this.layoutButtons) {
       const value = button.dataset.layout;

@@ -18,7 +18,8 @@
 // bye, error, retry, waiting (the room is locked: wait for the teacher), message (any other
 // server message); the classroom's (lesson-classroom.js): chat, chat_deleted, chat_blocked,
 // chat_policy, question, hands, hand_lowered, floor, reactions, poll, poll_counts, poll_results,
-// lock, waiting_list, lesson_ending, lesson_times, muted.
+// lock, waiting_list, lesson_ending, lesson_times, muted; the board's (lesson-board.js): board,
+// board_op, board_allow, board_ink, board_ink_end, board_pointer.
 
 import { Emitter } from './emitter.js';
 import { LessonConnection, ProtocolError, STATES } from './lesson-connection.js';
@@ -117,6 +118,11 @@ export class LessonClient extends Emitter {
   /** Chat, questions, hands, reactions, polls, moderation (lesson-classroom.js). */
   get classroom() {
     return this.lessonState.classroom;
+  }
+
+  /** The board of the room you are in (lesson-board.js). */
+  get board() {
+    return this.lessonState.board;
   }
 
   /** This page's user id. */
@@ -417,5 +423,46 @@ export class LessonClient extends Emitter {
   /** Teacher: give the lesson `minutes` more. */
   extend(minutes) {
     return this.conn.request({ type: 'extend', minutes });
+  }
+
+  // --- the board ("Bảng") ---------------------------------------------------------------------
+  /** Change the board (`board`: staff may name a group's); the reply's concrete ops are applied at once. */
+  async boardOp(op, { board } = {}) {
+    const message = { type: 'board_op', op };
+    if (board) message.board = board;
+    const reply = await this.conn.request(message);
+    const ops = Array.isArray(reply?.ops) ? reply.ops : [];
+    if (!board || board === this.board.id) {
+      ops.forEach((applied, i) => this.board.receive({ seq: reply.seq - ops.length + 1 + i, by: this.userId, op: applied }));
+    }
+    return reply;
+  }
+
+  /** New points of a stroke being drawn (`stroke`: {id, type, points, color, width}) on `page`,
+   * shown live to the others and not stored; the reply says whether it was relayed. */
+  boardInk(stroke, { page, board } = {}) {
+    const message = { type: 'board_ink', stroke };
+    if (page) message.page = page;
+    if (board) message.board = board;
+    return this.conn.request(message);
+  }
+
+  /** Staff: the laser pointer at (x, y) in page units, or gone (null). */
+  boardPointer(x, y, { board } = {}) {
+    const message = { type: 'board_pointer', x, y };
+    if (board) message.board = board;
+    return this.conn.request(message);
+  }
+
+  /** Staff: who may draw on the board. */
+  boardAllow(everyone, userIds = [], { board } = {}) {
+    const message = { type: 'board_allow', everyone: Boolean(everyone), user_ids: userIds };
+    if (board) message.board = board;
+    return this.conn.request(message);
+  }
+
+  /** Staff: a board as `joined` describes it (`board`: "main" or a group's id). */
+  boardGet(board) {
+    return this.conn.request({ type: 'board_get', board });
   }
 }
