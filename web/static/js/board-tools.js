@@ -280,7 +280,7 @@ export class SlideUpload {
       if (!response.ok || !slide) throw new Error(slide?.error?.message ?? response.statusText);
       this.progress.value = Number(slide.progress) || 0;
       if (slide.status === 'ready') return slide;
-      if (slide.status === 'failed') throw new Error(t('board.convert_failed', { error: slide.error ?? '' }));
+      if (slide.status === 'failed') throw new Error(slide.message ?? t('board.convert_failed', { error: slide.error ?? '' }));
       this.say(t('board.converting', { p: Math.round((Number(slide.progress) || 0) * 100) }));
       await new Promise((resolve) => setTimeout(resolve, 400));
     }
