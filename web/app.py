@@ -16,6 +16,7 @@ from school.bootstrap import Bootstrap, bootstrap
 from school.tokens import TokenSigner
 from storage.database import Database
 from web.api import build_api
+from web.api.board_slides import slides_context
 from web.config import Config
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
@@ -96,4 +97,5 @@ def create_app(config: Config) -> web.Application:
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_limiter)
     app.cleanup_ctx.append(rooms_context)  # needs the database
+    app.cleanup_ctx.append(slides_context)  # fails conversions a stop cut short
     return app

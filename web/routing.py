@@ -94,6 +94,9 @@ class Endpoint:
     endpoints that only talk to the database. False: the handler awaits other things too, so it
     gets no `call.session` and opens its own short units of work with `call.db.session()`;
     `call.user` is then detached from any session (its columns are loaded, its relations not)."""
+    streamed: bool = False
+    """The handler reads the body itself, as it arrives (`call.request.content`: an upload larger
+    than any body read here); nothing is read before it. Declare it with `unit_of_work=False`."""
 
     @property
     def openapi_path(self) -> str:
@@ -196,7 +199,9 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
         query = _read_query(request, endpoint.query) if endpoint.query else None
         # The whole request is read before any connection is taken.
         body = raw = None
-        if endpoint.media_type is not None:
+        if endpoint.streamed:
+            pass  # the handler streams it after authentication
+        elif endpoint.media_type is not None:
             raw = await _read_raw(request, endpoint.media_type)
         elif endpoint.body is not None:
             body = await _read_body(request, endpoint.body)

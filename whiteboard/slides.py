@@ -164,7 +164,9 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 
 def write_png(image: np.ndarray, path: Path) -> None:
     """Write whole or not at all: a temporary name, flushed, then renamed."""
-    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    # Run-length strategy: as small as the default for slides and photos, many times faster on photos.
+    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6,
+                                               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
     if not ok:
         raise SlideError("bad_file")
     partial = path.with_name(path.name + ".part")
