@@ -53,9 +53,9 @@ Handler = Callable[["LessonRoom", "Participant", Any], Awaitable[dict[str, Any]]
 
 
 def _modules() -> list[Any]:
-    from signaling import chat, hands, moderation, participation, polls, questions, reactions
+    from signaling import board, chat, hands, moderation, participation, polls, questions, reactions
 
-    return [chat, questions, hands, reactions, polls, moderation, participation]
+    return [chat, questions, hands, reactions, polls, moderation, participation, board]
 
 
 def lesson_features(lesson: LessonRoom) -> dict[str, LessonFeature]:
