@@ -6,7 +6,11 @@ lines on stdout for the server to show.
 The job lists the lesson's recorded segments (each start..stop of the recorder): the video is
 their concatenation, so unrecorded time between them is cut out, and the job's chapters are
 written into the MP4. A damaged frame in a track does not end the track: decoding skips to the
-next keyframe, and the result says how many frames of which track were skipped."""
+next keyframe, and the result says how many frames of which track were skipped.
+
+While the teacher has the board on the stage (the main board's `show` ops), the board takes the
+screen's place: its current page large, the camera small beside it. The board is drawn from its op
+log at each frame's time, again only when it changed."""
 from __future__ import annotations
 
 import argparse
@@ -16,12 +20,16 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import av
 import cv2
 import numpy as np
+
+from whiteboard.document import PAGE_WIDTH
+from whiteboard.render import BoardTimeline, ImageLoader, render_board_page, slide_images
 
 RATE = 48_000
 BLOCK = 1024  # AAC frame size
@@ -167,7 +175,47 @@ class AudioSource:
         self._container.close()
 
 
-def compose(camera: np.ndarray | None, screen: np.ndarray | None, layout: Layout) -> np.ndarray:
+class BoardSource:
+    """The main board at lesson time t while it is on the stage (None while it is not), drawn to fit
+    a width x height area; the picture is kept until the board changes."""
+
+    def __init__(self, board: dict[str, Any]) -> None:
+        self.zero = datetime.fromisoformat(board["zero"])
+        self.timeline = BoardTimeline(board["ops"])
+        load = slide_images(Path(board["data_dir"]))
+        allowed = {int(i) for i in board.get("slides", [])}
+
+        def images(slide_id: int, index: int) -> np.ndarray | None:
+            return load(slide_id, index) if slide_id in allowed else None
+
+        self.images: ImageLoader = images
+        self._drawn: tuple[tuple[int, int, int], np.ndarray] | None = None
+        self.drawings = 0
+        """How many times the board was drawn (once per change while it is shown)."""
+
+    def at(self, t: float, width: int, height: int) -> np.ndarray | None:
+        board = self.timeline.at(self.zero + timedelta(seconds=t))
+        if not board.shown or not board.pages:
+            return None
+        key = (self.timeline.version, width, height)
+        if self._drawn is None or self._drawn[0] != key:
+            page = board.pages[min(board.current, len(board.pages) - 1)]
+            width_px = max(2, min(width, int(height * PAGE_WIDTH / max(1, page.height))))
+            self._drawn = (key, render_board_page(page, width_px, self.images))
+            self.drawings += 1
+        return self._drawn[1]
+
+
+def compose(camera: np.ndarray | None, screen: np.ndarray | None, layout: Layout,
+            board: BoardSource | None = None, t: float = 0.0) -> np.ndarray:
+    """One frame: the board while it is shown (else the screen share) large with the camera small
+    at the top right, or whichever of them there is full size."""
+    if board is not None:
+        side = layout.width // 4
+        main_width = layout.width - side if camera is not None else layout.width
+        page = board.at(t, main_width, layout.height)
+        if page is not None:
+            screen = page
     if screen is not None and camera is not None:
         side = layout.width // 4
         canvas = np.zeros((layout.height, layout.width, 3), dtype=np.uint8)
@@ -213,6 +261,7 @@ def render(job: dict[str, Any], report: Any = None) -> dict[str, Any]:
             source = AudioSource(t["path"], float(t["offset"]))
         order.append(source)
     audios = [s for s in order if isinstance(s, AudioSource)]
+    board = BoardSource(job["board"]) if job.get("board") else None
     out_path = Path(job["out"])
     out_path.parent.mkdir(parents=True, exist_ok=True)
     container = av.open(str(out_path), "w", format="mp4", options={"movflags": "+faststart"})
@@ -256,7 +305,8 @@ def render(job: dict[str, Any], report: Any = None) -> dict[str, Any]:
         for start, frames in segments:
             for k in range(frames):
                 t = start + k / layout.fps
-                image = compose(_showing(videos.get("camera", []), t), _showing(videos.get("screen", []), t), layout)
+                image = compose(_showing(videos.get("camera", []), t), _showing(videos.get("screen", []), t), layout,
+                                board, t)
                 frame = av.VideoFrame.from_ndarray(image, format="bgr24")
                 frame.pts = index
                 frame.time_base = fractions.Fraction(1, layout.fps)
@@ -288,7 +338,8 @@ def render(job: dict[str, Any], report: Any = None) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="render a lesson's recorded tracks into one MP4")
     parser.add_argument("job", type=Path, help="a JSON file: {out, duration, segments: [{start, frames}], chapters: [{start, title}], "
-                        "tracks: [{path, kind, source, offset}]}")
+                        "tracks: [{path, kind, source, offset}], board?: {zero, data_dir, slides: [id], "
+                        "ops: [{seq, at, op}]}}")
     args = parser.parse_args(argv)
     os.nice(10)  # a background job: live lessons on the same machine come first
     job = json.loads(args.job.read_text())

@@ -26,6 +26,8 @@ from sqlalchemy import select, text
 
 from recorder.models import LessonMark, Recording
 from storage.database import Database
+from whiteboard.slide_models import BoardSlide
+from whiteboard.store import MAIN, BoardStore
 
 log = logging.getLogger(__name__)
 RETENTION_EVERY = timedelta(hours=1)
@@ -127,6 +129,21 @@ def skipped_note(skipped: Sequence[dict[str, Any]], sources: Sequence[str]) -> s
     parts = [f"bỏ qua {s['frames']} khung hình hỏng trong tệp {SOURCE_VI.get(sources[s['track']], sources[s['track']])}"
              for s in skipped if s["frames"]]
     return "; ".join(parts)[:500] or None
+
+
+def slide_ids(values: Any) -> list[int]:
+    """Every `slide_id` in these ops (slide backgrounds, images), however deep."""
+    found: list[int] = []
+    stack = [values]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("slide_id"), int):
+                found.append(value["slide_id"])
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple) or hasattr(value, "__next__"):
+            stack.extend(value)
+    return found
 
 
 def probe(path: Path) -> float:
@@ -281,6 +298,22 @@ class RecordingJobs:
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(DEFAULT_ZONE)
 
+    async def _board(self, lesson_id: int, school_id: int, zero: datetime, end: datetime) -> dict[str, Any] | None:
+        """The main board's op log up to the end of the recording, for the renderer to draw the board
+        while it was on the stage; None when it never was. Slides are read from the data directory
+        (the recordings folder's parent), only the school's own."""
+        ops = await BoardStore(self.db).ops(lesson_id, MAIN, until=end)
+        if not any(e["op"].get("kind") == "show" and e["op"].get("active") for e in ops):
+            return None
+        wanted = set(slide_ids(e["op"] for e in ops))
+        allowed: list[int] = []
+        if wanted:
+            async with self.db.session() as session:
+                allowed = sorted(await session.scalars(select(BoardSlide.id).where(
+                    BoardSlide.id.in_(wanted), BoardSlide.school_id == school_id)))
+        return {"zero": zero.isoformat(), "data_dir": str(self.root.parent), "slides": allowed,
+                "ops": [{"seq": e["seq"], "at": e["at"].isoformat(), "op": e["op"]} for e in ops]}
+
     renderer: tuple[str, ...] = (sys.executable, "-m", "recorder.composite")
     """The renderer's command line; the job file is appended."""
 
@@ -305,6 +338,9 @@ class RecordingJobs:
         job = {"out": str(self.root / relative), "duration": plan["duration"], "layout": {"fps": FPS},
                "segments": plan["segments"], "chapters": plan["chapters"],
                "tracks": [{**t, "path": str(self.root / t["path"])} for t in plan["tracks"]]}
+        board = await self._board(composite.lesson_id, composite.school_id, plan["zero"], plan["end"])
+        if board is not None:
+            job["board"] = board
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(job, handle)
             job_file = Path(handle.name)
