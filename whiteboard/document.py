@@ -330,7 +330,8 @@ class Board:
 
     def apply(self, op: Any, user_id: int, *, staff: bool = True) -> list[dict[str, Any]]:
         """Validate and apply `op` for `user_id`; returns the concrete ops applied (none when there
-        is nothing to undo or redo). Raises `BoardError` and leaves the board unchanged."""
+        is nothing to undo or redo). Raises `BoardError` and leaves the board unchanged. The ops
+        returned share their objects with the board: send or store them, never change them."""
         parsed = _parse(op)
         kind = parsed["kind"]
         if kind in STAFF_ONLY and not staff:
