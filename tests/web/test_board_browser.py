@@ -3,7 +3,8 @@
 stroke on the slide with the mouse; the student's board (on the stage, scaled to the phone) has the
 stroke's colour where it was drawn and the slide's colour elsewhere, read from the canvas's pixels.
 A student not allowed has no drawing tools; once the teacher lets everyone draw, the student draws
-and the teacher's board shows it."""
+and the teacher's board shows it. The teacher alone writes text in place, draws a rectangle,
+moves it with the select tool and adds a squared page."""
 from __future__ import annotations
 
 import asyncio
@@ -37,17 +38,28 @@ SAMPLE = """([x, y]) => {
     return out;
 }"""
 
+# How many pixels of the page's box (x0, y0, x1, y1 in page units) are blue-ish.
+SAMPLE_AREA = """([x0, y0, x1, y1]) => {
+    const canvas = document.querySelector('#board-canvas .board-base');
+    const k = canvas.width / 1600;
+    const data = canvas.getContext('2d').getImageData(Math.round(x0 * k), Math.round(y0 * k),
+        Math.round((x1 - x0) * k), Math.round((y1 - y0) * k)).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 2] > 150 && data[i] < 120) n += 1;
+    return n;
+}"""
+
 
 def near(pixel: list[int], colour: tuple[int, ...], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True))
 
 
-async def wait_for_colour(page: Page, point: tuple[float, float], colour: tuple[int, ...]) -> None:
+async def wait_for_colour(page: Page, point: tuple[float, float], colour: tuple[int, ...], tolerance: int = 40) -> None:
     """Some pixel around `point` of the page's board has `colour` (waits for it)."""
     pixels: Any = None
     for _ in range(int(WAIT_MS / 100)):
         pixels = await page.evaluate(SAMPLE, list(point))
-        if pixels and any(near(p, colour) for p in pixels):
+        if pixels and any(near(p, colour, tolerance) for p in pixels):
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"no {colour} at {point} of the board: {pixels}")
@@ -140,3 +152,59 @@ async def test_the_teacher_teaches_from_slides_and_a_student_follows_then_draws(
 
         teacher_browser.assert_no_errors()
         student_browser.assert_no_errors()
+
+
+async def test_the_teacher_writes_text_draws_a_rectangle_moves_it_and_adds_a_squared_page(
+    live_server: LiveServer, demo: DemoSchool
+) -> None:
+    async with open_browser_page() as browser:
+        teacher = browser.page
+        await sign_in(teacher, live_server, demo.teacher)
+        await enter_room(teacher, live_server, demo)
+        await teacher.locator("#drawer-btn-board").click()
+        await expect(teacher.locator("#board-panel #board-canvas")).to_be_visible()  # not shown: in the panel
+        await expect(teacher.locator("#stage")).not_to_have_attribute("data-board", "on")
+
+        # Text typed in place, committed with Enter.
+        await teacher.locator("#board-tool-text").click()
+        await choose_style(teacher, "#1d4ed8", 16)
+        layer = teacher.locator("#board-canvas .board-draw")
+        box = await layer.bounding_box()
+        assert box is not None
+        k = box["width"] / 1600
+        await teacher.mouse.click(box["x"] + 200 * k, box["y"] + 100 * k)
+        text_box = teacher.get_by_role("textbox", name="Nội dung chữ trên bảng")
+        await expect(text_box).to_be_focused()
+        await text_box.press_sequentially("Định lý Py-ta-go")
+        await text_box.press("Enter")
+        await expect(text_box).to_have_count(0)
+        blue = 0
+        for _ in range(50):
+            blue = await teacher.evaluate(SAMPLE_AREA, [200, 100, 500, 180])
+            if blue > 20:
+                break
+            await asyncio.sleep(0.1)
+        assert blue > 20, "no blue text where it was typed"
+
+        # A rectangle, then selected and moved to the right.
+        await teacher.locator("#board-tool-shapes").click()
+        await teacher.locator("#board-tray #board-tool-rect").click()
+        await choose_style(teacher, "#15803d", 16)
+        await draw(teacher, (300, 400), (600, 700))
+        green = (0x15, 0x80, 0x3D)
+        await wait_for_colour(teacher, (300, 550), green)
+        await teacher.locator("#board-tool-select").click()
+        await draw(teacher, (300, 550), (1000, 550))
+        await wait_for_colour(teacher, (1000, 550), green)
+        await wait_for_colour(teacher, (300, 550), (255, 255, 255))
+
+        # A squared page after this one, shown; then back.
+        await teacher.locator("#board-add-page").click()
+        await teacher.locator("#board-tray button[data-background='grid']").click()
+        await expect(teacher.locator("#board-page-label")).to_have_text("Trang 2/2", timeout=WAIT_MS)
+        await wait_for_colour(teacher, (50, 300), (0xD5, 0xDD, 0xE6), tolerance=20)
+        await teacher.locator("#board-prev").click()
+        await expect(teacher.locator("#board-page-label")).to_have_text("Trang 1/2", timeout=WAIT_MS)
+        await wait_for_colour(teacher, (1000, 550), green)
+        browser.assert_no_errors()
+

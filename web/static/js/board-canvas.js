@@ -189,14 +189,14 @@ export function hits(object, x, y, slop = 12) {
 }
 
 /** The background of a page, in page units. */
-function drawBackground(ctx, page, height, onImage) {
+function drawBackground(ctx, page, height, onImage, unitsPerPixel = 1) {
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, PAGE_WIDTH, height);
   const bg = page.background ?? { kind: 'blank' };
   if (bg.kind === 'grid' || bg.kind === 'lined') {
     ctx.save();
     ctx.strokeStyle = bg.kind === 'grid' ? '#d5dde6' : '#c7d3e3';
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = Math.max(1.5, unitsPerPixel); // at least a pixel on a small screen
     ctx.beginPath();
     for (let y = GRID; y < height; y += GRID) {
       ctx.moveTo(0, y);
@@ -297,7 +297,7 @@ export class BoardCanvas {
     const ctx = this.context(this.base);
     ctx.clearRect(0, 0, PAGE_WIDTH, this.height);
     if (!this.page) return;
-    drawBackground(ctx, this.page, this.height, this._onImage);
+    drawBackground(ctx, this.page, this.height, this._onImage, 1 / this.scale);
     for (const object of this.page.objects.values()) {
       if (!this.hidden.has(object.id)) drawObject(ctx, object, { onImage: this._onImage });
     }
