@@ -192,6 +192,7 @@ export class BoardToolbar {
     this.pageSelect.setAttribute('aria-label', t('board.pages'));
     replace(this.pageSelect, board.pages.map((page, i) => h('option', { value: String(i) }, t(page.background?.kind === 'slide' ? 'board.page_slide_n' : 'board.page_n', { n: i + 1 }))));
     this.pageSelect.value = String(board.current);
+    this.clearButton.hidden = !staff; // clearing a page is the teacher's (a student deletes shapes)
     this.addPageButton.hidden = !staff;
     this.addPageButton.setAttribute('aria-expanded', String(this.tray === 'page'));
     this.removePageButton.hidden = !staff;
