@@ -337,9 +337,9 @@ def render(job: dict[str, Any], report: Any = None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="render a lesson's recorded tracks into one MP4")
-    parser.add_argument("job", type=Path, help="a JSON file: {out, duration, segments: [{start, frames}], chapters: [{start, title}], "
-                        "tracks: [{path, kind, source, offset}], board?: {zero, data_dir, slides: [id], "
-                        "ops: [{seq, at, op}]}}")
+    parser.add_argument("job", type=Path, help="a JSON file: {out, duration, segments: [{start, frames}], "
+                        "chapters: [{start, title}], tracks: [{path, kind, source, offset}], "
+                        "board?: {zero, data_dir, slides: [id], ops: [{seq, at, op}]}}")
     args = parser.parse_args(argv)
     os.nice(10)  # a background job: live lessons on the same machine come first
     job = json.loads(args.job.read_text())

@@ -44,7 +44,8 @@ async def test_the_video_shows_the_board_beside_the_camera_while_it_is_on_the_st
     async with app[DATABASE].session() as session:
         lesson = await session.get(Lesson, demo.lesson_id)
         assert lesson is not None
-        school_id, class_id, subject_id, teacher_id = lesson.school_id, lesson.class_id, lesson.subject_id, lesson.teacher_id
+        school_id, class_id = lesson.school_id, lesson.class_id
+        subject_id, teacher_id = lesson.subject_id, lesson.teacher_id
     # 6 s of the teacher's camera, red.
     relative = f"{demo.lesson_id}/20260101T000000000000-camera-u{teacher_id}.webm"
     write_vp8_webm(root / relative, 180, lambda i: RED_RGB, damaged=-1)

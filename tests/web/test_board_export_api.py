@@ -90,8 +90,8 @@ async def test_a_page_as_png_and_the_board_as_pdf_show_the_ink_over_the_slide(
     assert near(image[600, 800], (0, 0, 255), 10), "the stroke"
     assert near(image[300, 800], SLIDE_BGR, 2), "the slide under it"
     assert near(image[1000, 1350], SLIDE_BGR, 2), "another school's slide is not drawn over it"
-    second = cv2.imdecode(np.frombuffer(await (await client.get(f"{base}/pages/2.png?room=main", headers=teacher)).read(),
-                                        np.uint8), cv2.IMREAD_COLOR)
+    second_page = await client.get(f"{base}/pages/2.png?room=main", headers=teacher)
+    second = cv2.imdecode(np.frombuffer(await second_page.read(), np.uint8), cv2.IMREAD_COLOR)
     assert second.shape == (900, 1600, 3)
     assert near(second[350, 400], (255, 0, 0), 0) and near(second[725, 1025], (255, 255, 255), 0)
     assert (await client.get(f"{base}/pages/3.png", headers=teacher)).status == 404
@@ -104,12 +104,13 @@ async def test_a_page_as_png_and_the_board_as_pdf_show_the_ink_over_the_slide(
     try:
         assert len(pdf) == 2
         width, height = pdf[0].get_size()
-        assert abs(height / width - 1200 / 1600) < 0.01 and abs(pdf[1].get_size()[1] / pdf[1].get_size()[0] - 0.5625) < 0.01
+        grid_width, grid_height = pdf[1].get_size()
+        assert abs(height / width - 1200 / 1600) < 0.01 and abs(grid_height / grid_width - 900 / 1600) < 0.01
         page = pdf[0].render(scale=1600 / width).to_numpy()[:, :, :3]
         assert abs(page.shape[0] - 1200) <= 1 and abs(page.shape[1] - 1600) <= 1
         assert near(page[600, 800], (0, 0, 255), 30), page[600, 800]
         assert near(page[300, 800], SLIDE_BGR, 12), page[300, 800]
-        grid = pdf[1].render(scale=1600 / pdf[1].get_size()[0]).to_numpy()[:, :, :3]
+        grid = pdf[1].render(scale=1600 / grid_width).to_numpy()[:, :, :3]
         assert near(grid[350, 400], (255, 0, 0), 2) and near(grid[725, 1025], (255, 255, 255), 2)
     finally:
         pdf.close()
@@ -137,11 +138,13 @@ async def test_students_read_the_board_only_once_it_is_published_and_only_of_the
     # A student of another class, and a teacher who does not teach the lesson, are refused.
     other_class = await (await client.post("/api/classes", headers=admin, json={"name": "11B2", "grade": 11})).json()
     stranger = await (await client.post("/api/users", headers=admin, json={
-        "username": "hs.khac", "password": "mat-khau-123", "full_name": "Học Sinh Lớp Khác", "role": "student"})).json()
+        "username": "hs.khac", "password": "mat-khau-123", "full_name": "Học Sinh Lớp Khác",
+        "role": "student"})).json()
     assert (await client.post(f"/api/classes/{other_class['id']}/students", headers=admin,
                               json={"user_ids": [stranger["id"]]})).status == 200
     assert (await client.post("/api/users", headers=admin, json={
-        "username": "gv.khac", "password": "mat-khau-123", "full_name": "Giáo Viên Khác", "role": "teacher"})).status == 201
+        "username": "gv.khac", "password": "mat-khau-123", "full_name": "Giáo Viên Khác",
+        "role": "teacher"})).status == 201
     for who in (("hs.khac", "mat-khau-123"), ("gv.khac", "mat-khau-123")):
         headers = await login(who)
         for path in ("/pages/1.png", ".pdf"):

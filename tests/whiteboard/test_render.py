@@ -185,8 +185,8 @@ def test_grid_and_lined_pages_have_their_lines() -> None:
 
 def test_a_stroke_of_5000_points_renders() -> None:
     t = np.arange(5000)
-    points = [[float(800 + 700 * np.cos(i / 300)), float(450 + 400 * np.sin(i / 211)), float(0.5 + 0.5 * np.sin(i / 50))]
-              for i in t]
+    points = [[float(800 + 700 * np.cos(i / 300)), float(450 + 400 * np.sin(i / 211)),
+               float(0.5 + 0.5 * np.sin(i / 50))] for i in t]
     image = render_page(page({"id": "s", "type": "stroke", "points": points, "color": "#00aa00", "width": 6}), 1600)
     green = (image[:, :, 1] > 120) & (image[:, :, 0] < 100) & (image[:, :, 2] < 100)
     assert green.sum() > 10_000
@@ -204,9 +204,11 @@ def test_a_live_pages_objects_dict_draws_like_the_snapshot() -> None:
 
 def test_the_board_at_a_time_and_the_timeline_follow_the_op_log() -> None:
     t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-    stroke = {"id": "s1", "type": "stroke", "color": "#ff0000", "width": 8, "points": [[100, 100, 0.5], [300, 100, 0.5]]}
+    stroke = {"id": "s1", "type": "stroke", "color": "#ff0000", "width": 8,
+              "points": [[100, 100, 0.5], [300, 100, 0.5]]}
     log = [{"seq": 1, "user_id": 2, "at": t0 + timedelta(seconds=1), "op": {"kind": "show", "active": True}},
-           {"seq": 2, "user_id": 2, "at": t0 + timedelta(seconds=2), "op": {"kind": "add", "page": "p1", "object": stroke}},
+           {"seq": 2, "user_id": 2, "at": t0 + timedelta(seconds=2),
+            "op": {"kind": "add", "page": "p1", "object": stroke}},
            {"seq": 3, "user_id": 2, "at": (t0 + timedelta(seconds=3)).isoformat(),
             "op": {"kind": "add_page", "page": {"id": "p2", "background": {"kind": "grid"}}}},
            {"seq": 4, "user_id": 2, "at": t0 + timedelta(seconds=4), "op": {"kind": "turn", "index": 1}},
