@@ -44,11 +44,11 @@ ERRORS = {
     "too_many_pages": "Tệp có quá nhiều trang (tối đa 200) / too many pages (at most 200)",
     "image_too_large": "Ảnh quá lớn (tối đa 40 megapixel) / the image is too large (at most 40 megapixels)",
     "password_protected": "Tệp PDF có mật khẩu / the PDF is password-protected",
-    "bad_file": "Không đọc được tệp (hỏng hoặc không đúng định dạng) / the file could not be read",
+    "bad_file": "Không đọc được tệp (hỏng hoặc sai định dạng) / the file could not be read",
     "empty": "Tệp không có trang nào / the file has no pages",
     "timeout": "Chuyển đổi quá lâu nên đã dừng / the conversion took too long",
     "too_complex": "Tệp quá phức tạp để chuyển đổi / the file is too complex to convert",
-    "interrupted": "Máy chủ dừng khi đang chuyển đổi, hãy tải lên lại / the server stopped during the conversion",
+    "interrupted": "Máy chủ dừng khi đang chuyển đổi, hãy tải lên lại / the server stopped; upload again",
 }
 """Why a slide failed: its `error` code and the words shown for it (Vietnamese / English)."""
 

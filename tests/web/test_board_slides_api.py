@@ -160,7 +160,8 @@ async def test_too_large_wrong_type_and_bad_names_are_refused_before_anything_is
     assert bad_utf8.status == 422
     listed = await (await client.get(f"/api/lessons/{demo.lesson_id}/board/slides", headers=teacher)).json()
     assert listed["slides"] == [] and incoming(app) == []
-    named = await upload(client, teacher, demo.lesson_id, pdf, "application/pdf", filename="C:\\bài giảng\\../đề.pdf")
+    named = await upload(client, teacher, demo.lesson_id, pdf, "application/pdf",
+                         filename="C:\\bài giảng\\../đề.pdf")
     assert named["filename"] == "đề.pdf"  # never a folder
 
 

@@ -31,7 +31,8 @@ def make_pdf(pages: list[PdfPage]) -> bytes:
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     for i, page in enumerate(pages):
         x, y, w, h = page.rect
-        content = (f"{page.background[0]} {page.background[1]} {page.background[2]} rg 0 0 {page.width} {page.height} re f\n"
+        r, g, b = page.background
+        content = (f"{r} {g} {b} rg 0 0 {page.width} {page.height} re f\n"
                    f"{page.color[0]} {page.color[1]} {page.color[2]} rg {x} {y} {w} {h} re f\n").encode()
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page.width} {page.height}] /Rotate {page.rotate} "
                        f"/Resources << >> /Contents {4 + 2 * i} 0 R >>".encode())

@@ -62,8 +62,9 @@ class SlidesOut(BaseModel):
 
 
 def _out(row: BoardSlide) -> SlideOut:
-    return SlideOut(id=row.id, lesson_id=row.lesson_id, filename=row.filename, kind=row.kind,  # type: ignore[arg-type]
-                    status=row.status, progress=row.progress, pages=row.pages, error=row.error,  # type: ignore[arg-type]
+    return SlideOut(id=row.id, lesson_id=row.lesson_id, filename=row.filename,
+                    kind=row.kind, status=row.status,  # type: ignore[arg-type]
+                    progress=row.progress, pages=row.pages, error=row.error,
                     message=ERRORS.get(row.error) if row.error else None, width=row.width, height=row.height,
                     page_heights=list(row.page_heights or []), created_at=row.created_at)
 
@@ -84,7 +85,8 @@ def _filename(request: web.Request, kind: Kind, media: str) -> str:
 
 
 def _bad_filename(why: str) -> ApiError:
-    return ApiError(422, "validation_error", "invalid X-Filename header", fields=[{"field": "X-Filename", "message": why}])
+    return ApiError(422, "validation_error", "invalid X-Filename header",
+                    fields=[{"field": "X-Filename", "message": why}])
 
 
 async def _receive(request: web.Request, target: Path) -> bytes:
