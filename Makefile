@@ -9,7 +9,7 @@ ARGS   ?=
 GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,15 @@ test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS),
-# then the class's chat and a poll answered at once (CLASSROOM_ARGS).
+# then the class's chat and a poll answered at once (CLASSROOM_ARGS), then the board's fan-out (BOARD_ARGS).
 bench: install
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.groups $(GROUPS_ARGS)
 	$(PY) -m bench.classroom $(CLASSROOM_ARGS)
+	$(PY) -m bench.board $(BOARD_ARGS)
+
+bench-board: install
+	$(PY) -m bench.board $(ARGS)
 
 bench-fanout: install
 	$(PY) -m bench.fanout $(ARGS)

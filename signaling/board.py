@@ -420,10 +420,10 @@ class LessonBoards(LessonFeature):
                 try:
                     async with _shared(self.lesson.db).lock(info.id, live.key):
                         await self.store.append(live.board_id, entries)
-                except Exception as exc:
+                except Exception:
                     log.exception("lesson %s: board %r could not be written; read back from the store",
                                   info.id, live.key)
-                    await self.lesson.act(lambda: self._failed(live, exc))
+                    await self.lesson.act(lambda: self._failed(live))
                     return
             await self.lesson.act(lambda: self._sent(live, batch))
 
@@ -456,7 +456,7 @@ class LessonBoards(LessonFeature):
                 request.future.set_result({"board": room, "seq": request.entries[-1][0],
                                            "ops": [op for *_, op in request.entries]})
 
-    def _failed(self, live: LiveBoard, exc: Exception) -> None:
+    def _failed(self, live: LiveBoard) -> None:
         """Nothing queued was sent: refuse it all, put the board aside and read it back."""
         for request in live.queue:
             if not request.future.done():

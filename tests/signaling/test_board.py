@@ -10,11 +10,15 @@ import json
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from school.demo import Credentials, DemoSchool
+from school.models import Lesson
 from signaling.client import LessonClient, ProtocolError
+from signaling.board import change_offline
 from tests.conftest import LiveServer, Login
+from web.keys import DATABASE
 from whiteboard.document import Board, replay
 
 WAIT = 10.0
@@ -227,7 +231,6 @@ async def test_undo_and_redo_reach_everyone_as_concrete_ops(
         redone = await teacher.op({"kind": "redo"})
         assert redone["seq"] == 5 and redone["ops"][0]["kind"] == "add"
         assert (await teacher.op({"kind": "redo"}))["ops"][0]["kind"] == "update"
-        nothing = await an.op({"kind": "undo"}) if False else None  # noqa: F841 (students are not allowed)
         events = await an.events_until(6)
         assert [e["op"]["kind"] for e in events] == ["add", "update", "update", "delete", "add", "update"]
         assert all(e["by"] == teacher.user_id for e in events)
@@ -263,7 +266,8 @@ async def test_breakout_groups_have_their_own_boards_kept_by_the_groups_names(
         await refused("forbidden", an.op(add("an-2"), board="main"))
         # The teacher looks at the group's board and draws on it.
         looked = await teacher.client.request({"type": "board_get", "board": "g1"})
-        assert looked["board"]["board"] == "g1" and [o["id"] for o in looked["board"]["pages"][0]["objects"]] == ["an-1"]
+        assert looked["board"]["board"] == "g1"
+        assert [o["id"] for o in looked["board"]["pages"][0]["objects"]] == ["an-1"]
         assert (await teacher.op(add("t-g1"), board="g1"))["seq"] == 2
         event = await an.client.next_event("board_op", timeout=WAIT, seq=2)
         assert event["board"] == "g1" and event["op"]["object"]["id"] == "t-g1"
@@ -336,3 +340,35 @@ async def test_the_stage_is_the_teachers_and_is_stored(
     response = await client.get(f"/api/lessons/{demo.lesson_id}/board", headers=await login(demo.teacher))
     body = await response.json()
     assert body["shown"] is True and body["seq"] == 1
+
+
+async def test_a_failed_write_tells_no_one_the_op_and_everyone_gets_the_board_as_recorded(
+    app: web.Application, live_server: LiveServer, demo: DemoSchool, login: Login,
+) -> None:
+    teacher, an = await join_all(live_server, demo, login, demo.teacher, demo.students[0])
+    try:
+        assert (await teacher.op(add("s1")))["seq"] == 1
+        await an.events_until(1)
+        # Another writer (as another server process would) takes seq 2 behind the room's back: the
+        # room's next write collides with it and fails.
+        async with app[DATABASE].session() as session:
+            lesson = await session.get(Lesson, demo.lesson_id)
+            assert lesson is not None
+            school_id = lesson.school_id
+        outside = await change_offline(app[DATABASE], school_id, demo.lesson_id, "main", add("outside"),
+                                       teacher.user_id)
+        assert outside["seq"] == 2
+        await refused("internal", teacher.op(add("lost")))
+        # Nobody heard of "lost"; everyone gets the board as the records have it.
+        for member in (teacher, an):
+            board = await member.client.next_event("board", timeout=WAIT)
+            assert board["seq"] == 2
+            assert [o["id"] for o in board["pages"][0]["objects"]] == ["s1", "outside"]
+        assert not [e for e in list(an.client.events._queue)  # type: ignore[attr-defined]
+                    if e.get("type") == "board_op"]
+        # And the board goes on from there.
+        assert (await teacher.op(add("s3")))["seq"] == 3
+        event = await an.client.next_event("board_op", timeout=WAIT)
+        assert event["seq"] == 3 and event["op"]["object"]["id"] == "s3"
+    finally:
+        await leave_all(teacher, an)
