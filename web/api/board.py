@@ -141,7 +141,7 @@ def register(api: Api) -> None:
                body=PublishIn, response=PublishOut, errors=(403, 404), unit_of_work=False,
                description="The lesson's teacher or an administrator: the class's students may read the board "
                "(`published: true`) or no longer (`false`).")
-    async def publish(call: Call) -> PublishOut:
+    async def publish_board(call: Call) -> PublishOut:
         reader = await _reader(call, call.path_id("id"))
         _require_staff(reader)
         lesson, key = reader.lesson, call.body.room

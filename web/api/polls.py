@@ -249,7 +249,7 @@ def register(api: Api) -> None:
                tag="polls", response=PollOut, errors=(403, 404, 409), unit_of_work=False,
                description="Closes it if open. Students then see the counts, the correct answer and their own score; "
                "others' answers only if the poll is not anonymous.")
-    async def publish(call: Call) -> PollOut:
+    async def publish_poll(call: Call) -> PollOut:
         return await step(call, "publish")
 
     @api.route("GET", r"/api/polls/{pid:\d+}/results", summary="A poll's results, per student", tag="polls",
