@@ -158,3 +158,42 @@ async def test_a_board_is_copied_from_an_earlier_lesson_of_the_same_teacher_and_
     assert (await copy(same, teacher, 409))["error"]["code"] == "conflict"
     response = await client.post(f"/api/lessons/{same}/board/copy", headers=teacher, json={"from_lesson_id": 424242})
     assert response.status == 404
+
+
+async def test_earlier_boards_to_start_from_are_the_teachers_own_of_the_same_subject_with_content(
+    client: TestClient, app: web.Application, demo: DemoSchool, login: Login, admin: dict[str, str],
+) -> None:
+    teacher, an = await login(demo.teacher), await login(demo.students[0])
+    source = demo.lesson_id
+    same, other = await other_lessons(app, demo)
+
+    async def sources(target: int, headers: dict[str, str], status: int = 200) -> dict[str, Any]:
+        response = await client.get(f"/api/lessons/{target}/board/sources", headers=headers)
+        assert response.status == status, await response.text()
+        return await response.json()
+
+    assert await sources(same, teacher) == {"lessons": []}  # nothing drawn yet
+    await board(client, source, teacher)  # opened, still empty: not offered
+    assert await sources(same, teacher) == {"lessons": []}
+    await change(client, source, teacher, stroke_op("s1"))
+    await change(client, source, teacher, {"kind": "add_page", "page": {"id": "p2", "background": {"kind": "grid"}}})
+    await change(client, other, teacher, stroke_op("o1"))  # another subject: never offered
+
+    offered = (await sources(same, teacher))["lessons"]
+    assert [(o["id"], o["class_name"], o["pages"], o["objects"]) for o in offered] == [(source, "10A1", 2, 1)]
+    assert offered[0]["title"] and offered[0]["starts_at"]
+    assert (await sources(same, admin))["lessons"] == offered
+    assert await sources(source, teacher) == {"lessons": []}  # only earlier lessons
+
+    # A student, and a teacher who does not teach the lesson, are refused.
+    assert (await sources(same, an, 403))["error"]["code"] == "forbidden"
+    made = await client.post("/api/users", headers=admin, json={
+        "username": "gv.khac", "password": "mat-khau-123", "full_name": "Giáo Viên Khác", "role": "teacher"})
+    assert made.status == 201
+    await sources(same, await login(("gv.khac", "mat-khau-123")), 403)
+    await sources(424242, teacher, 404)
+
+    # What is offered is what the copy takes.
+    copied = await client.post(f"/api/lessons/{same}/board/copy", headers=teacher, json={"from_lesson_id": source})
+    assert copied.status == 201
+    assert len((await copied.json())["pages"]) == 2

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import exists, select
 
 from school import access
 from school.errors import Conflict as SchoolConflict
 from school.errors import Forbidden as SchoolForbidden
-from school.models import Lesson, Role
+from school.models import Lesson, Role, SchoolClass
 from signaling import board as live
 from signaling.board import KEY_LENGTH, LessonBoards, Who
 from signaling.errors import LessonClosed
@@ -23,8 +25,13 @@ from web.api.params import QueryId
 from web.errors import ApiError
 from web.keys import ROOMS
 from web.routing import Api, Call
+from whiteboard.models import BoardOp, BoardRecord
 from whiteboard.store import MAIN, BoardNotEmpty, BoardStore
 
+MAX_SOURCES = 20
+"""Earlier lessons offered to copy a board from."""
+SCANNED_SOURCES = 60
+"""Earlier lessons with a board read to find those with content."""
 RoomKey = Annotated[str, Field(min_length=1, max_length=KEY_LENGTH)]
 
 
@@ -72,6 +79,20 @@ class OpOut(BaseModel):
 class CopyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     from_lesson_id: QueryId
+
+
+class SourceOut(BaseModel):
+    id: int
+    title: str
+    starts_at: datetime
+    class_name: str
+    pages: int
+    objects: int
+    """Objects on all its pages."""
+
+
+class SourcesOut(BaseModel):
+    lessons: list[SourceOut]
 
 
 @dataclass(frozen=True)
@@ -171,6 +192,37 @@ def register(api: Api) -> None:
                 await asyncio.shield(room.finished)  # what it was still writing is written first
         done = await live.change_offline(call.db, lesson.school_id, lesson.id, key, op, call.user.id)
         return OpOut(seq=done["seq"], ops=done["ops"])
+
+    @api.route("GET", r"/api/lessons/{id:\d+}/board/sources", summary="Earlier boards to start this one from",
+               tag="board", response=SourcesOut, errors=(403, 404), unit_of_work=False,
+               description="The lesson's teacher or an administrator: earlier lessons of the same school and "
+               "subject taught by the lesson's teacher whose main board has content (pages or objects), newest "
+               "first, at most 20; any of them may be given to `board/copy`.")
+    async def board_sources(call: Call) -> SourcesOut:
+        reader = await _reader(call, call.path_id("id"))
+        _require_staff(reader)
+        lesson = reader.lesson
+        written = exists().where(BoardOp.board_id == BoardRecord.id)
+        query = (select(Lesson.id, Lesson.title, Lesson.starts_at, SchoolClass.name)
+                 .join(BoardRecord, (BoardRecord.lesson_id == Lesson.id) & (BoardRecord.room == MAIN))
+                 .join(SchoolClass, SchoolClass.id == Lesson.class_id)
+                 .where(Lesson.school_id == lesson.school_id, Lesson.subject_id == lesson.subject_id,
+                        Lesson.teacher_id == lesson.teacher_id, Lesson.starts_at < lesson.starts_at,
+                        Lesson.id != lesson.id, BoardRecord.school_id == lesson.school_id, written)
+                 .order_by(Lesson.starts_at.desc(), Lesson.id.desc()).limit(SCANNED_SOURCES))
+        async with call.db.session() as session:
+            rows = (await session.execute(query)).all()
+        store, found = BoardStore(call.db), []
+        for lesson_id, title, starts_at, class_name in rows:
+            _board_id, board, _seq = await store.load(lesson.school_id, lesson_id, MAIN)
+            pages = board.snapshot()["pages"]
+            objects = sum(len(page["objects"]) for page in pages)
+            if objects or len(pages) > 1:
+                found.append(SourceOut(id=lesson_id, title=title, starts_at=starts_at, class_name=class_name,
+                                       pages=len(pages), objects=objects))
+                if len(found) == MAX_SOURCES:
+                    break
+        return SourcesOut(lessons=found)
 
     @api.route("POST", r"/api/lessons/{id:\d+}/board/copy", summary="Start the board from an earlier lesson's",
                tag="board", body=CopyIn, response=BoardOut, status=201, errors=(403, 404, 409, 422),
