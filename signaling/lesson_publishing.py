@@ -11,6 +11,7 @@ from sfu.producer import Producer
 from sfu.transport import WebRtcTransport
 from signaling.errors import BadSdp, Conflict, Forbidden, NotFound
 from signaling.messages import KIND_OF_SOURCE, SOURCES, TrackSpec
+from signaling.sdp import check_offer
 from storage.guard import ensure_free
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Publishing:
     async def publish(self, participant: Participant, sdp: str, tracks: Sequence[TrackSpec]) -> dict[str, Any]:
         """Apply the client's send-transport offer. Refusals come before anything changes, and a
         permission revoked while the offer was negotiated wins: that source gets no producer."""
+        check_offer(sdp)  # SDP no peer connection could take is refused before a transport is made
         wanted: dict[str, str] = {}
         for track in tracks:
             if track.source in wanted.values():

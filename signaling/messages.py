@@ -171,10 +171,14 @@ def parse(text: str, adapter: TypeAdapter[Any] = _ADAPTER) -> Message:
         raw = json.loads(text)
     except ValueError as exc:
         raise BadMessage("not JSON") from exc
+    except RecursionError as exc:  # deeply nested JSON, well under the size limit
+        raise BadMessage("the message is nested too deeply") from exc
     if not isinstance(raw, dict):
         raise BadMessage("a message is a JSON object")
     try:
         return adapter.validate_python(raw)
+    except RecursionError as exc:
+        raise BadMessage("the message is nested too deeply") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
@@ -185,7 +189,7 @@ def request_id(text: str) -> int | None:
     """The `id` of a message that failed validation, so the error can still be matched."""
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = raw.get("id") if isinstance(raw, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
