@@ -12,6 +12,7 @@ import resource
 import signal
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvloop
 from aiohttp import web
@@ -31,6 +32,17 @@ def ip_address(value: str) -> str:
         return str(ipaddress.ip_address(value))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an IP address: {value!r}") from exc
+
+
+def cors_origin(value: str) -> str:
+    """An origin as browsers send it (scheme://host[:port], no path), or *."""
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise argparse.ArgumentTypeError(f"not a web origin like https://player.school.vn: {value!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def positive_int(value: str) -> int:
@@ -72,6 +84,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="an IP address the media server announces to browsers (repeatable)")
     parser.add_argument("--ice-server", action="append", default=[],
                         help="a STUN/TURN URL for browsers and the server, e.g. turn:user:secret@host:3478 (repeatable)")
+    parser.add_argument("--turn-secret", default=os.environ.get("LOPHOC_TURN_SECRET") or None,
+                        help="coturn's static-auth-secret: TURN URLs get time-limited credentials per user "
+                        "(env LOPHOC_TURN_SECRET)")
+    parser.add_argument("--turn-ttl", type=positive_seconds, default=3600.0,
+                        help="seconds the TURN credentials made with --turn-secret stay valid (default 3600)")
+    parser.add_argument("--cors-origin", action="append", type=cors_origin, default=[],
+                        help="a web origin whose pages may use WHIP and WHEP, e.g. https://player.school.vn, or * "
+                        "for any (repeatable; default: same origin only)")
     parser.add_argument("--join-capacity", type=positive_int, default=JOIN_CAPACITY,
                         help=f"joins negotiated at once; more wait their turn briefly, then get 503 / overloaded "
                         f"(default {JOIN_CAPACITY})")
@@ -102,6 +122,9 @@ def config_from(args: argparse.Namespace) -> Config:
         redis_url=args.redis_url,
         ice_addresses=tuple(args.ice_address),
         ice_servers=tuple(args.ice_server),
+        turn_secret=args.turn_secret,
+        turn_ttl=timedelta(seconds=args.turn_ttl),
+        cors_origins=tuple(args.cors_origin),
         join_capacity=args.join_capacity,
         peer_silence=timedelta(seconds=args.peer_silence),
         connect_timeout=timedelta(seconds=args.connect_timeout),

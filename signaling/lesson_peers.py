@@ -25,6 +25,10 @@ class PeerWatch:
         if state == "connected":
             self._finish(self.attend(participant))
         elif state in ("failed", "closed"):
+            if state == "failed":
+                log.info("lesson %s: %s session %s of user %s: media connection failed (%s)", self.lesson.id,
+                         participant.via, participant.id, participant.user_id,
+                         "ICE" if transport.pc.iceConnectionState == "failed" else "DTLS")
             self._vanished(participant, transport)
 
     def _vanished(self, participant: Participant, transport: WebRtcTransport) -> None:

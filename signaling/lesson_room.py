@@ -46,6 +46,8 @@ its presence goes on in the session that replaced it."""
 class MediaConfig:
     announced: tuple[str, ...] = ()
     ice_servers: tuple[RTCIceServer, ...] = ()
+    ice_servers_for: Callable[[int], tuple[RTCIceServer, ...]] | None = None
+    """The ICE servers for one user, TURN credentials made afresh (None: `ice_servers` as they are)."""
     peer_silence: timedelta = timedelta(seconds=30)
     """A WHIP or WHEP peer that sends no RTCP for this long has vanished and leaves."""
     connect_timeout: timedelta = timedelta(seconds=30)
@@ -53,9 +55,12 @@ class MediaConfig:
     close_warnings: tuple[timedelta, ...] = (timedelta(minutes=5), timedelta(minutes=1))
     """Everyone is warned (`lesson_ending`) this long before the room closes by itself."""
 
-    def ice_servers_json(self) -> list[dict[str, Any]]:
+    def servers_for(self, user_id: int) -> tuple[RTCIceServer, ...]:
+        return self.ice_servers_for(user_id) if self.ice_servers_for is not None else self.ice_servers
+
+    def ice_servers_json(self, user_id: int) -> list[dict[str, Any]]:
         out = []
-        for server in self.ice_servers:
+        for server in self.servers_for(user_id):
             entry: dict[str, Any] = {"urls": server.urls if isinstance(server.urls, list) else [server.urls]}
             if server.username:
                 entry["username"] = server.username
@@ -231,7 +236,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
             "participants": [p.describe() for p in self.participants.values() if self.sees(participant, p)],
             "producers": self.producers_seen_by(participant),
             "room": participant.room,
-            "ice_servers": self.media.ice_servers_json(),
+            "ice_servers": self.media.ice_servers_json(participant.user_id),
             "recording": {"active": self.recording, "wanted": self.recording_wanted,
                           "mode": self.lesson.recording_mode, "record_students": self.lesson.record_students},
         }
@@ -480,7 +485,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
 
     # --- transports ------------------------------------------------------------------------------
     def _transport(self, name: str, participant: Participant) -> WebRtcTransport:
-        transport = WebRtcTransport(self._next(name), announced=self.media.announced, ice_servers=self.media.ice_servers,
+        transport = WebRtcTransport(self._next(name), announced=self.media.announced,
+                                    ice_servers=self.media.servers_for(participant.user_id),
                                     on_state=lambda t, state: self.actor.post(
                                         lambda: self._transport_state(participant, t, state)))
         self._transports.add(transport)

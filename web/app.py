@@ -18,6 +18,7 @@ from storage.database import Database
 from web.api import build_api
 from web.api.board_slides import slides_context
 from web.config import Config
+from web.cors import add_cors
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
 from web.live import LESSON_WS_OPENAPI, add_live_routes, rooms_context
@@ -92,6 +93,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/metrics", handle_metrics)
     add_live_routes(app)
+    add_cors(app)  # OPTIONS of the WHIP and WHEP URLs; their replies readable by allowed origins
     add_page_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_database)

@@ -36,6 +36,13 @@ class Config:
     ice_servers: tuple[str, ...] = ()
     """STUN/TURN URLs given to browsers and used by the server, e.g. stun:stun.school.vn:3478 or
     turn:user:secret@turn.school.vn:3478 (none by default: no public STUN server)."""
+    turn_secret: str | None = field(default=None, repr=False)
+    """coturn's `static-auth-secret`: every TURN URL then gets credentials made per user and per
+    request, valid for `turn_ttl` (web/ice_servers.py), instead of those written in the URL."""
+    turn_ttl: timedelta = timedelta(hours=1)
+    cors_origins: tuple[str, ...] = ()
+    """Web origins (https://player.school.vn) whose pages may use the WHIP and WHEP endpoints;
+    "*" allows any. None by default: same-origin only."""
     session_ttl: timedelta = timedelta(hours=12)
     secure_cookies: bool = False
     """Mark cookies Secure even on plain HTTP requests (behind a TLS-terminating proxy)."""

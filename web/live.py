@@ -21,6 +21,7 @@ from signaling.lesson_room import MediaConfig
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from signaling.session import Session
+from web.ice_servers import IceServers
 from web.keys import ATTENDANCE, CONFIG, DATABASE, JOIN_GATE, RECORDING_JOBS, ROOMS, SIGNER
 
 HEARTBEAT_SECONDS = 15.0
@@ -92,7 +93,8 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
 
     app[JOIN_GATE] = JoinGate(config.join_capacity)
     media = MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers(),
-                        peer_silence=config.peer_silence, connect_timeout=config.connect_timeout)
+                        peer_silence=config.peer_silence, connect_timeout=config.connect_timeout,
+                        ice_servers_for=IceServers.of(config).rtc_for)
     app[ROOMS] = RoomRegistry(media, attendance, recorder_for, app[JOIN_GATE], db)
     try:
         yield

@@ -37,6 +37,7 @@ ERROR_TEXT = {
     401: "Not signed in, or the token is invalid or expired",
     403: "Not allowed for this user",
     404: "Not found",
+    406: "Nothing in common with what the server offers (e.g. `no_common_codec`)",
     409: "Conflicts with existing data",
     413: "Body too large",
     415: "Body is not JSON",

@@ -11,12 +11,14 @@ from pydantic import BaseModel
 
 from school.models import User
 from signaling.admission import MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL, Admission, admit_user
-from signaling.errors import Forbidden, NotFound
+from signaling.errors import BadSdp, Forbidden, NotFound, SignalingError
 from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from signaling.messages import TrackSpec
-from signaling.sdp import media_sections
-from web.keys import ROOMS, SIGNER
+from signaling.sdp import check_offer, media_sections, without_room_codec
+from web.errors import ApiError
+from web.ice_servers import IceServers
+from web.keys import CONFIG, ROOMS, SIGNER
 from web.routing import Api, Call
 
 SDP = "application/sdp"
@@ -31,9 +33,25 @@ class MediaTokenOut(BaseModel):
     ws_url: str
 
 
-def _sdp_response(sdp: str, location: str) -> web.Response:
-    return web.Response(status=201, text=sdp, content_type=SDP,
-                        headers={"Location": location, "Cache-Control": "no-store"})
+def _sdp_response(call: Call, sdp: str, location: str) -> web.Response:
+    """201 with the answer, the session's URL and the ICE servers (RFC 9725 section 4.6), TURN
+    credentials made for this user and this request."""
+    response = web.Response(status=201, text=sdp, content_type=SDP,
+                            headers={"Location": location, "Cache-Control": "no-store"})
+    for link in IceServers.of(call.request.app[CONFIG]).links(call.user.id):
+        response.headers.add("Link", link)
+    return response
+
+
+def _check(offer: str) -> None:
+    """Refusals before anything is made for the offer: SDP no peer connection here could take
+    (400 `bad_sdp`), and audio or video sections sharing no codec with the room (406
+    `no_common_codec`: nothing could ever flow there, so no half-working session is answered)."""
+    uncommon = without_room_codec(check_offer(offer))
+    if uncommon:
+        named = ", ".join(f"{s.kind} (mid {s.mid})" for s in uncommon)
+        raise ApiError(406, "no_common_codec", f"no codec in common with the lesson for {named}: the lesson's "
+                       "media is Opus audio and VP8 or H.264 (constrained baseline, packetization-mode=1) video")
 
 
 async def _admission(call: Call) -> Admission:
@@ -64,7 +82,8 @@ def register(api: Api) -> None:
                              ws_url=f"/api/lessons/{admission.lesson.id}/ws")
 
     @api.route("POST", r"/api/lessons/{id:\d+}/whip", summary="Publish into the lesson (WHIP, RFC 9725)",
-               tag="live", status=201, media_type=SDP, errors=(403, 404, 409, 503), unit_of_work=False,
+               tag="live", status=201, media_type=SDP, errors=(400, 403, 404, 406, 409, 413, 415, 503),
+               unit_of_work=False,
                description="An SDP offer publishes as the token's user with the lesson's permissions: video is "
                "the camera, audio the microphone. 201 with the answer and the session's Location.")
     async def whip(call: Call) -> web.Response:
@@ -80,7 +99,7 @@ def register(api: Api) -> None:
         await _end(call)
 
     @api.route("POST", r"/api/lessons/{id:\d+}/whep", summary="Watch the lesson's stage (WHEP)",
-               tag="live", status=201, media_type=SDP, errors=(403, 404, 503), unit_of_work=False,
+               tag="live", status=201, media_type=SDP, errors=(400, 403, 404, 406, 413, 415, 503), unit_of_work=False,
                description="A recvonly SDP offer receives the teacher's camera and screen (video m-lines, in "
                "that order) and microphone and screen audio (audio m-lines). 201 with the answer and Location.")
     async def whep(call: Call) -> web.Response:
@@ -116,6 +135,12 @@ async def _enter(call: Call, via: str, negotiate: Negotiate) -> web.Response:
     the reply. The presence begins when the peer's media connects, so a peer that never connects,
     or a request abandoned on the way, records nothing and leaves nothing behind."""
     offer = call.raw or ""
+    lesson_id = call.path_id("id")
+    try:
+        _check(offer)
+    except (ApiError, BadSdp) as exc:
+        log.info("lesson %s: %s offer of user %s refused: %s", lesson_id, via, call.user.id, exc)
+        raise
     registry = call.request.app[ROOMS]
     async with registry.gate.enter():
         admission = await _admission(call)
@@ -126,13 +151,15 @@ async def _enter(call: Call, via: str, negotiate: Negotiate) -> web.Response:
             answer = await negotiate(room, participant, offer)
             if _gone(call):
                 raise web.HTTPBadRequest(reason="the client went away")
-        except BaseException:
+        except BaseException as exc:
+            log.info("lesson %s: %s session of user %s failed to start: %s", lesson_id, via, admission.user_id,
+                     exc if isinstance(exc, SignalingError) else type(exc).__name__)
             await room.leave(participant, "left")
             raise
     resource = await room.name_session(participant, secrets.token_urlsafe(16))
-    log.info("lesson %s: %s session %s for user %s (%s)", admission.lesson.id, via, participant.id,
+    log.info("lesson %s: %s session %s for user %s (%s) created", admission.lesson.id, via, participant.id,
              admission.user_id, admission.role)
-    return _sdp_response(answer, f"/api/lessons/{admission.lesson.id}/{via}/{resource}")
+    return _sdp_response(call, answer, f"/api/lessons/{admission.lesson.id}/{via}/{resource}")
 
 
 def _gone(call: Call) -> bool:
@@ -143,3 +170,5 @@ def _gone(call: Call) -> bool:
 async def _end(call: Call) -> None:
     room, participant = _session_of(call, call.user)
     await room.leave(participant, "left")
+    log.info("lesson %s: %s session %s of user %s ended by its client", room.lesson.id, participant.via,
+             participant.id, participant.user_id)
