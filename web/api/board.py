@@ -95,6 +95,13 @@ class SourcesOut(BaseModel):
     lessons: list[SourceOut]
 
 
+class DownloadsOut(BaseModel):
+    published: bool
+    pages: int
+    """Pages of the board as recorded (0 for a student while it is not published)."""
+    objects: int
+
+
 @dataclass(frozen=True)
 class Reader:
     lesson: Lesson
@@ -192,6 +199,26 @@ def register(api: Api) -> None:
                 await asyncio.shield(room.finished)  # what it was still writing is written first
         done = await live.change_offline(call.db, lesson.school_id, lesson.id, key, op, call.user.id)
         return OpOut(seq=done["seq"], ops=done["ops"])
+
+    @api.route("GET", r"/api/lessons/{id:\d+}/board/downloads", summary="Whether the board may be downloaded",
+               tag="board", query=RoomQuery, response=DownloadsOut, errors=(403, 404), unit_of_work=False,
+               description="What the lesson page offers to download: whether the board of `room` is published "
+               "and how many pages and objects it has as recorded. The lesson's teacher and administrators; the "
+               "class's students too (`pages` and `objects` are 0 for them until it is published), so the page "
+               "asks without being refused.")
+    async def board_downloads(call: Call) -> DownloadsOut:
+        reader = await _reader(call, call.path_id("id"))
+        lesson, key = reader.lesson, call.query.room
+        store = BoardStore(call.db)
+        info = await store.info(lesson.id, key)
+        published = bool(info and info.published)
+        if not reader.staff and not published:
+            return DownloadsOut(published=False, pages=0, objects=0)
+        if info is None:
+            return DownloadsOut(published=False, pages=1, objects=0)  # never opened: one blank page
+        _board_id, board, _seq = await store.load(lesson.school_id, lesson.id, key)
+        pages = board.snapshot()["pages"]
+        return DownloadsOut(published=published, pages=len(pages), objects=sum(len(p["objects"]) for p in pages))
 
     @api.route("GET", r"/api/lessons/{id:\d+}/board/sources", summary="Earlier boards to start this one from",
                tag="board", response=SourcesOut, errors=(403, 404), unit_of_work=False,

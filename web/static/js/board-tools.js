@@ -1,12 +1,14 @@
 // The board's toolbar: the tools (pen, highlighter, shapes, text, select, laser pointer), colours
 // and widths, delete, clear, undo and redo, and the pages (turn, add, remove); and uploading
 // slides (a PDF or an image becomes one board page per slide page). One compact row that scrolls
-// sideways on a phone; the shapes and the colours open a second row under it.
+// sideways on a phone; the shapes and the colours open a second row under it. And starting an
+// empty board from an earlier lesson's ("Dùng lại bảng của tiết trước").
 
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
 import './i18n-board.js';
-import { readCookie } from './api.js';
+import { readCookie, request } from './api.js';
+import { dayKey, formatDay } from './format.js';
 import { MAX_PAGE_HEIGHT, PAGE_HEIGHT } from './lesson-board.js';
 import { newId } from './board-input.js';
 
@@ -297,5 +299,84 @@ export class SlideUpload {
       this.progress.value = (k + 1) / slide.pages;
     }
     if (slide.pages > 0) await this.client.boardOp({ kind: 'turn', index: start });
+  }
+}
+
+/**
+ * "Dùng lại bảng của tiết trước": the teacher's earlier lessons of the same subject whose board has
+ * content (GET /api/lessons/{id}/board/sources), one button each; choosing one copies its board into
+ * this lesson's empty one (POST /api/lessons/{id}/board/copy). In a live lesson the room then sends
+ * everyone in the main room the copied board; `onCopied` gets the copy as the REST answer has it.
+ */
+export class BoardReuse {
+  constructor({ lessonId, timeZone, onCopied }) {
+    this.lessonId = lessonId;
+    this.timeZone = timeZone;
+    this.onCopied = onCopied;
+    this.sources = null; // null: not read yet
+    this.busy = false;
+    this.summary = h('summary', { id: 'board-reuse-summary' });
+    this.list = h('ul', { id: 'board-reuse-list', class: 'board-reuse-list' });
+    this.status = h('p', { id: 'board-reuse-status', class: 'cls-status muted', role: 'status', 'aria-live': 'polite' });
+    this.el = h('details', { id: 'board-reuse', class: 'board-reuse' }, this.summary, this.status, this.list);
+    this.el.addEventListener('toggle', () => {
+      if (this.el.open) this.load();
+    });
+    this.render();
+  }
+
+  base() {
+    return `/api/lessons/${encodeURIComponent(this.lessonId)}/board`;
+  }
+
+  async load() {
+    this.sources = null;
+    this.status.textContent = t('board.reuse_loading');
+    this.render();
+    try {
+      const data = await request('GET', `${this.base()}/sources`);
+      this.sources = Array.isArray(data?.lessons) ? data.lessons : [];
+      this.status.textContent = this.sources.length ? '' : t('board.reuse_none');
+    } catch (err) {
+      console.warn('lophoc: board sources', err);
+      this.sources = [];
+      this.status.textContent = t('board.failed', { error: err?.message ?? String(err) });
+    }
+    this.render();
+  }
+
+  async copy(source) {
+    if (this.busy) return;
+    this.busy = true;
+    this.status.textContent = t('board.reuse_copying', { title: source.title });
+    this.render();
+    try {
+      const board = await request('POST', `${this.base()}/copy`, { body: { from_lesson_id: source.id } });
+      this.status.textContent = t('board.reuse_done', { title: source.title });
+      this.el.open = false;
+      this.onCopied?.(board);
+    } catch (err) {
+      console.warn('lophoc: board copy', err);
+      this.status.textContent = err?.status === 409 ? t('board.reuse_not_empty') : t('board.failed', { error: err?.message ?? String(err) });
+    } finally {
+      this.busy = false;
+      this.render();
+    }
+  }
+
+  render() {
+    this.summary.textContent = t('board.reuse');
+    if (!this.sources) {
+      replace(this.list);
+      return;
+    }
+    replace(this.list, this.sources.map((source) => {
+      const day = formatDay(dayKey(source.starts_at, this.timeZone), { day: '2-digit', month: '2-digit', year: 'numeric' });
+      const button = h('button', { type: 'button', class: 'button secondary small board-reuse-choice', disabled: this.busy, dataset: { lessonId: String(source.id) } },
+        h('span', { class: 'board-reuse-title' }, source.title),
+        h('span', { class: 'muted board-reuse-facts' }, t('board.reuse_facts', { day, klass: source.class_name, n: source.pages })));
+      button.addEventListener('click', () => this.copy(source));
+      return h('li', {}, button);
+    }));
   }
 }

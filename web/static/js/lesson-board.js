@@ -104,6 +104,7 @@ export class BoardState {
 
   /** Apply a server event; false when it is not the board's. */
   apply(message) {
+    if (message.type !== 'board' && this.id !== null && message.board !== undefined && message.board !== this.id) this.emit('board_elsewhere', { message });
     switch (message.type) {
       case 'board':
         this.replace(message);

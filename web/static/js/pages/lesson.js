@@ -2,7 +2,8 @@
 // button follows the server's rule (the lesson's `live_open`, `closes_at`, `ended_at`): the room
 // opens to students 15 minutes before the start and closes at `closes_at` (the end plus the
 // school's grace, or later if the teacher extended it) or when the lesson is ended. The page links
-// to the lesson's attendance (staff) and to the class's recordings of that day.
+// to the lesson's attendance (staff) and to the class's recordings of that day, and offers the
+// lesson's board to download ("Bảng của tiết học", lesson-board-archive.js).
 
 import { lessons as lessonsApi } from '../api.js';
 import { h, loaded, loading, replace } from '../dom.js';
@@ -12,6 +13,7 @@ import '../i18n-lesson-end.js';
 import { initLayout, showLoadError, showPageMessage } from '../layout.js';
 import { lessonFacts, statusBadge } from '../lesson-parts.js';
 import { openLiveRoom } from '../live-room.js';
+import { BoardArchive } from '../lesson-board-archive.js';
 
 const REFRESH_MS = 30_000;
 const OPENS_BEFORE_MS = 15 * 60_000; // students may enter 15 minutes before the start
@@ -66,7 +68,7 @@ function lessonLinks(lesson, user, timeZone) {
   );
 }
 
-function render(el, lesson, ctx, onJoin) {
+function render(el, lesson, ctx, onJoin, archive = null) {
   document.title = `${lesson.title} · lophoc`;
   const live = lesson.status === 'live';
   const { enabled, noteKey } = joinState(lesson, ctx.user);
@@ -99,7 +101,9 @@ function render(el, lesson, ctx, onJoin) {
       h('p', { class: 'muted' }, t('lesson.room_devices')),
     ),
     lessonLinks(lesson, ctx.user, ctx.timeZone),
+    archive?.el ?? null,
   );
+  archive?.render();
 }
 
 async function main() {
@@ -113,6 +117,7 @@ async function main() {
   let room = null;
   let roomBox = null;
   let changeTimer = null;
+  let archive = null;
 
   const leaveRoom = () => {
     room = null;
@@ -147,7 +152,10 @@ async function main() {
       return false;
     }
     loaded(el);
-    render(el, lesson, ctx, join);
+    if (!archive) archive = new BoardArchive({ lesson, user: ctx.user });
+    archive.setLesson(lesson);
+    render(el, lesson, ctx, join, archive);
+    archive.refresh();
     clearTimeout(changeTimer);
     const change = nextChange(lesson, ctx.user);
     if (change !== null) changeTimer = setTimeout(() => { if (!room) load(); }, change);
@@ -157,7 +165,7 @@ async function main() {
   loading(el, t('common.loading'));
   if (!(await load())) return;
   onLangChange(() => {
-    if (!room) render(el, lesson, ctx, join);
+    if (!room) render(el, lesson, ctx, join, archive);
     else document.title = `${t('room.title')} · ${lesson.title} · lophoc`;
   });
   const timer = setInterval(async () => {
