@@ -197,3 +197,28 @@ async def test_earlier_boards_to_start_from_are_the_teachers_own_of_the_same_sub
     copied = await client.post(f"/api/lessons/{same}/board/copy", headers=teacher, json={"from_lesson_id": source})
     assert copied.status == 201
     assert len((await copied.json())["pages"]) == 2
+
+
+async def test_what_the_lesson_page_offers_to_download(
+    client: TestClient, demo: DemoSchool, login: Login, admin: dict[str, str],
+) -> None:
+    lesson = demo.lesson_id
+    teacher, an = await login(demo.teacher), await login(demo.students[0])
+
+    async def downloads(headers: dict[str, str], status: int = 200) -> dict[str, Any]:
+        response = await client.get(f"/api/lessons/{lesson}/board/downloads", headers=headers)
+        assert response.status == status, await response.text()
+        return await response.json()
+
+    assert await downloads(teacher) == {"published": False, "pages": 1, "objects": 0}  # never opened
+    assert await downloads(an) == {"published": False, "pages": 0, "objects": 0}
+    await change(client, lesson, teacher, stroke_op("s1"))
+    await change(client, lesson, teacher, {"kind": "add_page", "page": {"id": "p2", "background": {"kind": "grid"}}})
+    assert await downloads(admin) == {"published": False, "pages": 2, "objects": 1}
+    assert await downloads(an) == {"published": False, "pages": 0, "objects": 0}  # nothing told before
+    await client.post(f"/api/lessons/{lesson}/board/publish", headers=teacher, json={"published": True})
+    assert await downloads(an) == {"published": True, "pages": 2, "objects": 1}
+    made = await client.post("/api/users", headers=admin, json={
+        "username": "gv.khac", "password": "mat-khau-123", "full_name": "Giáo Viên Khác", "role": "teacher"})
+    assert made.status == 201
+    await downloads(await login(("gv.khac", "mat-khau-123")), 403)
