@@ -344,7 +344,7 @@ class LessonBoards(LessonFeature):
             if participant is not None and self.keys().get(participant.room) == key:
                 participant.send({"type": "board", **self.view(live, participant.room)})
             elif participant is not None and participant.staff:  # looked at it: told again
-                participant.send({"type": "board", **self.view(live, self.room_of(key))})
+                participant.send({"type": "board", **self.view(live, self.room_of(key)), "elsewhere": True})
 
     # --- changing a board -----------------------------------------------------------------------------
     async def submit(self, who: Who, op: dict[str, Any], room: str | None = None,

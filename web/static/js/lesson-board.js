@@ -107,7 +107,9 @@ export class BoardState {
     if (message.type !== 'board' && this.id !== null && message.board !== undefined && message.board !== this.id) this.emit('board_elsewhere', { message });
     switch (message.type) {
       case 'board':
-        this.replace(message);
+        // Another room's board a staff member looked at, sent again: theirs is not replaced.
+        if (message.elsewhere) this.emit('board_elsewhere', { message });
+        else this.replace(message);
         return true;
       case 'board_op':
         if (this.id !== null && message.board !== undefined && message.board !== this.id) return true;
