@@ -45,6 +45,13 @@ def cors_origin(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a network (CIDR): {value!r}") from exc
+
+
 def positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -105,6 +112,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--secure-cookies", action="store_true",
                         help="mark cookies Secure (when a TLS proxy sits in front)")
     parser.add_argument("--school-name", default=os.environ.get("LOPHOC_SCHOOL_NAME", "Trường của tôi"))
+    parser.add_argument("--metrics-allow", action="append", type=network, default=[],
+                        help="a network (CIDR) that may read /metrics without a token (repeatable; "
+                        "default 127.0.0.1/32 and ::1)")
+    parser.add_argument("--metrics-token", default=os.environ.get("LOPHOC_METRICS_TOKEN"),
+                        help="a bearer token that lets the monitoring system read /metrics from anywhere")
     parser.add_argument("--demo", action="store_true",
                         help="seed a demo school with a lesson happening now and print its sign-ins")
     parser.add_argument("--log-level", default="INFO")
@@ -133,6 +145,8 @@ def config_from(args: argparse.Namespace) -> Config:
         secure_cookies=args.secure_cookies,
         school_name=args.school_name,
         admin_password=os.environ.get("LOPHOC_ADMIN_PASSWORD") or None,
+        metrics_allow=tuple(args.metrics_allow) or ("127.0.0.1/32", "::1/128"),
+        metrics_token=args.metrics_token or None,
     )
 
 

@@ -1,15 +1,45 @@
 """Validated shapes of what the school layer takes and gives (also the API's JSON schemas)."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from school.models import Role
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+MIN_YEAR, MAX_YEAR = 1900, 2200
+"""Dates and times taken from clients lie in these years: far enough for any school record, near
+enough that a day or a time zone added to them never overflows."""
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _no_controls(value: str) -> str:
+    """Names go into headers, file names and single-line cells: no control characters (tabs and
+    line breaks included), no line separators, no bidirectional overrides."""
+    if _CONTROLS.search(value):
+        raise ValueError("must not contain control characters or line breaks")
+    return value
+
+
+_D = TypeVar("_D", date, datetime)
+
+
+def in_range(value: _D) -> _D:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(in_range)]
+"""A date from a client: an ISO 8601 string (YYYY-MM-DD) in the bounded years."""
+Moment = Annotated[datetime, AfterValidator(in_range)]
+"""A date-time from a client: an ISO 8601 string in the bounded years."""
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_no_controls)]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+                      AfterValidator(_no_controls)]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9._-]{3,64}$")
 ]
@@ -19,6 +49,9 @@ LessonStatus = Literal["upcoming", "live", "ended"]
 
 
 class Input(BaseModel):
+    """A request body: unknown fields refused; read from JSON strictly (web/routing.py): numbers are
+    not booleans or strings, dates and times only ISO 8601 strings."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -28,7 +61,8 @@ class Output(BaseModel):
 
 # --- accounts ---------------------------------------------------------------------------------
 class LoginIn(Input):
-    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                        AfterValidator(_no_controls)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -81,8 +115,8 @@ class LoginOut(BaseModel):
 # --- structure --------------------------------------------------------------------------------
 class SchoolYearCreate(Input):
     name: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}-\d{4}$")]
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> "SchoolYearCreate":
@@ -131,8 +165,9 @@ class ClassStudentsAdd(Input):
 
 
 class SubjectCreate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                    AfterValidator(_no_controls)]
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_no_controls)] | None = None
 
 
 class SubjectOut(Output):
@@ -142,7 +177,8 @@ class SubjectOut(Output):
 
 
 class SubjectTeamCreate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                    AfterValidator(_no_controls)]
     subject_ids: Annotated[list[Id], Field(max_length=100)] = []
     teacher_ids: Annotated[list[Id], Field(max_length=500)] = []
 
@@ -171,7 +207,8 @@ class AssignmentOut(Output):
 
 
 # --- timetable --------------------------------------------------------------------------------
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                  AfterValidator(_no_controls)]
 
 
 class LessonCreate(Input):
@@ -179,16 +216,16 @@ class LessonCreate(Input):
     subject_id: Id
     teacher_id: Id
     title: Title
-    starts_at: datetime = Field(description="ISO 8601; without an offset, the school's time zone")
-    ends_at: datetime
+    starts_at: Moment = Field(description="ISO 8601; without an offset, the school's time zone")
+    ends_at: Moment
 
 
 class LessonUpdate(Input):
     subject_id: Id | None = None
     teacher_id: Id | None = None
     title: Title | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
 
 
 class LessonOut(Output):

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
 import migrations
@@ -17,16 +16,16 @@ from school.tokens import TokenSigner
 from storage.database import Database
 from web.api import build_api
 from web.api.board_slides import slides_context
+from web.auth import login_limits_context
 from web.config import Config
 from web.cors import add_cors
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
 from web.live import LESSON_WS_OPENAPI, add_live_routes, rooms_context
-from web.keys import CONFIG, DATABASE, LOGIN_LIMITER, METRICS, SIGNER
+from web.keys import CONFIG, DATABASE, METRICS, SIGNER
 from web.metrics import Metrics, handle_metrics, metrics_middleware
 from web.openapi import build_openapi
 from web.pages import add_page_routes
-from web.ratelimit import MemoryRateLimiter, RedisRateLimiter
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -57,18 +56,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.close()
 
 
-async def _limiter(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    if config.redis_url:
-        client = aioredis.Redis.from_url(config.redis_url)
-        await client.ping()  # fail at start-up, not at the first sign-in
-        app[LOGIN_LIMITER] = RedisRateLimiter(client, config.login_attempts, config.login_window)
-    else:
-        app[LOGIN_LIMITER] = MemoryRateLimiter(config.login_attempts, config.login_window)
-    yield
-    await app[LOGIN_LIMITER].close()
-
-
 async def handle_openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
@@ -97,7 +84,9 @@ def create_app(config: Config) -> web.Application:
     add_page_routes(app)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_limiter)
+    app.cleanup_ctx.append(login_limits_context(config.login_window, config.login_attempts,
+                                                config.login_address_attempts, config.login_backoff_cap,
+                                                config.redis_url))
     app.cleanup_ctx.append(rooms_context)  # needs the database
     app.cleanup_ctx.append(slides_context)  # fails conversions a stop cut short
     return app

@@ -48,9 +48,18 @@ class Config:
     """Mark cookies Secure even on plain HTTP requests (behind a TLS-terminating proxy)."""
     school_name: str = "Trường của tôi"
     admin_password: str | None = field(default=None, repr=False)
-    login_attempts: int = 10
-    """Failed sign-ins allowed per user name and address in `login_window`."""
-    login_window: timedelta = timedelta(minutes=5)
+    login_attempts: int = 5
+    """Failed sign-ins to one account (from browsers it has not signed in from) before each
+    further attempt waits, the wait doubling from a second up to `login_backoff_cap` (web/auth.py)."""
+    login_address_attempts: int = 100
+    """The same for one address (a school's NAT signs in a whole class): password spraying."""
+    login_backoff_cap: timedelta = timedelta(minutes=5)
+    login_window: timedelta = timedelta(hours=1)
+    """Failures are forgotten after this long without a new one."""
+    metrics_allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    """Networks (CIDR) that may read /metrics without a token."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """A bearer token that lets the monitoring system read /metrics from anywhere."""
     node_id: str = "main"
     """This server process's name in the attendance log: a restart under the same name closes the
     presences its previous run left open (at their last-seen time)."""

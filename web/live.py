@@ -15,12 +15,13 @@ from recorder.lesson_recorder import LessonRecorder, RecordingScope
 from school.models import School
 from signaling.admission import LessonInfo
 from signaling.admission import Admission, admit, verify_token
-from signaling.errors import Overloaded
+from signaling.errors import NotAuthenticated, Overloaded
 from signaling.gate import RETRY_AFTER, JoinGate
 from signaling.lesson_room import MediaConfig
 from signaling.messages import MAX_MESSAGE_BYTES
 from signaling.rooms import RoomRegistry
 from signaling.session import Session
+from web.auth import session_alive
 from web.ice_servers import IceServers
 from web.keys import ATTENDANCE, CONFIG, DATABASE, JOIN_GATE, RECORDING_JOBS, ROOMS, SIGNER
 
@@ -51,6 +52,8 @@ async def handle_lesson_ws(request: web.Request) -> web.StreamResponse:
         claims = verify_token(app[SIGNER], token)
         try:
             async with app[DATABASE].session() as session:  # a short read, let go before the room
+                if not await session_alive(session, claims):  # signed out: its media tokens end too
+                    raise NotAuthenticated("signed out: this sign-in has ended")
                 return await admit(session, claims.user_id, lesson_id)
         except SQLAlchemyTimeoutError:
             raise Overloaded("the server is busy; try again shortly", RETRY_AFTER) from None

@@ -1,6 +1,8 @@
 """Prometheus metrics, one registry per application (never the process-global default)."""
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -299,8 +301,28 @@ def metrics_middleware(metrics: Metrics) -> Callable[..., Awaitable[web.StreamRe
     return impl
 
 
-async def handle_metrics(request: web.Request) -> web.Response:
-    from web.keys import METRICS
+def metrics_allowed(request: web.Request, allow: Iterable[str], token: str | None) -> bool:
+    """The monitoring system only: from an allowed network (the peer's own address, never a
+    forwarded header), or with the configured bearer token."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, sent = header.partition(" ")
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode()):
+        return True
+    try:
+        peer = ipaddress.ip_address((request.remote or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return any(peer in ipaddress.ip_network(net, strict=False) for net in allow)
 
+
+async def handle_metrics(request: web.Request) -> web.Response:
+    from web.keys import CONFIG, METRICS
+
+    config = request.app[CONFIG]
+    if not metrics_allowed(request, config.metrics_allow, config.metrics_token):
+        return web.json_response({"error": {"code": "forbidden", "message": "metrics are for the monitoring system"}},
+                                 status=403)
     body = request.app[METRICS].render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -141,11 +141,35 @@ async def _read_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         raise ApiError(415, "unsupported_media_type", "send a JSON body with Content-Type: application/json")
     raw = await _read(request)
     try:
-        return model.model_validate_json(raw)
+        # Strict: 1 is no boolean, true no id, 0 no date; dates and times only from ISO strings.
+        body = model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise ApiError(400, "bad_request", "the body is not valid JSON") from exc
         raise ApiError(422, "validation_error", "invalid request body", fields=validation_fields(exc)) from exc
+    if NUL_ESCAPE.search(raw):
+        raise ApiError(422, "validation_error", "invalid request body",
+                       fields=[{"field": name, "message": "must not contain the NUL character"}
+                               for name in _nul_fields(json.loads(raw))])
+    return body
+
+
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""A NUL character in a JSON text (only ever written escaped): no database stores it."""
+
+
+def _nul_fields(value: Any, name: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [name or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            path = f"{name}.{key}" if name else key
+            found += [path] if "\x00" in key else _nul_fields(item, path)
+        return found
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{name}[{i}]")]
+    return []
 
 
 async def _read_raw(request: web.Request, media_type: str) -> str:
@@ -158,13 +182,20 @@ async def _read_raw(request: web.Request, media_type: str) -> str:
     if len(data) > MAX_RAW_BODY:
         raise too_large
     try:
-        return data.decode(request.charset or "utf-8")
+        text = data.decode(request.charset or "utf-8")
     except (UnicodeDecodeError, LookupError) as exc:
         raise ApiError(400, "bad_request", "the body is not valid text in its declared charset") from exc
+    if "\x00" in text:
+        raise ApiError(400, "bad_request", "the body must not contain the NUL character")
+    return text
 
 
 def _read_query(request: web.Request, model: type[BaseModel]) -> BaseModel:
     known = set(model.model_fields) | {f.alias for f in model.model_fields.values() if f.alias}
+    nul = sorted({name for name, value in request.query.items() if "\x00" in name + value})
+    if nul:
+        raise ApiError(422, "validation_error", "invalid query",
+                       fields=[{"field": name, "message": "must not contain the NUL character"} for name in nul])
     unknown = sorted(set(request.query) - known)
     if unknown:
         raise ApiError(422, "validation_error", "unknown query parameter",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from urllib.parse import quote
 
 from aiohttp import web
@@ -22,7 +23,9 @@ def _cell(value: object) -> object:
 
 def export(header: list[str], rows: list[list[object]], fmt: str, filename: str, title: str) -> web.Response:
     """`rows` under `header` as a `fmt` ("csv" or "xlsx") download named `filename`.`fmt`."""
-    disposition = f"attachment; filename=\"{filename}.{fmt}\"; filename*=UTF-8''{quote(filename)}.{fmt}"
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("._") or "export"
+    printable = "".join(ch for ch in filename if ch.isprintable())
+    disposition = f"attachment; filename=\"{ascii_name}.{fmt}\"; filename*=UTF-8''{quote(printable, safe='')}.{fmt}"
     safe = [[_cell(value) for value in row] for row in rows]
     if fmt == "csv":
         buffer = io.StringIO()
@@ -34,7 +37,7 @@ def export(header: list[str], rows: list[list[object]], fmt: str, filename: str,
                             headers={"Content-Disposition": disposition})
     book = Workbook()
     sheet = book.active
-    sheet.title = title[:31]
+    sheet.title = re.sub(r"[\\/?*\[\]:\x00-\x1f\x7f]", "_", title)[:31] or "Sheet"
     sheet.append(header)
     for row in safe:
         sheet.append(row)

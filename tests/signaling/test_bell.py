@@ -26,6 +26,7 @@ from bench.peers import Seat, WhepStudent
 from school.demo import DemoSchool
 from school.models import ClassStudent, Role, User
 from school.passwords import hash_password
+from school.sessions import issue_token
 from signaling.client import LessonClient, ProtocolError
 from tests.conftest import LiveServer, Login
 from tests.media import ColourTrack, ToneTrack
@@ -65,7 +66,7 @@ async def klass(app: web.Application, demo: DemoSchool) -> list[Student]:
         await session.flush()
         session.add_all([ClassStudent(class_id=demo.class_id, student_id=u.id) for u in users])
     signer = app[SIGNER]
-    return [Student(u.id, signer.issue(u.id)[0]) for u in users]
+    return [Student(u.id, (await issue_token(app[DATABASE], signer, u.id))[0]) for u in users]
 
 
 @pytest.fixture

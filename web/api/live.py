@@ -16,6 +16,7 @@ from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from signaling.messages import TrackSpec
 from signaling.sdp import check_offer, media_sections, without_room_codec
+from web.auth import current_claims
 from web.errors import ApiError
 from web.ice_servers import IceServers
 from web.keys import CONFIG, ROOMS, SIGNER
@@ -77,7 +78,8 @@ def register(api: Api) -> None:
                "teacher, its class's students (while the room is open) and administrators (as observers).")
     async def media_token(call: Call) -> MediaTokenOut:
         admission = await admit_user(call.session, call.user, call.path_id("id"))
-        token, claims = call.request.app[SIGNER].issue(call.user.id, MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL)
+        token, claims = call.request.app[SIGNER].issue(call.user.id, MEDIA_TOKEN_PURPOSE, MEDIA_TOKEN_TTL,
+                                                        session_id=current_claims(call.request).session_id)
         return MediaTokenOut(token=token, expires_at=claims.expires_at.astimezone(UTC), role=admission.role,
                              ws_url=f"/api/lessons/{admission.lesson.id}/ws")
 

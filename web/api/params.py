@@ -4,7 +4,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+
+from school.schemas import MAX_YEAR, MIN_YEAR, in_range
 
 
 def _date_or_datetime(value: Any) -> date | datetime:
@@ -21,6 +23,8 @@ def _date_or_datetime(value: Any) -> date | datetime:
 DateOrTime = Annotated[
     date | datetime,
     BeforeValidator(_date_or_datetime),
-    WithJsonSchema({"type": "string", "description": "ISO 8601 date or date-time; without an offset, the school's time zone"}),
+    AfterValidator(in_range),
+    WithJsonSchema({"type": "string", "description": "ISO 8601 date or date-time between the years "
+                    f"{MIN_YEAR} and {MAX_YEAR}; without an offset, the school's time zone"}),
 ]
 QueryId = Annotated[int, Field(ge=1, le=2**31 - 1)]
