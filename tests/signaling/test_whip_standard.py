@@ -151,6 +151,9 @@ async def test_preflight_and_options(client: TestClient, demo: DemoSchool, login
         assert session.status == 204 and "Accept-Post" not in session.headers
         assert session.headers["Access-Control-Allow-Origin"] == PLAYER
         assert "DELETE" in session.headers["Access-Control-Allow-Methods"]
+        patch = await client.patch(f"{url}/abcdef", data="a=candidate", headers={"Origin": PLAYER})
+        assert patch.status == 405, "trickle ICE is not supported"
+        assert patch.headers["Access-Control-Allow-Origin"] == PLAYER
 
     # A plain OPTIONS (not a preflight) gives the ICE servers: STUN to anyone, TURN for a valid token only.
     url = f"/api/lessons/{demo.lesson_id}/whip"
