@@ -248,6 +248,22 @@ def _is_loopback(host: str) -> bool:
         return False  # a hostname (mDNS): not loopback
 
 
+# --- Remote mDNS candidates --------------------------------------------------------------------
+# Browsers name their host candidates `<uuid>.local` (mDNS) unless the page may use the camera or
+# microphone. aioice resolves such a name by multicast before setRemoteDescription returns, waiting
+# its 1 s timeout when no answer comes (always, for a browser not on the server's own link), and
+# ICE checks start only after: every student's answer and every browser's WHIP offer waited that
+# second. The name would add nothing anyway: a browser that can reach the server sends it checks,
+# and the server learns the browser's address from them as a peer-reflexive candidate
+# (RFC 8445 section 7.3.1.3, RFC 8838 section 11). So the server never resolves them.
+
+def is_mdns_candidate(candidate: aioice.Candidate) -> bool:
+    """A remote candidate named by mDNS, which the server ignores (peer-reflexive instead)."""
+    return aioice.mdns.is_mdns_hostname(candidate.host)
+
+# --- end of remote mDNS candidates ----------------------------------------------------------------
+
+
 class AnnouncedConnection(aioice.Connection):
     """An ICE agent that gathers host candidates on the configured addresses only. When every
     configured address is loopback (tests), remote candidates elsewhere are ignored, so a browser
@@ -269,6 +285,8 @@ class AnnouncedConnection(aioice.Connection):
             self._local_candidates_end = True
 
     async def add_remote_candidate(self, remote_candidate: aioice.Candidate | None) -> None:
+        if remote_candidate is not None and is_mdns_candidate(remote_candidate):
+            return  # learned as peer-reflexive when its checks arrive (remote mDNS candidates, above)
         if (
             remote_candidate is not None
             and self.announced

@@ -43,6 +43,10 @@ CHROMIUM_ARGS = [
 BROWSER_TIMEZONE = "America/New_York"
 DEFAULT_TIMEOUT_MS = 10_000
 
+# What CHROMIUM_ARGS turns off of a browser's out-of-the-box privacy: local addresses shown in ICE
+# candidates instead of mDNS names (`<uuid>.local`), and camera and microphone granted unasked.
+PRIVACY_OVERRIDES = ("--disable-features=WebRtcHideLocalIpsWithMdns", "--use-fake-ui-for-media-stream")
+
 
 def chromium_executable() -> str:
     """The system Chromium; a missing browser fails the test (never a silent skip)."""
@@ -90,13 +94,16 @@ class BrowserPage:
 
 @asynccontextmanager
 async def open_browser_page(
-    *, timezone_id: str = BROWSER_TIMEZONE, extra_args: Sequence[str] = ()
+    *, timezone_id: str = BROWSER_TIMEZONE, extra_args: Sequence[str] = (), default_privacy: bool = False
 ) -> AsyncIterator[BrowserPage]:
     """Launch Chromium with a fresh profile in a tmp dir; close it and remove the profile after.
 
     `extra_args` are added to CHROMIUM_ARGS, e.g. `--use-file-for-fake-video-capture=clip.y4m`.
+    `default_privacy` keeps what a student's browser does unless told otherwise (PRIVACY_OVERRIDES
+    left out): host candidates named by mDNS, and camera and microphone requests refused.
     """
     executable = chromium_executable()
+    base_args = [a for a in CHROMIUM_ARGS if not (default_privacy and a in PRIVACY_OVERRIDES)]
     profile = Path(tempfile.mkdtemp(prefix="lophoc-chromium-"))
     try:
         async with async_playwright() as playwright:
@@ -104,7 +111,7 @@ async def open_browser_page(
                 str(profile),
                 executable_path=executable,
                 headless=True,
-                args=[*CHROMIUM_ARGS, *extra_args],
+                args=[*base_args, *extra_args],
                 timezone_id=timezone_id,
                 viewport={"width": 1280, "height": 900},
             )
