@@ -11,6 +11,10 @@ What it changes, and why:
   consumer instead of an encoder.
 - `SfuPeerConnection`: injects both at construction, and announces only the configured ICE
   addresses (aioice never offers loopback; a server must choose what it announces).
+- `SfuDtlsTransport`: the peer connection's DTLS, offering ECDHE with RSA as well as ECDSA
+  certificates (aiortc offers ECDSA suites only, so as the DTLS client, the answerer's usual role,
+  it failed against any peer with an RSA certificate: GStreamer's webrtcbin, OpenSSL-based
+  publishers); and it keeps why a handshake failed (`failure`), which aiortc only logs at DEBUG.
 - `connect_route`: hands the forwarding loop in C (`sfu/_fanout.c`) the nominated ICE pair's socket
   and remote address and the transport's SRTP session with libsrtp's `srtp_protect` (from
   pylibsrtp, pinned exactly): each copy is rewritten, protected and sent without Python.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import logging
 import os
 import random
 import time
@@ -29,7 +34,7 @@ from typing import Any, Protocol
 import aioice
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import get_capabilities, is_rtx
-from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTransport, SRTPProtectionProfile, State
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
@@ -51,10 +56,13 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 from aiortc import clock
+from OpenSSL import SSL
 from pylibsrtp._binding import ffi as _srtp_ffi
 from pylibsrtp._binding import lib as _srtp_lib
 
 from sfu._fanout import Route
+
+log = logging.getLogger(__name__)
 
 RtpSink = Callable[[RtpPacket, RTCRtpCodecParameters], None]
 SrSink = Callable[[int, int, int], None]
@@ -313,15 +321,124 @@ class AnnouncingPeerConnection(RTCPeerConnection):
         return dtls
 
 
+DTLS_CIPHERS = b":".join((
+    b"ECDHE-ECDSA-AES128-GCM-SHA256", b"ECDHE-RSA-AES128-GCM-SHA256",
+    b"ECDHE-ECDSA-AES256-GCM-SHA384", b"ECDHE-RSA-AES256-GCM-SHA384",
+    b"ECDHE-ECDSA-CHACHA20-POLY1305", b"ECDHE-RSA-CHACHA20-POLY1305",
+    b"ECDHE-ECDSA-AES128-SHA", b"ECDHE-RSA-AES128-SHA",
+    b"ECDHE-ECDSA-AES256-SHA", b"ECDHE-RSA-AES256-SHA",
+))
+"""What the server's DTLS offers (as client) and accepts (as server): ECDHE only (forward secrecy),
+with the peer's certificate RSA or ECDSA. In TLS 1.2 a suite names the DTLS server's certificate:
+as client, the RSA suites are what a peer with an RSA certificate needs; as server, with its own
+P-256 certificate, the ECDSA ones are chosen and a client's RSA certificate is accepted as is."""
+
+
+class DtlsCertificate(RTCCertificate):
+    """aiortc's certificate (the same key and fingerprints) whose SSL context offers DTLS_CIPHERS."""
+
+    def _create_ssl_context(self, srtp_profiles: list[SRTPProtectionProfile]) -> SSL.Context:
+        context = super()._create_ssl_context(srtp_profiles)
+        context.set_cipher_list(DTLS_CIPHERS)
+        return context
+
+
+def _ssl_reason(exc: SSL.Error) -> str:
+    """OpenSSL's reasons ("no shared cipher", "sslv3 alert handshake failure") from its error queue."""
+    reasons = [str(entry[2]) for entry in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [])
+               if isinstance(entry, tuple) and len(entry) == 3 and entry[2]]
+    return "; ".join(reasons) or type(exc).__name__
+
+
+class _ReasonKeepingConnection(SSL.Connection):
+    """An SSL connection that keeps the last error `recv` raised: aiortc's `_recv_next` drives the
+    handshake with `recv` and drops its errors, so `do_handshake` then fails with an empty queue."""
+
+    lophoc_error: SSL.Error | None = None
+
+    def recv(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().recv(*args, **kwargs)
+        except (SSL.WantReadError, SSL.ZeroReturnError):
+            raise
+        except SSL.Error as exc:
+            self.lophoc_error = exc
+            raise
+
+
+class SfuDtlsTransport(RTCDtlsTransport):
+    """The server's DTLS transport: DtlsCertificate's ciphers in both roles, and `failure`, why the
+    handshake failed (None while it has not), handed to `on_failure` when the transport fails."""
+
+    failure: str | None
+    on_failure: Callable[[RTCDtlsTransport, str], None] | None
+
+    def _lophoc_init(self) -> None:
+        self.failure = None
+        self.on_failure = None
+        self._lophoc_reason: str | None = None
+        certificate = self._RTCDtlsTransport__local_certificate  # type: ignore[has-type]
+        self._RTCDtlsTransport__local_certificate = DtlsCertificate(certificate._key, certificate._cert)
+
+    async def _do_handshake(self) -> None:
+        # RTCDtlsTransport._do_handshake, keeping OpenSSL's reason and sending the peer its alert.
+        self._ssl.__class__ = _ReasonKeepingConnection
+        try:
+            while not self.encrypted:
+                try:
+                    self._ssl.do_handshake()
+                except SSL.WantReadError:
+                    await self._write_ssl()
+                    await self._recv_next()
+                except SSL.Error as exc:
+                    kept = self._ssl.lophoc_error
+                    self._lophoc_reason = f"handshake failed: {_ssl_reason(kept if kept is not None else exc)}"
+                    try:
+                        await self._write_ssl()  # OpenSSL's alert tells the peer why at once
+                    except ConnectionError:
+                        pass
+                    self._set_state(State.FAILED)
+                    return
+                else:
+                    self.encrypted = True
+        except ConnectionError:
+            self._lophoc_reason = "the ICE connection closed during the handshake"
+            self._set_state(State.FAILED)
+
+    def _validate_peer_identity(self, remoteParameters: RTCDtlsParameters) -> None:  # noqa: N803 (aiortc's name)
+        self._lophoc_reason = "the peer's certificate does not match the fingerprint in its SDP"
+        super()._validate_peer_identity(remoteParameters)
+        self._lophoc_reason = None
+
+    def _setup_srtp(self) -> None:
+        self._lophoc_reason = "no SRTP protection profile in common"
+        super()._setup_srtp()
+        self._lophoc_reason = None
+
+    def _set_state(self, state: State) -> None:
+        if state is State.FAILED and self._state is not State.FAILED:
+            self.failure = f"as DTLS {self._role}: {self._lophoc_reason or 'failed'}"
+            log.debug("DTLS transport %s %s", id(self), self.failure)
+            if self.on_failure is not None:
+                self.on_failure(self, self.failure)
+        super()._set_state(state)
+
+
 class SfuPeerConnection(AnnouncingPeerConnection):
     """An RTCPeerConnection whose transceivers forward instead of decoding and encoding, and that
     knows when it last heard RTCP from its peer (`last_rtcp`, the event loop's clock): a peer
     that sends none for long has gone, whatever ICE believes."""
 
     last_rtcp: float | None = None
+    dtls_failure: str | None = None
+    """Why this connection's DTLS failed ("as DTLS client: handshake failed: no shared cipher"), once it has."""
+    on_dtls_failure: Callable[[str], None] | None = None
 
     def _RTCPeerConnection__createDtlsTransport(self) -> RTCDtlsTransport:  # noqa: N802 (aiortc's name)
         dtls = AnnouncingPeerConnection._RTCPeerConnection__createDtlsTransport(self)
+        dtls.__class__ = SfuDtlsTransport
+        dtls._lophoc_init()
+        dtls.on_failure = self._dtls_failed
         handle = dtls._handle_rtcp_data
         loop = asyncio.get_running_loop()
 
@@ -332,6 +449,12 @@ class SfuPeerConnection(AnnouncingPeerConnection):
         dtls._handle_rtcp_data = heard  # type: ignore[method-assign]
         self._lophoc_dtls = [*getattr(self, "_lophoc_dtls", []), dtls]
         return dtls
+
+    def _dtls_failed(self, dtls: RTCDtlsTransport, reason: str) -> None:
+        if self.dtls_failure is None:
+            self.dtls_failure = reason
+            if self.on_dtls_failure is not None:
+                self.on_dtls_failure(reason)
 
     async def close(self) -> None:
         await super().close()

@@ -28,7 +28,7 @@ class PeerWatch:
             if state == "failed":
                 log.info("lesson %s: %s session %s of user %s: media connection failed (%s)", self.lesson.id,
                          participant.via, participant.id, participant.user_id,
-                         "ICE" if transport.pc.iceConnectionState == "failed" else "DTLS")
+                         "ICE" if transport.pc.iceConnectionState == "failed" else f"DTLS {transport.pc.dtls_failure}")
             self._vanished(participant, transport)
 
     def _vanished(self, participant: Participant, transport: WebRtcTransport) -> None:
