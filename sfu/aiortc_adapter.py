@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import aioice
+from aioice.ice import get_host_addresses
+from aioice.utils import random_string
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import get_capabilities, is_rtx
 from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsParameters, RTCDtlsTransport, SRTPProtectionProfile, State
@@ -539,3 +541,233 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, keep: Callable[[RTCRtpCodecP
     pts = {c.payloadType for c in kept}
     transceiver._codecs = [c for c in transceiver._codecs
                            if c in kept or (is_rtx(c) and c.parameters.get("apt") in pts)]
+
+
+# --- ICE restart (RFC 8445 section 9): the WHIP/WHEP session's PATCH (RFC 9725 section 4.3) ------
+# aiortc has no ICE restart. Here a restart keeps the RTCIceTransport, its aioice Connection and the
+# DTLS association on top of them: the connection gets new local credentials and freshly gathered
+# candidates, forgets the previous session's checks and remote candidates, and checks again with
+# the peer's new credentials. Media stays on the previous session's nominated pair until a pair of
+# the new one is nominated; then the forwarding routes move to it ("statechange" on the DTLS
+# transport: consumers call `connect_route` again) and the previous session's sockets close.
+# Internals used: Connection._nominated, _check_list*, _early_checks*, _protocols, _local_*,
+# _remote_candidates*, _query_consent_task, get_component_candidates, connect.
+
+
+class RestartingConnection(AnnouncedConnection):
+    """An AnnouncedConnection whose check list completes only on a pair of the current ICE session."""
+
+    _lophoc_previous: dict[int, Any]
+    """The previous session's nominated pairs, carrying media until the new session nominates."""
+    _lophoc_old_protocols: list[Any]
+    _lophoc_checks: asyncio.Task[None] | None
+
+    def _check_list_maybe_complete(self) -> bool:
+        if self._lophoc_on_previous():
+            return False
+        return bool(super()._check_list_maybe_complete())
+
+    def _lophoc_on_previous(self) -> bool:
+        """Some component still sends on the previous session's pair."""
+        return any(self._nominated.get(c) is pair for c, pair in self._lophoc_previous.items())
+
+
+def ice_session(dtls: RTCDtlsTransport) -> tuple[str, str, list[aioice.Candidate]]:
+    """The local ufrag, password and candidates of the ICE session under `dtls`."""
+    connection = dtls.transport._connection
+    return connection.local_username, connection.local_password, connection.local_candidates
+
+
+def ice_connected_once(dtls: RTCDtlsTransport) -> bool:
+    return bool(dtls.transport.state == "completed")
+
+
+async def begin_ice_restart(dtls: RTCDtlsTransport) -> tuple[str, str, list[aioice.Candidate]]:
+    """New local credentials and candidates for the ICE session under `dtls` (connected once):
+    the previous session's checks and consent stop, its nominated pair keeps carrying media.
+    Returns the new ufrag, password and candidates; `finish_ice_restart` starts the checks."""
+    ice = dtls.transport
+    connection = ice._connection
+    if connection._closing or not isinstance(connection, AnnouncedConnection):
+        raise ConnectionError("the ICE transport is closed")
+    if ice.state != "completed":
+        raise ConnectionError("ICE has not connected yet: there is no session to restart")
+    if not isinstance(connection, RestartingConnection):
+        connection.__class__ = RestartingConnection
+        connection._lophoc_previous, connection._lophoc_old_protocols, connection._lophoc_checks = {}, [], None
+    previous_checks = connection._lophoc_checks
+    if previous_checks is not None and not previous_checks.done():  # a restart restarted
+        previous_checks.cancel()
+        await asyncio.wait([previous_checks])
+    tasks = [t for t in (connection._query_consent_task, *(p.task for p in connection._check_list)) if t is not None]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    connection._query_consent_task = None
+    # Fresh sockets on the same addresses (and a new TURN allocation, if any).
+    if connection._transport_policy == aioice.TransportPolicy.RELAY:
+        addresses: list[str] = []
+    elif connection.announced:
+        addresses = list(connection.announced)
+    else:
+        addresses = get_host_addresses(use_ipv4=connection._use_ipv4, use_ipv6=connection._use_ipv6)
+    old = connection._protocols
+    connection._protocols = []
+    try:
+        candidates = await connection.get_component_candidates(component=1, addresses=addresses)
+    except BaseException:
+        connection._protocols = old + connection._protocols
+        raise
+    if connection._closing:  # closed meanwhile: close() saw only the new protocols' list
+        for protocol in old:
+            await protocol.close()
+        raise ConnectionError("the ICE transport is closed")
+    connection._lophoc_old_protocols += old
+    if not connection._lophoc_previous:
+        connection._lophoc_previous = dict(connection._nominated)
+    # A new session, all at once (no await): checks with the old credentials are refused from here.
+    connection._local_username = random_string(4)
+    connection._local_password = random_string(22)
+    connection._local_candidates = candidates
+    connection._local_candidates_end = True
+    connection._check_list = []
+    connection._check_list_done = False
+    connection._check_list_state = asyncio.Queue()
+    connection._early_checks.clear()
+    connection._early_checks_done = False
+    connection._nominating = set()
+    connection._remote_candidates = []
+    connection._remote_candidates_end = False
+    connection.remote_username = connection.remote_password = None
+    ice.iceGatherer._remote_candidates_end = False
+    return connection.local_username, connection.local_password, list(candidates)
+
+
+def finish_ice_restart(dtls: RTCDtlsTransport, remote_ufrag: str, remote_pwd: str) -> None:
+    """Start the restarted session's checks with the peer's new credentials (its candidates are
+    added before or after with `add_remote_candidate`)."""
+    connection = dtls.transport._connection
+    assert isinstance(connection, RestartingConnection), "begin_ice_restart first"
+    connection.remote_username, connection.remote_password = remote_ufrag, remote_pwd
+    connection._lophoc_checks = asyncio.ensure_future(_restarted_checks(dtls, connection))
+
+
+async def _restarted_checks(dtls: RTCDtlsTransport, connection: RestartingConnection) -> None:
+    try:
+        await connection.connect()  # pairs, checks, then consent freshness on the new pair
+    except ConnectionError:
+        if not connection._closing:
+            await connection.close()  # the restart failed: the ICE transport fails, as on a first failure
+    finally:
+        if not connection._closing and not connection._lophoc_on_previous():
+            connection._lophoc_previous = {}
+        in_use = {pair.protocol for pair in connection._nominated.values()}
+        for protocol in connection._lophoc_old_protocols:
+            if protocol in in_use and not connection._closing:
+                connection._protocols.append(protocol)
+            else:
+                await protocol.close()
+        connection._lophoc_old_protocols = []
+    if not connection._closing:
+        dtls.emit("statechange")  # the forwarding routes move to the new pair
+
+
+
+# --- Simulcast: a publisher's encodings told apart by rid ----------------------------------------
+# aiortc routes an unknown SSRC by payload type only (never by MID or RID) and parses neither the
+# rid extension nor a=simulcast. A transport with a simulcast producer gets a router that sends a
+# packet of an unknown SSRC carrying a known (mid, rid) to that producer's receiver and learns the
+# SSRC, and the receiver keeps one NACK generator per SSRC. Transports without simulcast keep
+# aiortc's router and receivers: nothing is added to their per-packet path.
+
+from aiortc.rtcdtlstransport import RtpRouter as _RtpRouter  # noqa: E402
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpReceiveParameters  # noqa: E402
+from aiortc.rtcrtpreceiver import NackGenerator as _NackGenerator  # noqa: E402
+
+RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+REPAIRED_RID_URI = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+
+
+class RidRouter(_RtpRouter):
+    """aiortc's RtpRouter, but an unknown SSRC whose packet carries a rid (or repaired rid) of a
+    simulcast receiver goes to that receiver, and the SSRC is learnt for the packets after it."""
+
+    lophoc_rids: dict[tuple[str | None, str], SimulcastReceiver]
+    lophoc_shared: set[str]
+    """rids that several receivers of the transport use: routed only with their mid."""
+
+    def route_rtp(self, packet: RtpPacket) -> Any:
+        if packet.ssrc not in self.ssrc_table:
+            ext = packet.extensions
+            rid, repaired = ext.rtp_stream_id, ext.repaired_rtp_stream_id
+            if rid is not None or repaired is not None:
+                receiver = self.lophoc_rids.get((ext.mid, rid or repaired)) or self.lophoc_rids.get((None, rid or repaired))
+                if receiver is not None:
+                    self.ssrc_table[packet.ssrc] = receiver
+                    receiver.learn_ssrc(packet.ssrc, rid, repaired)
+                    return receiver
+        return super().route_rtp(packet)
+
+
+class SimulcastReceiver(ForwardingReceiver):
+    """A ForwardingReceiver for several encodings of one track: NACKs per SSRC, RTX of an encoding
+    unwrapped to that encoding's SSRC (learnt from the repaired rid)."""
+
+    def _lophoc_simulcast_init(self) -> None:
+        self._lophoc_nacks: dict[int, Any] = {}
+        self._lophoc_rid_ssrc: dict[str, int] = {}
+        self._lophoc_rtx_rid: dict[int, str] = {}
+        self._lophoc_nacking = self._RTCRtpReceiver__nack_generator is not None  # type: ignore[attr-defined]
+
+    def learn_ssrc(self, ssrc: int, rid: str | None, repaired: str | None) -> None:
+        rtx = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+        if rid is not None:
+            self._lophoc_rid_ssrc[rid] = ssrc
+            for rtx_ssrc, of in self._lophoc_rtx_rid.items():
+                if of == rid:
+                    rtx[rtx_ssrc] = ssrc
+        elif repaired is not None:
+            self._lophoc_rtx_rid[ssrc] = repaired
+            media = self._lophoc_rid_ssrc.get(repaired)
+            if media is not None:
+                rtx[ssrc] = media
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        if self._lophoc_nacking:
+            ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc, packet.ssrc)  # type: ignore[attr-defined]
+            nacks = self._lophoc_nacks
+            generator = nacks.get(ssrc)
+            if generator is None:
+                generator = nacks[ssrc] = _NackGenerator()
+            self._RTCRtpReceiver__nack_generator = generator  # type: ignore[attr-defined]
+        await super()._handle_rtp_packet(packet, arrival_time_ms)
+
+
+def receive_simulcast(receiver: ForwardingReceiver, mid: str | None, rids: Sequence[str], rid_id: int,
+                      repaired_rid_id: int | None = None) -> None:
+    """Make `receiver` take the encodings `rids` of its m-line (`mid`): its transport parses the
+    rid extensions and routes unknown SSRCs by rid to it. Call after the answer was applied."""
+    dtls = receiver.transport
+    extensions = [RTCRtpHeaderExtensionParameters(id=rid_id, uri=RID_URI)]
+    if repaired_rid_id is not None:
+        extensions.append(RTCRtpHeaderExtensionParameters(id=repaired_rid_id, uri=REPAIRED_RID_URI))
+    dtls._rtp_header_extensions_map.configure(RTCRtpReceiveParameters(headerExtensions=extensions))
+    router = dtls._rtp_router
+    if not isinstance(router, RidRouter):
+        router.__class__ = RidRouter
+        router.lophoc_rids = {}
+        router.lophoc_shared = set()
+    if not isinstance(receiver, SimulcastReceiver):
+        receiver.__class__ = SimulcastReceiver
+        receiver._lophoc_simulcast_init()
+    assert isinstance(receiver, SimulcastReceiver)
+    for rid in rids:
+        router.lophoc_rids[(mid, rid)] = receiver
+        # A packet without the mid extension goes by its rid alone, while one receiver has that rid.
+        alone = router.lophoc_rids.get((None, rid))
+        if alone is None and rid not in router.lophoc_shared:
+            router.lophoc_rids[(None, rid)] = receiver
+        elif alone is not receiver:
+            router.lophoc_rids.pop((None, rid), None)
+            router.lophoc_shared.add(rid)

@@ -9,16 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 
-from sfu.aiortc_adapter import ForwardingReceiver, SfuPeerConnection, negotiated_codecs, restrict_codecs
+from sfu.aiortc_adapter import (ForwardingReceiver, SfuPeerConnection, begin_ice_restart, finish_ice_restart,
+                                ice_connected_once, ice_session, negotiated_codecs, restrict_codecs)
 from sfu.codecs import is_room_codec, preferences_for, room_preferences
 from sfu.consumer import Consumer
-from sfu.errors import BadSdp, ClosedError
+from sfu.errors import BadSdp, ClosedError, SfuError
 from sfu.producer import Producer
+from sfu.sdpfrag import IceFragment, etag_matches, ice_etag, write_sdpfrag
 
 if TYPE_CHECKING:
     from sfu.router import ProducerLink
@@ -29,6 +32,18 @@ MAX_SDP_BYTES = 64 * 1024
 SDP_ERRORS = (ValueError, KeyError, IndexError, AssertionError, TypeError, OperationError, InvalidAccessError,
               InvalidStateError, InternalError)
 """What aiortc raises on an SDP it cannot use."""
+
+
+class IceNotConnected(SfuError):
+    """An ICE restart asked of a transport whose ICE never connected."""
+
+    code = "ice_not_connected"
+
+
+class StaleIceSession(SfuError):
+    """A trickle or restart naming an ICE session (its entity-tag) that is no longer the current one."""
+
+    code = "stale_ice_session"
 
 
 class WebRtcTransport:
@@ -150,6 +165,74 @@ class WebRtcTransport:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
             except SDP_ERRORS as exc:
                 raise BadSdp(f"the answer was refused: {exc}") from exc
+
+    # --- trickle ICE and ICE restart (RFC 9725 section 4.3) -----------------------------------------
+    def _ice_dtls(self) -> RTCDtlsTransport:
+        """The one DTLS transport (max-bundle) under the peer connection, once a description is set."""
+        for transceiver in self.pc.getTransceivers():
+            if not transceiver.stopped:
+                return transceiver.receiver.transport
+        raise ClosedError("the transport has no ICE session")
+
+    @property
+    def ice_etag(self) -> str:
+        """The current ICE session's entity-tag (the same as `ice_etag` of the answer's credentials)."""
+        ufrag, pwd, _ = ice_session(self._ice_dtls())
+        return ice_etag(ufrag, pwd)
+
+    def remote_ice_ufrag(self) -> str | None:
+        return self._ice_dtls().transport._connection.remote_username
+
+    async def add_remote_candidates(self, fragment: IceFragment, if_match: str = "*") -> None:
+        """The peer's trickled candidates (and end-of-candidates) of the current ICE session, if
+        `if_match` (an If-Match value) matches its entity-tag; once the peer has sent
+        end-of-candidates, later ones are ignored (RFC 8838 section 14)."""
+        if self.closed:
+            raise ClosedError("transport is closed")
+        async with self._lock:
+            dtls = self._ice_dtls()
+            self._precondition(dtls, if_match)
+            ice = dtls.transport
+            for candidate in fragment.candidates:
+                if ice.iceGatherer._remote_candidates_end:
+                    break
+                await ice._connection.add_remote_candidate(candidate)
+            if fragment.end and not ice.iceGatherer._remote_candidates_end:
+                ice.iceGatherer._remote_candidates_end = True
+                await ice._connection.add_remote_candidate(None)
+
+    async def restart_ice(self, fragment: IceFragment, if_match: str = "*") -> str:
+        """Restart ICE with the peer's new credentials and candidates, if `if_match` matches the
+        current session's entity-tag; the DTLS association, producers and consumers stay. Returns
+        the server's fragment: its new credentials and new candidates."""
+        if self.closed:
+            raise ClosedError("transport is closed")
+        assert fragment.ufrag is not None and fragment.pwd is not None
+        async with self._lock:
+            dtls = self._ice_dtls()
+            self._precondition(dtls, if_match)
+            if not ice_connected_once(dtls):
+                raise IceNotConnected("ICE has not connected yet: send candidates, not new credentials")
+            try:
+                ufrag, pwd, candidates = await begin_ice_restart(dtls)
+            except ConnectionError as exc:
+                raise ClosedError(str(exc)) from exc
+            connection = dtls.transport._connection
+            for candidate in fragment.candidates:
+                await connection.add_remote_candidate(candidate)
+            if fragment.end:
+                dtls.transport.iceGatherer._remote_candidates_end = True
+                await connection.add_remote_candidate(None)
+            finish_ice_restart(dtls, fragment.ufrag, fragment.pwd)
+            lines = self.pc.localDescription.sdp.splitlines()
+            media = next((line for line in lines if line.startswith("m=")), "m=audio 9 UDP/TLS/RTP/SAVPF 0")
+            mid = next((line[6:] for line in lines if line.startswith("a=mid:")), None)
+            return write_sdpfrag(ufrag, pwd, candidates, media, mid)
+
+    def _precondition(self, dtls: RTCDtlsTransport, if_match: str) -> None:
+        ufrag, pwd, _ = ice_session(dtls)
+        if not etag_matches(if_match, ice_etag(ufrag, pwd)):
+            raise StaleIceSession("the ICE session changed since that ETag: use the latest one")
 
     async def close(self) -> None:
         if self.closed:

@@ -1,14 +1,14 @@
 """The REST API under /api: one module per resource, all declared on one `Api`."""
 from __future__ import annotations
 
-from web.api import (attendance, auth, board, board_export, board_slides, breakouts, chat, lessons, live, moderation,
-                     my_results, participation, polls, questions, recordings, structure, users)
+from web.api import (attendance, auth, board, board_export, board_slides, breakouts, chat, lessons, live, live_patch,
+                     moderation, my_results, participation, polls, questions, recordings, structure, users)
 from web.routing import Api
 
 
 def build_api() -> Api:
     api = Api()
-    for module in (auth, users, structure, lessons, live, breakouts, attendance, recordings, chat, questions, polls,
-                   moderation, participation, my_results, board_slides, board, board_export):
+    for module in (auth, users, structure, lessons, live, live_patch, breakouts, attendance, recordings, chat, questions,
+                   polls, moderation, participation, my_results, board_slides, board, board_export):
         module.register(api)
     return api
