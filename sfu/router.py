@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
 
+from sfu._fanout import Route
 from sfu.consumer import Consumer
 from sfu.errors import ClosedError
 from sfu.producer import Producer
@@ -37,10 +38,14 @@ class ProducerLink:
         self.id = producer.id
         self.kind = producer.kind
         self.codec = producer.codec
+        self.route: Route | None = None
+        """The consumer's route (set by the router): a simulcast producer answers per route."""
 
     @property
     def sender_report(self) -> tuple[int, int] | None:
-        return self._producer.sender_report
+        if self.route is None:
+            return self._producer.sender_report
+        return self._producer.sender_report_for(self.route)
 
     def request_keyframe(self) -> None:
         self._producer.request_keyframe()
@@ -49,7 +54,14 @@ class ProducerLink:
         self._producer.wait_for_keyframe()
 
     def cached(self, sequence_number: int) -> RtpPacket | None:
-        return self._producer.cache.get(sequence_number)
+        if self.route is None:
+            return self._producer.cache.get(sequence_number)
+        return self._producer.cached_for(self.route, sequence_number)
+
+    def prefer_layer(self, rid: str | None) -> None:
+        """Of a simulcast producer, forward no layer larger than `rid` (None: the best there is)."""
+        if self.route is not None:
+            self._producer.prefer_layer(self.route, rid)
 
     def retransmitted(self) -> None:
         self._producer.stats.retransmissions += 1
@@ -92,8 +104,9 @@ class Router:
         producer = self.producers.get(producer_id)
         if producer is None or producer.closed:
             raise ClosedError(f"producer {producer_id} is not in this router")
-        consumer = transport.consume(consumer_id, ProducerLink(self, producer), app_data, transceiver,
-                                     start_now=start_now)
+        link = ProducerLink(self, producer)
+        consumer = transport.consume(consumer_id, link, app_data, transceiver, start_now=start_now)
+        link.route = consumer.route
         producer.attach(consumer.route)
         self._consumers[producer.id].append(consumer)
         return consumer
