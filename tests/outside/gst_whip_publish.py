@@ -4,6 +4,9 @@ DTLS, with the RSA certificate it makes by default). Run with Debian's Python an
 
     /usr/bin/python3 tests/outside/gst_whip_publish.py http://127.0.0.1:8080/api/lessons/1/whip TOKEN
 
+--local-address gathers ICE candidates on that address only (libnice's NiceAgent, gir1.2-nice-0.1):
+libnice leaves loopback out of its own choice, so a trial on one machine passes 127.0.0.1.
+
 It prints one line per step ("offer", "answer <Location>", "connection <state>", "ice <state>") and
 "done" at the end; it ends the session (DELETE) when it stops, after --seconds or on SIGTERM.
 """
@@ -29,7 +32,7 @@ def say(*words: object) -> None:
 
 
 class Publisher:
-    def __init__(self, url: str, token: str, width: int, height: int, fps: int) -> None:
+    def __init__(self, url: str, token: str, width: int, height: int, fps: int, local_addresses: list[str]) -> None:
         self.url, self.token = url, token
         self.location: str | None = None
         self.failed = False
@@ -43,6 +46,19 @@ class Publisher:
             "! rtpopuspay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! webrtc. "
         )
         self.webrtc = self.pipeline.get_by_name("webrtc")
+        if local_addresses:
+            gi.require_version("Nice", "0.1")
+            from gi.repository import Nice
+
+            # Both wrappers live as long as the pipeline: GStreamer 1.22's webrtcbin leaves its ICE
+            # object's reference floating, so a wrapper dropped here would destroy it.
+            self.ice = self.webrtc.get_property("ice-agent")
+            self.nice = agent = self.ice.get_property("agent")
+            for text in local_addresses:
+                address = Nice.Address()
+                if not address.set_from_string(text):
+                    raise SystemExit(f"not an IP address: {text}")
+                agent.add_local_address(address)
         self.webrtc.connect("on-negotiation-needed", self.on_negotiation_needed)
         self.webrtc.connect("notify::ice-gathering-state", self.on_gathering)
         self.webrtc.connect("notify::connection-state", self.on_connection)
@@ -129,13 +145,14 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--local-address", action="append", default=[], help="gather ICE candidates here only")
     args = parser.parse_args()
     Gst.init(None)
     for name in ("webrtcbin", "vp8enc", "opusenc", "nicesrc", "dtlsenc", "srtpenc", "videotestsrc"):
         if Gst.ElementFactory.find(name) is None:
             say("missing", name)
             return 3
-    publisher = Publisher(args.url, args.token, args.width, args.height, args.fps)
+    publisher = Publisher(args.url, args.token, args.width, args.height, args.fps, args.local_address)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, lambda: publisher.loop.quit() or False)
     GLib.timeout_add(int(args.seconds * 1000), lambda: publisher.loop.quit() or False)
     publisher.start()

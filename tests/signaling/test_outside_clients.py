@@ -144,3 +144,92 @@ async def test_a_dtls_failure_is_logged_with_the_lesson_and_the_reason(
 def _dtls_failures(caplog: pytest.LogCaptureFixture, lesson_id: int) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.getMessage().startswith(f"lesson {lesson_id}:")
             and "media connection failed (DTLS" in r.getMessage()]
+
+
+# --- GStreamer's webrtcbin ------------------------------------------------------------------------
+SYSTEM_PYTHON = "/usr/bin/python3"
+GST_PACKAGES = ("python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 "
+                "gstreamer1.0-nice gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad")
+GST_PROBE = """
+import gi
+gi.require_version("Gst", "1.0"); gi.require_version("GstWebRTC", "1.0"); gi.require_version("GstSdp", "1.0")
+gi.require_version("Nice", "0.1")
+from gi.repository import Gst, GstWebRTC, GstSdp, Nice
+Gst.init(None)
+missing = [n for n in ("webrtcbin", "nicesrc", "dtlsenc", "srtpenc", "vp8enc", "opusenc", "rtpvp8pay", "rtpopuspay",
+                       "videotestsrc", "audiotestsrc") if Gst.ElementFactory.find(n) is None]
+print(" ".join(missing))
+"""
+
+
+def gstreamer_or_skip() -> None:
+    """GStreamer's WebRTC stack from Debian (`make system-test-deps` installs it), or a skip naming
+    what is missing: the machine could not install the packages."""
+    if not os.access(SYSTEM_PYTHON, os.X_OK):
+        pytest.skip(f"no {SYSTEM_PYTHON}: Debian's Python runs the GStreamer publisher ({GST_PACKAGES})")
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", GST_PROBE], capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0 or probe.stdout.strip():
+        reason = probe.stdout.strip() or probe.stderr.strip().splitlines()[-1:]
+        pytest.skip(f"GStreamer's WebRTC elements are not installed ({reason}); Debian packages: {GST_PACKAGES}")
+
+
+async def read_until(process: asyncio.subprocess.Process, wanted: str, seen: list[str], timeout: float) -> None:
+    """Lines of the publisher's output until one starts with `wanted` (all kept in `seen`)."""
+    assert process.stdout is not None
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await process.stdout.readline()).decode(errors="replace")
+            if not line:
+                raise AssertionError(f"the publisher ended before {wanted!r}: {seen}")
+            seen.append(line.strip())
+            if line.startswith(("refused", "error", "missing")) or line.strip() == "connection failed":
+                raise AssertionError(f"the publisher failed: {seen}")
+            if line.startswith(wanted):
+                return
+
+
+async def test_gstreamer_webrtcbin_publishes_over_whip_and_a_whep_player_decodes_it(
+    client: TestClient, demo: DemoSchool, login: Login, live_server: LiveServer
+) -> None:
+    """webrtcbin with its own RSA certificate (the server answers `active` and is the DTLS client):
+    VP8 and Opus from GStreamer reach a WHEP player, which decodes pictures of the size sent."""
+    gstreamer_or_skip()
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    from web.keys import ROOMS
+
+    token = (await login(demo.teacher))["Authorization"].removeprefix("Bearer ")
+    process = await asyncio.create_subprocess_exec(
+        SYSTEM_PYTHON, str(OUTSIDE / "gst_whip_publish.py"), f"{live_server.url}/api/lessons/{demo.lesson_id}/whip",
+        token, "--seconds", "60", "--width", "352", "--height", "288", "--local-address", "127.0.0.1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env={**os.environ, "GST_DEBUG": "0"})
+    seen: list[str] = []
+    viewer = None
+    try:
+        await read_until(process, "answer 201", seen, 60)
+        resource = seen[-1].rsplit("/", 1)[1]
+        await read_until(process, "connection connected", seen, 30)
+        found = live_server.app[ROOMS].session(demo.lesson_id, resource)
+        assert found is not None
+        pc = found[1].send_transport.pc
+        (dtls,) = {t.receiver.transport for t in pc.getTransceivers()}
+        assert dtls._role == "client", "an actpass offer is answered active"
+        assert isinstance(dtls._ssl.get_peer_certificate(as_cryptography=True).public_key(), RSAPublicKey)
+
+        viewer, tracks = await whep_viewer(client, demo.lesson_id, await login(demo.students[0]))
+        sizes = set()
+        for _ in range(10):
+            frame = await asyncio.wait_for(tracks["video"].recv(), 20)
+            sizes.add((frame.width, frame.height))
+        assert sizes == {(352, 288)}
+        assert max(mean_rgb(frame)) > 60, "SMPTE bars, not a black picture"
+        audio = await asyncio.wait_for(tracks["audio"].recv(), 20)
+        assert audio.sample_rate == 48000
+    finally:
+        if viewer is not None:
+            await viewer.close()
+        if process.returncode is None:
+            process.terminate()  # it ends its session (DELETE) and says "done"
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+        seen += out.decode(errors="replace").splitlines()
+    assert "ended 204" in seen, seen
