@@ -242,8 +242,8 @@ async def test_nul_is_422_at_the_sign_in_and_everywhere(backend, request, tmp_pa
     query = await client.get("/api/users", headers=admin, params={"role": "admin\x00"})
     assert query.status == 422
     # An escaped backslash before "u0000" is text, not a NUL.
-    fine = await client.post("/api/subjects", headers=admin, data=b'{"name": "Tin \\\\u0000"}',
-                             content_type="application/json")
+    fine = await client.post("/api/subjects", data=b'{"name": "Tin \\\\u0000"}',
+                             headers={**admin, "Content-Type": "application/json"})
     assert fine.status == 201, await fine.text()
     assert (await fine.json())["name"] == "Tin \\u0000"
     async with app[DATABASE].session() as session:
