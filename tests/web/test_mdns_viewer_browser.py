@@ -73,7 +73,8 @@ async def test_a_student_with_default_privacy_watches_the_teachers_camera(
         # The teacher publishes a green camera over WHIP.
         teacher.addTransceiver(ColourTrack(GREEN, *SIZE), direction="sendonly")
         await teacher.setLocalDescription(await teacher.createOffer())
-        response = await live_server.client.post(f"/api/lessons/{demo.lesson_id}/whip", data=teacher.localDescription.sdp,
+        response = await live_server.client.post(f"/api/lessons/{demo.lesson_id}/whip",
+                                                 data=teacher.localDescription.sdp,
                                                  headers={**await login(demo.teacher), **SDP})
         assert response.status == 201, await response.text()
         await teacher.setRemoteDescription(RTCSessionDescription(await response.text(), "answer"))
