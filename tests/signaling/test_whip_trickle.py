@@ -93,6 +93,10 @@ async def publisher_and_viewer(client: TestClient, demo: DemoSchool, login: Logi
         etag = answer_etag(answer)
         await pc.setRemoteDescription(RTCSessionDescription(without_candidates(answer) if trickle else answer,
                                                             "answer"))
+        if trickle and via == "whip":  # nothing to restart before ICE ever connected
+            early = await client.patch(location, data=fragment(offer, ufrag="fresh", pwd="p" * 22),
+                                       headers={**headers, **SDPFRAG, "If-Match": "*"})
+            assert early.status == 409, await early.text()
         if trickle:
             patched = await client.patch(location, data=fragment(offer), headers={**headers, **SDPFRAG,
                                                                                   "If-Match": etag})
