@@ -233,3 +233,77 @@ async def test_gstreamer_webrtcbin_publishes_over_whip_and_a_whep_player_decodes
         out, _ = await asyncio.wait_for(process.communicate(), 30)
         seen += out.decode(errors="replace").splitlines()
     assert "ended 204" in seen, seen
+
+
+# --- FFmpeg's whip muxer (PyAV) ---------------------------------------------------------------------
+def write_certificate(directory: Path, kind: str) -> tuple[Path, Path]:
+    """A self-signed certificate and key in PEM files, for FFmpeg's cert_file and key_file."""
+    from cryptography.hazmat.primitives import serialization
+
+    key: Any = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "rsa"
+                else ec.generate_private_key(ec.SECP256R1()))
+    cert, key_file = directory / f"{kind}.crt", directory / f"{kind}.key"
+    cert.write_bytes(generate_certificate(key).public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert, key_file
+
+
+async def ffmpeg_publisher(url: str, token: str, *extra: str) -> asyncio.subprocess.Process:
+    assert "whip" in av.formats_available, "this PyAV's FFmpeg has no whip muxer"
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(OUTSIDE / "ffmpeg_whip_publish.py"), url, token, "--seconds", "60", *extra,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("kind", ["p256", "rsa"])
+async def test_ffmpeg_whip_muxer_publishes_h264_and_a_whep_player_decodes_it(
+    client: TestClient, demo: DemoSchool, login: Login, live_server: LiveServer, tmp_path: Path, kind: str
+) -> None:
+    """FFmpeg offers `passive` (the server is the DTLS client) with the certificate it is given:
+    P-256 or RSA. Its H.264 (level 3.1: profile-level-id 42001f) reaches a WHEP player."""
+    cert, key = write_certificate(tmp_path, kind)
+    token = (await login(demo.teacher))["Authorization"].removeprefix("Bearer ")
+    process = await ffmpeg_publisher(f"{live_server.url}/api/lessons/{demo.lesson_id}/whip", token,
+                                     "--cert", str(cert), "--key", str(key), "--width", "320", "--height", "240")
+    seen: list[str] = []
+    viewer = None
+    try:
+        await read_until(process, "publishing", seen, 60)
+        viewer, tracks = await whep_viewer(client, demo.lesson_id, await login(demo.students[0]))
+        video = next(t for t in viewer.getTransceivers() if t.kind == "video")
+        sizes = set()
+        for _ in range(10):
+            frame = await asyncio.wait_for(tracks["video"].recv(), 20)
+            sizes.add((frame.width, frame.height))
+        assert sizes == {(320, 240)}
+        assert any(c.mimeType == "video/H264" for c in video._codecs), "FFmpeg sends H.264 only"
+        audio = await asyncio.wait_for(tracks["audio"].recv(), 20)
+        assert audio.sample_rate == 48000
+    finally:
+        if viewer is not None:
+            await viewer.close()
+        if process.returncode is None:
+            process.terminate()  # it closes the muxer, which ends the session (DELETE)
+        out, _ = await asyncio.wait_for(process.communicate(), 30)
+        seen += out.decode(errors="replace").splitlines()
+    assert seen[-1:] == ["done"], seen
+
+
+async def test_ffmpeg_with_its_own_certificate_is_refused_and_the_log_says_why(
+    client: TestClient, demo: DemoSchool, login: Login, live_server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without cert_file/key_file, PyAV 18.1's FFmpeg makes a P-224 certificate, a curve OpenSSL
+    no longer offers by default: the handshake fails as "wrong curve", and the log says so."""
+    caplog.set_level(logging.INFO)
+    token = (await login(demo.teacher))["Authorization"].removeprefix("Bearer ")
+    process = await ffmpeg_publisher(f"{live_server.url}/api/lessons/{demo.lesson_id}/whip", token)
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    lines = out.decode(errors="replace").splitlines()
+    assert lines and lines[-1].startswith("error"), lines
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while loop.time() < deadline and not _dtls_failures(caplog, demo.lesson_id):
+        await asyncio.sleep(0.1)
+    (record,) = _dtls_failures(caplog, demo.lesson_id)
+    assert "as DTLS client: handshake failed: wrong curve" in record.getMessage(), record.getMessage()
