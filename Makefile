@@ -27,10 +27,16 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-test-deps
 
 # Debian packages the tests start for real: Chromium (browser tests), Redis (event bus),
-# PostgreSQL (the production database path), coturn (media relayed through TURN). Installed only
+# PostgreSQL (the production database path), coturn (media relayed through TURN), GStreamer's
+# WebRTC stack for Debian's python3 (a publisher written elsewhere, tests/outside/). Installed only
 # when missing.
+GST_TEST_DEBS = python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 \
+	gir1.2-gst-plugins-bad-1.0 gir1.2-nice-0.1 gstreamer1.0-nice gstreamer1.0-plugins-base \
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+
 system-test-deps:
 	@missing=""; \
+	for deb in $(GST_TEST_DEBS); do dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q "ok installed" || missing="$$missing $$deb"; done; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v turnserver >/dev/null 2>&1 || missing="$$missing coturn"; \

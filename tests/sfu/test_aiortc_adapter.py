@@ -110,3 +110,80 @@ async def test_an_sfu_peer_connection_knows_when_it_last_heard_rtcp_and_lets_go_
         await client.close()
         await server.close()
     assert dtls._lophoc_send_socket is None
+
+
+def test_the_dtls_internals_the_adapter_uses_exist_in_this_aiortc() -> None:
+    """SfuDtlsTransport swaps the transport's certificate for one whose SSL context offers RSA
+    suites too, and keeps the reason of a failed handshake from these methods."""
+    import inspect
+
+    from aiortc.rtcdtlstransport import RTCCertificate, RTCDtlsTransport
+
+    assert "_RTCDtlsTransport__local_certificate" in RTCDtlsTransport.__init__.__code__.co_names
+    for name in ("_do_handshake", "_validate_peer_identity", "_setup_srtp", "_set_state", "_recv_next", "_write_ssl"):
+        assert hasattr(RTCDtlsTransport, name), name
+    assert list(inspect.signature(RTCCertificate._create_ssl_context).parameters) == ["self", "srtp_profiles"]
+    assert "_create_ssl_context" in RTCDtlsTransport.start.__code__.co_names
+    # The handshake is driven by recv() in _recv_next too, whose errors aiortc drops.
+    assert "recv" in RTCDtlsTransport._recv_next.__code__.co_names
+
+
+async def test_the_server_dtls_offers_ecdhe_with_rsa_and_ecdsa_and_keeps_its_fingerprints() -> None:
+    from aiortc.rtcdtlstransport import SRTP_PROFILES
+    from OpenSSL import SSL
+
+    from sfu.aiortc_adapter import DtlsCertificate, SfuDtlsTransport
+
+    pc = SfuPeerConnection(RTCConfiguration(iceServers=[]), announced=("127.0.0.1",))
+    try:
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        dtls = transceiver.receiver.transport
+        assert isinstance(dtls, SfuDtlsTransport)
+        certificate = dtls._RTCDtlsTransport__local_certificate
+        assert isinstance(certificate, DtlsCertificate)
+        (original,) = pc._RTCPeerConnection__certificates
+        assert certificate.getFingerprints() == original.getFingerprints(), "the SDP's fingerprint is still ours"
+        ciphers = SSL.Connection(certificate._create_ssl_context(SRTP_PROFILES)).get_cipher_list()
+        assert {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"} <= set(ciphers)
+        assert all(c.startswith("ECDHE-") for c in ciphers if not c.startswith("TLS_")), ciphers
+        assert dtls.failure is None and pc.dtls_failure is None
+    finally:
+        await pc.close()
+
+
+async def test_a_failed_handshake_keeps_openssl_s_reason() -> None:
+    """A client whose RSA certificate goes with ECDSA suites only (aiortc's own list): nothing can
+    be agreed. The server's connection says why, once, through `on_dtls_failure`."""
+    import asyncio
+
+    from aiortc import RTCSessionDescription
+    from aiortc.rtcdtlstransport import RTCCertificate, generate_certificate
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from sfu.aiortc_adapter import AnnouncingPeerConnection
+    from tests.media import ToneTrack
+
+    server = SfuPeerConnection(RTCConfiguration(iceServers=[]), announced=("127.0.0.1",))
+    client = AnnouncingPeerConnection(announced=("127.0.0.1",))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    client._RTCPeerConnection__certificates = [RTCCertificate(key=key, cert=generate_certificate(key))]
+    reasons: list[str] = []
+    server.on_dtls_failure = reasons.append
+    try:
+        client.addTransceiver(ToneTrack(), direction="sendonly")
+        await client.setLocalDescription(await client.createOffer())
+        await server.setRemoteDescription(client.localDescription)
+        await server.setLocalDescription(await server.createAnswer())
+        await client.setRemoteDescription(RTCSessionDescription(server.localDescription.sdp, "answer"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while not reasons and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        (reason,) = reasons
+        # OpenSSL names the peer's alert "sslv3 alert handshake failure" (3.x) or "tls alert ..." (4.x).
+        assert reason.startswith("as DTLS client: handshake failed: ") and reason.endswith(" alert handshake failure"), reason
+        assert server.dtls_failure == reasons[0]
+        assert server.connectionState == "failed"
+    finally:
+        await client.close()
+        await server.close()
