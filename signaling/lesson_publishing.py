@@ -12,6 +12,7 @@ from sfu.transport import WebRtcTransport
 from signaling.errors import BadSdp, Conflict, Forbidden, NotFound
 from signaling.messages import KIND_OF_SOURCE, SOURCES, TrackSpec
 from signaling.sdp import check_offer
+from signaling.simulcast import SimulcastOffer, accept_simulcast, offered_simulcast
 from storage.guard import ensure_free
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class Publishing:
         """Apply the client's send-transport offer. Refusals come before anything changes, and a
         permission revoked while the offer was negotiated wins: that source gets no producer."""
         check_offer(sdp)  # SDP no peer connection could take is refused before a transport is made
+        layered = offered_simulcast(sdp)
         wanted: dict[str, str] = {}
         for track in tracks:
             if track.source in wanted.values():
@@ -54,10 +56,14 @@ class Publishing:
             except SfuError as exc:
                 raise BadSdp(str(exc)) from exc
             sending = {t.mid: t for t in incoming if t.mid is not None}
-            return await self._call(lambda: self._apply_publish(participant, transport, wanted, sending, answer))
+            layered = {mid: offer for mid, offer in layered.items() if mid in sending}
+            answer = accept_simulcast(answer, layered)
+            return await self._call(lambda: self._apply_publish(participant, transport, wanted, sending, answer,
+                                                                layered))
 
     def _apply_publish(self, participant: Participant, transport: WebRtcTransport, wanted: dict[str, str],
-                       sending: dict[str, Any], answer: str) -> dict[str, Any]:
+                       sending: dict[str, Any], answer: str,
+                       layered: dict[str, SimulcastOffer] | None = None) -> dict[str, Any]:
         if participant.left or transport.closed:
             raise NotFound("you are no longer in the lesson")
         # Tracks no longer listed, no longer sending, or no longer allowed: their producers close.
@@ -80,6 +86,8 @@ class Publishing:
                      "role": participant.role})
             except SfuError as exc:
                 raise BadSdp(str(exc)) from exc
+            if layered and mid in layered:  # simulcast: the producer takes every encoding
+                producer.receive_layers(mid, layered[mid].rids, layered[mid].rid_id, layered[mid].repaired_rid_id)
             participant.mids[mid] = source
             participant.producers[source] = producer
             self._add_producer(participant, producer)
