@@ -157,3 +157,26 @@ async def test_expired_sign_ins_of_a_user_are_cleared_when_they_sign_in(client, 
     async with app[DATABASE].session() as session:
         rows = await session.scalar(select(func.count()).select_from(AuthSession))
     assert rows == 1
+
+
+async def test_last_used_is_written_after_the_request_not_inside_it(client, app, demo):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from tests.waiting import until
+
+    body = await sign_in(client, demo.teacher)
+    client.session.cookie_jar.clear()
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    async with app[DATABASE].session() as session:
+        await session.execute(update(AuthSession).values(last_used_at=long_ago))
+    assert (await client.get("/api/me", headers=bearer(body))).status == 200  # db_strict: nothing held
+
+    async def touched() -> bool:
+        async with app[DATABASE].session() as session:
+            return await session.scalar(select(AuthSession.last_used_at)) > long_ago
+
+    await until("last_used_at written", touched)
+    listed = (await (await client.get("/api/auth/sessions", headers=bearer(body))).json())["items"]
+    assert datetime.fromisoformat(listed[0]["last_used_at"]) > long_ago
