@@ -39,9 +39,11 @@ ERROR_TEXT = {
     404: "Not found",
     406: "Nothing in common with what the server offers (e.g. `no_common_codec`)",
     409: "Conflicts with existing data",
+    412: "The If-Match precondition failed (a stale ETag)",
     413: "Body too large",
     415: "Body is not JSON",
     422: "Invalid field; `fields` names it",
+    428: "The If-Match header is required",
     429: "Too many attempts; see Retry-After",
     503: "The server is busy now (code `overloaded`); retry after the Retry-After header's seconds",
 }

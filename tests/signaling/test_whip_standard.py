@@ -126,6 +126,7 @@ def without_audio_codecs(sdp: str) -> str:
 
 
 async def test_preflight_and_options(client: TestClient, demo: DemoSchool, login: Login) -> None:
+    teacher = await login(demo.teacher)
     for via in ("whip", "whep"):
         url = f"/api/lessons/{demo.lesson_id}/{via}"
         preflight = await client.options(url, headers={"Origin": PLAYER, "Access-Control-Request-Method": "POST",
@@ -151,8 +152,10 @@ async def test_preflight_and_options(client: TestClient, demo: DemoSchool, login
         assert session.status == 204 and "Accept-Post" not in session.headers
         assert session.headers["Access-Control-Allow-Origin"] == PLAYER
         assert "DELETE" in session.headers["Access-Control-Allow-Methods"]
-        patch = await client.patch(f"{url}/abcdef", data="a=candidate", headers={"Origin": PLAYER})
-        assert patch.status == 405, "trickle ICE is not supported"
+        patch = await client.patch(f"{url}/abcdef", data="a=candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                                   headers={"Origin": PLAYER, "Content-Type": "application/trickle-ice-sdpfrag",
+                                            "If-Match": "*", **teacher})
+        assert patch.status == 404, "no such session"
         assert patch.headers["Access-Control-Allow-Origin"] == PLAYER
 
     # A plain OPTIONS (not a preflight) gives the ICE servers: STUN to anyone, TURN for a valid token only.

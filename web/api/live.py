@@ -16,6 +16,7 @@ from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from signaling.messages import TrackSpec
 from signaling.sdp import check_offer, media_sections, without_room_codec
+from signaling.lesson_ice import answer_etag
 from web.auth import current_claims
 from web.errors import ApiError
 from web.ice_servers import IceServers
@@ -38,7 +39,7 @@ def _sdp_response(call: Call, sdp: str, location: str) -> web.Response:
     """201 with the answer, the session's URL and the ICE servers (RFC 9725 section 4.6), TURN
     credentials made for this user and this request."""
     response = web.Response(status=201, text=sdp, content_type=SDP,
-                            headers={"Location": location, "Cache-Control": "no-store"})
+                            headers={"Location": location, "Cache-Control": "no-store", "ETag": answer_etag(sdp)})
     for link in IceServers.of(call.request.app[CONFIG]).links(call.user.id):
         response.headers.add("Link", link)
     return response

@@ -20,13 +20,13 @@ DESCRIPTION = (
 def register(api: Api) -> None:
     @api.route("PATCH", r"/api/lessons/{id:\d+}/whip/{resource:[A-Za-z0-9_-]+}", tag="live",
                summary="Trickle ICE or restart ICE of a WHIP session", status=204, media_type=SDPFRAG,
-               errors=(400, 403, 404, 409, 413, 415), unit_of_work=False, description=DESCRIPTION)
+               errors=(400, 403, 404, 409, 412, 413, 415, 428), unit_of_work=False, description=DESCRIPTION)
     async def whip_patch(call: Call) -> web.Response:
         return await _patch(call, "whip")
 
     @api.route("PATCH", r"/api/lessons/{id:\d+}/whep/{resource:[A-Za-z0-9_-]+}", tag="live",
                summary="Trickle ICE or restart ICE of a WHEP session", status=204, media_type=SDPFRAG,
-               errors=(400, 403, 404, 409, 413, 415), unit_of_work=False, description=DESCRIPTION)
+               errors=(400, 403, 404, 409, 412, 413, 415, 428), unit_of_work=False, description=DESCRIPTION)
     async def whep_patch(call: Call) -> web.Response:
         return await _patch(call, "whep")
 
