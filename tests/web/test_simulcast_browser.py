@@ -88,7 +88,7 @@ async def test_a_chromium_publisher_sends_three_layers_and_a_viewer_decodes_the_
             # Frames of the largest layer arrive (the smaller ones may come first, while the
             # publisher's bandwidth estimate grows), and they show the teacher's camera.
             sizes: list[tuple[int, int]] = []
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 90  # the top layer waits for the bandwidth estimate (REMB) to grow
             largest = None
             while time.monotonic() < deadline:
                 frame = await asyncio.wait_for(track.recv(), 10)
