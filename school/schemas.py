@@ -167,7 +167,8 @@ class ClassStudentsAdd(Input):
 class SubjectCreate(Input):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     AfterValidator(_no_controls)]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_no_controls)] | None = None
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32),
+                    AfterValidator(_no_controls)] | None = None
 
 
 class SubjectOut(Output):

@@ -3,12 +3,10 @@ strict body types, bounded dates, control characters and NUL refused, safe downl
 /metrics for the monitoring system only."""
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from sqlalchemy import select, update
 
 from school.models import SchoolClass, Subject, User
