@@ -18,7 +18,6 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,8 @@ import aiohttp
 
 from bench.classroom import Peer, spread
 from bench.forwarding import machine
-from bench.joins import seed_school
+from bench.joins import seed_school, session_tokens
 from bench.server import cpu_seconds, running_server
-from school.tokens import TokenSigner
 from storage.database import sqlite_url
 
 MARK = "bench"
@@ -147,7 +145,7 @@ async def run(args: argparse.Namespace) -> int:
     secret = secrets.token_hex(32)
     school = await seed_school(db_url, 1, args.viewers, "board" + secrets.token_hex(3), "manual")
     lesson = school.lessons[0]
-    signer = TokenSigner(secret.encode(), timedelta(hours=12))
+    tokens = await session_tokens(db_url, secret, [lesson.teacher[0]] + [uid for uid, _ in lesson.students])
     server_args = ["--ice-address", "127.0.0.1", "--log-level", "warning"]
     if args.database_url:
         server_args += ["--database-url", args.database_url]
@@ -156,13 +154,13 @@ async def run(args: argparse.Namespace) -> int:
     conns: list[Connection] = []
     async with running_server(data / "data", server_args, {"LOPHOC_SECRET_KEY": secret}) as server, \
             aiohttp.ClientSession() as http:
-        teacher = Peer(http, server.url, lesson.lesson_id, signer.issue(lesson.teacher[0])[0])
+        teacher = Peer(http, server.url, lesson.lesson_id, tokens[lesson.teacher[0]])
         await teacher.join()
-        tokens = [signer.issue(uid)[0] for uid, _ in lesson.students]
+        student_tokens = [tokens[uid] for uid, _ in lesson.students]
         for k in range(args.workers):
             mine, theirs = context.Pipe()
             process = context.Process(target=_worker, daemon=True,
-                                      args=(theirs, server.url, lesson.lesson_id, tokens[k::args.workers]))
+                                      args=(theirs, server.url, lesson.lesson_id, student_tokens[k::args.workers]))
             process.start()
             processes.append(process)
             conns.append(mine)

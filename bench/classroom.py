@@ -11,7 +11,7 @@ One lesson, its teacher and S students (40 by default) on the lesson page's WebS
    the time until the teacher's `poll_counts` says everyone answered, and the server's CPU.
 
 Students run in worker processes (--workers), the teacher in this one. The school is written into the
-database before the server starts and tokens are signed with its key (bench/joins.py)."""
+database before the server starts and each user is signed in as a sign-in does it (a session row, then the token: bench/joins.py)."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +24,6 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,8 @@ from typing import Any
 import aiohttp
 
 from bench.forwarding import machine
-from bench.joins import percentile, seed_school
+from bench.joins import percentile, seed_school, session_tokens
 from bench.server import cpu_seconds, running_server
-from school.tokens import TokenSigner
 from storage.database import sqlite_url
 
 MARK = "bench"
@@ -208,7 +206,7 @@ async def run(args: argparse.Namespace) -> int:
     secret = secrets.token_hex(32)
     school = await seed_school(db_url, 1, args.students, "voice" + secrets.token_hex(3), "manual")
     lesson = school.lessons[0]
-    signer = TokenSigner(secret.encode(), timedelta(hours=12))
+    tokens = await session_tokens(db_url, secret, [lesson.teacher[0]] + [uid for uid, _ in lesson.students])
     server_args = ["--ice-address", "127.0.0.1", "--log-level", "warning"]
     if args.database_url:
         server_args += ["--database-url", args.database_url]
@@ -217,13 +215,13 @@ async def run(args: argparse.Namespace) -> int:
     conns: list[Connection] = []
     async with running_server(data / "data", server_args, {"LOPHOC_SECRET_KEY": secret}) as server, \
             aiohttp.ClientSession() as http:
-        teacher = Peer(http, server.url, lesson.lesson_id, signer.issue(lesson.teacher[0])[0])
+        teacher = Peer(http, server.url, lesson.lesson_id, tokens[lesson.teacher[0]])
         await teacher.join()
-        tokens = [signer.issue(uid)[0] for uid, _ in lesson.students]
+        student_tokens = [tokens[uid] for uid, _ in lesson.students]
         for k in range(args.workers):
             mine, theirs = context.Pipe()
             process = context.Process(target=_worker, daemon=True,
-                                      args=(theirs, server.url, lesson.lesson_id, tokens[k::args.workers]))
+                                      args=(theirs, server.url, lesson.lesson_id, student_tokens[k::args.workers]))
             process.start()
             processes.append(process)
             conns.append(mine)

@@ -39,7 +39,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -55,11 +54,10 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from bench.forwarding import CountingPeerConnection, machine, scrape
-from bench.joins import LocalPool, WorkerPool, bench_cpu, seed_school
+from bench.joins import LocalPool, WorkerPool, bench_cpu, seed_school, session_tokens
 from bench.media import MovingPictureTrack, ToneTrack
 from bench.peers import PageStudent, PeerOptions, Seat, _serve, _with_lag, join_page, raise_open_file_limit
 from bench.server import ServerProcess, machine_busy_seconds, running_server
-from school.tokens import TokenSigner
 from sfu.aiortc_adapter import AnnouncingPeerConnection
 from sfu.codecs import starts_keyframe
 from signaling.client import LessonClient, ProtocolError
@@ -882,12 +880,12 @@ async def run(args: argparse.Namespace) -> int:
                 aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
             print(f"server: pid {server.pid} at {server.url}; lesson {lesson.lesson_id} (recording {args.recording})",
                   flush=True)
-            signer = TokenSigner(secret.encode(), timedelta(hours=12))
+            teacher_uid = lesson.teacher[0]
+            tokens = await session_tokens(db_url, secret, [teacher_uid] + [uid for uid, _ in lesson.students])
             groups = plan_groups(lesson.students, args.groups, args.size)
             group_of = {uid: g for g, members in enumerate(groups) for uid in members}
-            seats = [GroupSeat(lesson.lesson_id, signer.issue(uid)[0], uid, group_of[uid]) for uid, _ in lesson.students]
-            teacher_uid = lesson.teacher[0]
-            teacher = Teacher(server.url, lesson.lesson_id, signer.issue(teacher_uid)[0], args.via, teacher_media)
+            seats = [GroupSeat(lesson.lesson_id, tokens[uid], uid, group_of[uid]) for uid, _ in lesson.students]
+            teacher = Teacher(server.url, lesson.lesson_id, tokens[teacher_uid], args.via, teacher_media)
             await asyncio.wait_for(teacher.start(), 60)
 
             options = PeerOptions(join_timeout=args.join_timeout)

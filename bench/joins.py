@@ -49,6 +49,7 @@ from school.models import ClassStudent, Grade, Lesson, Role, School, SchoolClass
 from school.passwords import hash_password
 from school.structure import create_school, current_year
 from school.timezones import school_today
+from school.sessions import issue_token
 from school.tokens import TokenSigner
 from signaling.client import LessonClient
 from storage.database import Database, sqlite_url
@@ -144,6 +145,18 @@ async def unseed_school(db_url: str, school: SeededSchool) -> None:
             await session.execute(delete(Subject).where(Subject.id == school.subject_id))
     finally:
         await db.close()
+
+
+async def session_tokens(db_url: str, secret: str, user_ids: Sequence[int]) -> dict[int, str]:
+    """Signed-in session tokens for these users, made as a sign-in makes them (a session row each,
+    written before the token exists), without the cost of hashing passwords: user id -> token."""
+    signer = TokenSigner(secret.encode(), timedelta(hours=12))
+    db = Database(db_url)
+    try:
+        issued = await asyncio.gather(*(issue_token(db, signer, uid, "bench") for uid in dict.fromkeys(user_ids)))
+    finally:
+        await db.close()
+    return {uid: token for uid, (token, _claims) in zip(dict.fromkeys(user_ids), issued)}
 
 
 async def api_tokens(http: aiohttp.ClientSession, url: str, usernames: Sequence[str], password: str) -> list[str]:
@@ -502,9 +515,10 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"signed in {len(teacher_names) + len(student_names)} users through POST /api/auth/login "
                       f"in {time.perf_counter() - started:.1f} s", flush=True)
             else:
-                signer = TokenSigner(secret.encode(), timedelta(hours=12))
-                teacher_tokens = [signer.issue(lesson.teacher[0])[0] for lesson in school.lessons]
-                student_tokens = [signer.issue(uid)[0] for lesson in school.lessons for uid, _ in lesson.students]
+                tokens = await session_tokens(db_url, secret, [lesson.teacher[0] for lesson in school.lessons]
+                                              + [uid for lesson in school.lessons for uid, _ in lesson.students])
+                teacher_tokens = [tokens[lesson.teacher[0]] for lesson in school.lessons]
+                student_tokens = [tokens[uid] for lesson in school.lessons for uid, _ in lesson.students]
             seats = [Seat(lesson.lesson_id, token) for lesson, token in
                      zip([lesson for lesson in school.lessons for _ in lesson.students], student_tokens)]
 

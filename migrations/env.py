@@ -12,6 +12,7 @@ import attendance.models  # noqa: F401  (registers the tables on Base.metadata)
 import classroom.models  # noqa: F401
 import recorder.models  # noqa: F401
 import school.models  # noqa: F401
+import school.sessions  # noqa: F401
 import whiteboard.models  # noqa: F401
 import whiteboard.slide_models  # noqa: F401
 from storage.database import Base
