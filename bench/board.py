@@ -13,22 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import multiprocessing
-import secrets
 import sys
-import tempfile
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.classroom import Peer, spread
+from bench.classroom import Peer, ask, online_class, spread
 from bench.forwarding import machine
-from bench.joins import seed_school, session_tokens
-from bench.server import cpu_seconds, running_server
-from storage.database import sqlite_url
+from bench.server import cpu_seconds
 
 MARK = "bench"
 PER_PAGE = 1500
@@ -97,12 +91,6 @@ def _worker(conn: Connection, url: str, lesson_id: int, tokens: list[str]) -> No
     asyncio.run(_viewers(conn, url, lesson_id, tokens))
 
 
-async def _ask(conns: list[Connection], command: str) -> list[Any]:
-    for conn in conns:
-        conn.send((command, None))
-    return await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns))
-
-
 # --- the teacher ---------------------------------------------------------------------------------
 async def _draw(teacher: Peer, seconds: float, rate: float) -> tuple[list[float], dict[str, int], int]:
     """Send `rate` strokes a second for `seconds`, each on schedule (not waiting for the one before)."""
@@ -139,66 +127,34 @@ async def run(args: argparse.Namespace) -> int:
     print(f"machine: {machine()}")
     print(f"load: 1 lesson, its teacher and {args.viewers} viewers on the lesson page's WebSocket (no media); "
           f"viewers in {args.workers} worker process(es)", flush=True)
-    data = Path(tempfile.mkdtemp(prefix="lophoc-bench-board-"))
-    (data / "data").mkdir()
-    db_url = args.database_url or sqlite_url(data / "data")
-    secret = secrets.token_hex(32)
-    school = await seed_school(db_url, 1, args.viewers, "board" + secrets.token_hex(3), "manual")
-    lesson = school.lessons[0]
-    tokens = await session_tokens(db_url, secret, [lesson.teacher[0]] + [uid for uid, _ in lesson.students])
-    server_args = ["--ice-address", "127.0.0.1", "--log-level", "warning"]
-    if args.database_url:
-        server_args += ["--database-url", args.database_url]
-    context = multiprocessing.get_context("spawn")
-    processes: list[Any] = []
-    conns: list[Connection] = []
-    async with running_server(data / "data", server_args, {"LOPHOC_SECRET_KEY": secret}) as server, \
-            aiohttp.ClientSession() as http:
-        teacher = Peer(http, server.url, lesson.lesson_id, tokens[lesson.teacher[0]])
-        await teacher.join()
-        student_tokens = [tokens[uid] for uid, _ in lesson.students]
-        for k in range(args.workers):
-            mine, theirs = context.Pipe()
-            process = context.Process(target=_worker, daemon=True,
-                                      args=(theirs, server.url, lesson.lesson_id, student_tokens[k::args.workers]))
-            process.start()
-            processes.append(process)
-            conns.append(mine)
-        try:
-            for conn in conns:
-                conn.send("go")
-            joined = sum(await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns)))
-            print(f"joined: {joined} viewers", flush=True)
-            cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
-            acks, refused, last_seq = await _draw(teacher, args.seconds, args.rate)
-            cpu1, wall1 = cpu_seconds(server.pid), time.perf_counter()
-            await asyncio.sleep(2)  # the last events arrive
-            results = await _ask(conns, "results")
-            latencies = [lat for r in results for lat in r["latencies"]]
-            out_of_order = sum(r["out_of_order"] for r in results)
-            behind = sum(1 for r in results for seq in r["last_seqs"] if seq != last_seq)
-            busy = wall1 - wall0
-            sent = int(args.seconds * args.rate)
-            print(f"board: {sent} strokes sent ({args.rate:g}/s for {args.seconds:g} s), {len(acks)} acknowledged, "
-                  f"refused {sum(refused.values())} {refused or ''}; last seq {last_seq}")
-            print(f"board ack (durable): {spread(acks)}")
-            print(f"board fan-out latency (send -> each viewer's board_op): {spread(latencies)}; "
-                  f"{len(latencies)} deliveries ({len(latencies) / max(len(acks), 1):.1f} per op, "
-                  f"{len(latencies) / busy:.0f}/s)")
-            print(f"board order: {out_of_order} events out of seq order, {behind} viewers not at the last seq")
-            print(f"board server CPU: {(cpu1 - cpu0) / busy:.2f} CPU-s/s; "
-                  f"{(cpu1 - cpu0) / max(len(acks), 1) * 1e3:.2f} ms per op, "
-                  f"{(cpu1 - cpu0) / max(len(latencies), 1) * 1e6:.0f} µs per delivery", flush=True)
-            complete = len(acks) == sent and len(latencies) == sent * args.viewers
-            return 0 if complete and not out_of_order and not behind else 1
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(_ask(conns, "stop"), 30)
-            for process in processes:
-                process.join(10)
-                if process.is_alive():
-                    process.kill()
-            await teacher.close()
+    async with online_class(args.viewers, args.workers, args.database_url, "board", _worker) as online:
+        server, teacher, conns = online.server, online.teacher, online.conns
+        for conn in conns:
+            conn.send("go")
+        joined = sum(await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns)))
+        print(f"joined: {joined} viewers", flush=True)
+        cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
+        acks, refused, last_seq = await _draw(teacher, args.seconds, args.rate)
+        cpu1, wall1 = cpu_seconds(server.pid), time.perf_counter()
+        await asyncio.sleep(2)  # the last events arrive
+        results = await ask(conns, "results")
+        latencies = [lat for r in results for lat in r["latencies"]]
+        out_of_order = sum(r["out_of_order"] for r in results)
+        behind = sum(1 for r in results for seq in r["last_seqs"] if seq != last_seq)
+        busy = wall1 - wall0
+        sent = int(args.seconds * args.rate)
+        print(f"board: {sent} strokes sent ({args.rate:g}/s for {args.seconds:g} s), {len(acks)} acknowledged, "
+              f"refused {sum(refused.values())} {refused or ''}; last seq {last_seq}")
+        print(f"board ack (durable): {spread(acks)}")
+        print(f"board fan-out latency (send -> each viewer's board_op): {spread(latencies)}; "
+              f"{len(latencies)} deliveries ({len(latencies) / max(len(acks), 1):.1f} per op, "
+              f"{len(latencies) / busy:.0f}/s)")
+        print(f"board order: {out_of_order} events out of seq order, {behind} viewers not at the last seq")
+        print(f"board server CPU: {(cpu1 - cpu0) / busy:.2f} CPU-s/s; "
+              f"{(cpu1 - cpu0) / max(len(acks), 1) * 1e3:.2f} ms per op, "
+              f"{(cpu1 - cpu0) / max(len(latencies), 1) * 1e6:.0f} µs per delivery", flush=True)
+        complete = len(acks) == sent and len(latencies) == sent * args.viewers
+        return 0 if complete and not out_of_order and not behind else 1
 
 
 def main(argv: list[str] | None = None) -> int:

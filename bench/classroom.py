@@ -24,6 +24,8 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ import aiohttp
 
 from bench.forwarding import machine
 from bench.joins import percentile, seed_school, session_tokens
-from bench.server import cpu_seconds, running_server
+from bench.server import ServerProcess, cpu_seconds, running_server
 from storage.database import sqlite_url
 
 MARK = "bench"
@@ -190,26 +192,38 @@ def spread(values: list[float]) -> str:
             f"max {max(values) * 1000:.1f} ms")
 
 
-async def _ask(conns: list[Connection], command: str, arg: Any = None) -> list[Any]:
+async def ask(conns: list[Connection], command: str, arg: Any = None) -> list[Any]:
     for conn in conns:
         conn.send((command, arg))
     return await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns))
 
 
-async def run(args: argparse.Namespace) -> int:
-    print(f"machine: {machine()}")
-    print(f"load: 1 lesson, its teacher and {args.students} students on the lesson page's WebSocket (no media); "
-          f"students in {args.workers} worker process(es)", flush=True)
-    data = Path(tempfile.mkdtemp(prefix="lophoc-bench-classroom-"))
+@dataclass
+class OnlineClass:
+    """One lesson on the page's WebSocket: the server, its teacher here, its students in workers."""
+
+    server: ServerProcess
+    teacher: Peer
+    conns: list[Connection]
+    """One pipe per worker process; a worker starts by waiting for "go"."""
+
+
+@contextlib.asynccontextmanager
+async def online_class(students: int, workers: int, database_url: str | None, tag: str,
+                       worker: Callable[..., None]) -> AsyncIterator[OnlineClass]:
+    """A school seeded with one lesson of `students`, the server started on it, the teacher joined,
+    and `workers` processes running `worker(conn, url, lesson_id, tokens)` with their share of the
+    students; every worker is told "stop" and the teacher leaves at the end."""
+    data = Path(tempfile.mkdtemp(prefix=f"lophoc-bench-{tag}-"))
     (data / "data").mkdir()
-    db_url = args.database_url or sqlite_url(data / "data")
+    db_url = database_url or sqlite_url(data / "data")
     secret = secrets.token_hex(32)
-    school = await seed_school(db_url, 1, args.students, "voice" + secrets.token_hex(3), "manual")
+    school = await seed_school(db_url, 1, students, tag + secrets.token_hex(3), "manual")
     lesson = school.lessons[0]
     tokens = await session_tokens(db_url, secret, [lesson.teacher[0]] + [uid for uid, _ in lesson.students])
     server_args = ["--ice-address", "127.0.0.1", "--log-level", "warning"]
-    if args.database_url:
-        server_args += ["--database-url", args.database_url]
+    if database_url:
+        server_args += ["--database-url", database_url]
     context = multiprocessing.get_context("spawn")
     processes: list[Any] = []
     conns: list[Connection] = []
@@ -218,80 +232,89 @@ async def run(args: argparse.Namespace) -> int:
         teacher = Peer(http, server.url, lesson.lesson_id, tokens[lesson.teacher[0]])
         await teacher.join()
         student_tokens = [tokens[uid] for uid, _ in lesson.students]
-        for k in range(args.workers):
-            mine, theirs = context.Pipe()
-            process = context.Process(target=_worker, daemon=True,
-                                      args=(theirs, server.url, lesson.lesson_id, student_tokens[k::args.workers]))
-            process.start()
-            processes.append(process)
-            conns.append(mine)
+        try:
+            for k in range(workers):
+                mine, theirs = context.Pipe()
+                process = context.Process(target=worker, daemon=True,
+                                          args=(theirs, server.url, lesson.lesson_id, student_tokens[k::workers]))
+                process.start()
+                processes.append(process)
+                conns.append(mine)
+            yield OnlineClass(server, teacher, conns)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ask(conns, "stop"), 30)
+            for process in processes:
+                process.join(10)
+                if process.is_alive():
+                    process.kill()
+            await teacher.close()
+
+
+async def run(args: argparse.Namespace) -> int:
+    print(f"machine: {machine()}")
+    print(f"load: 1 lesson, its teacher and {args.students} students on the lesson page's WebSocket (no media); "
+          f"students in {args.workers} worker process(es)", flush=True)
+    async with online_class(args.students, args.workers, args.database_url, "voice", _worker) as online:
+        server, teacher, conns = online.server, online.teacher, online.conns
         for conn in conns:
             conn.send("go")
         joins = await asyncio.gather(*(asyncio.to_thread(conn.recv) for conn in conns))
         waits = [w for _, part in joins for w in part]
         print(f"joined: {args.students} students at once in {max(total for total, _ in joins):.1f} s; "
               f"each join {spread(waits)}", flush=True)
-        try:
-            # 1. chat
-            teacher.latencies.clear()
-            cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
-            results = await _ask(conns, "chat", (args.seconds, args.rate))
-            cpu1, wall1 = cpu_seconds(server.pid), time.perf_counter()
-            latencies = [lat for r in results for lat in r["latencies"]] + teacher.latencies
-            sent = sum(r["sent"] for r in results)
-            codes: dict[str, int] = {}
-            for r in results:
-                for code, count in r["codes"].items():
-                    codes[code] = codes.get(code, 0) + count
-            busy = wall1 - wall0
-            print(f"chat: {sent} messages sent ({args.rate:g}/s per student for {args.seconds:g} s), refused "
-                  f"{sum(codes.values())} {codes or ''}; {len(latencies)} deliveries "
-                  f"({len(latencies) / max(sent, 1):.1f} per message, {len(latencies) / busy:.0f}/s)")
-            print(f"chat fan-out latency (send -> each receiver's event): {spread(latencies)}")
-            print(f"chat server CPU: {(cpu1 - cpu0) / busy:.2f} CPU-s/s; "
-                  f"{(cpu1 - cpu0) / max(len(latencies), 1) * 1e6:.0f} µs per delivery, "
-                  f"{(cpu1 - cpu0) / max(sent, 1) * 1e3:.2f} ms per message", flush=True)
-            # 2. a poll answered at once
-            everyone = asyncio.get_running_loop().create_future()
-            seen_at: list[float] = []
+        # 1. chat
+        teacher.latencies.clear()
+        cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
+        results = await ask(conns, "chat", (args.seconds, args.rate))
+        cpu1, wall1 = cpu_seconds(server.pid), time.perf_counter()
+        latencies = [lat for r in results for lat in r["latencies"]] + teacher.latencies
+        sent = sum(r["sent"] for r in results)
+        codes: dict[str, int] = {}
+        for r in results:
+            for code, count in r["codes"].items():
+                codes[code] = codes.get(code, 0) + count
+        busy = wall1 - wall0
+        print(f"chat: {sent} messages sent ({args.rate:g}/s per student for {args.seconds:g} s), refused "
+              f"{sum(codes.values())} {codes or ''}; {len(latencies)} deliveries "
+              f"({len(latencies) / max(sent, 1):.1f} per message, {len(latencies) / busy:.0f}/s)")
+        print(f"chat fan-out latency (send -> each receiver's event): {spread(latencies)}")
+        print(f"chat server CPU: {(cpu1 - cpu0) / busy:.2f} CPU-s/s; "
+              f"{(cpu1 - cpu0) / max(len(latencies), 1) * 1e6:.0f} µs per delivery, "
+              f"{(cpu1 - cpu0) / max(sent, 1) * 1e3:.2f} ms per message", flush=True)
+        # 2. a poll answered at once
+        everyone = asyncio.get_running_loop().create_future()
+        seen_at: list[float] = []
 
-            def counts(message: dict[str, Any]) -> None:
-                if message.get("type") == "poll_counts" and message.get("answered") == args.students:
-                    seen_at.append(time.time())
-                    if not everyone.done():
-                        everyone.set_result(None)
+        def counts(message: dict[str, Any]) -> None:
+            if message.get("type") == "poll_counts" and message.get("answered") == args.students:
+                seen_at.append(time.time())
+                if not everyone.done():
+                    everyone.set_result(None)
 
-            teacher.on_event = counts
-            poll = await teacher.request({"type": "poll_create", "open": True, "poll": {
-                "question": "Đồ thị hàm số y = x² có trục đối xứng nào?", "kind": "single",
-                "options": ["x = 0", "y = 0", "x = 1", "y = x"], "correct": [0], "points": 1,
-                "duration_s": 120, "anonymous": False}})
-            if poll.get("type") != "ok":
-                print(f"poll: could not be created: {poll}")
-                return 1
-            at = time.time() + 1.0
-            cpu0 = cpu_seconds(server.pid)
-            answered = await _ask(conns, "answer", (poll["poll"]["id"], at))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(everyone, 30)
-            cpu1 = cpu_seconds(server.pid)
-            acks = [lat for r in answered for lat in r["acks"]]
-            refused = [kind for r in answered for kind in r["refused"]]
-            print(f"poll: {len(acks)} answers acknowledged at once, refused {len(refused)} {refused[:3] or ''}; "
-                  f"ack (durable) {spread(acks)}")
-            print(f"poll: the teacher saw all {args.students} answered "
-                  f"{(seen_at[0] - at) * 1000:.0f} ms after they were sent" if seen_at else
-                  "poll: the teacher never saw everyone answered")
-            print(f"poll server CPU: {cpu1 - cpu0:.2f} CPU-s for the burst and its counts", flush=True)
-            return 0 if acks and not refused and seen_at and sent else 1
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(_ask(conns, "stop"), 30)
-            for process in processes:
-                process.join(10)
-                if process.is_alive():
-                    process.kill()
-            await teacher.close()
+        teacher.on_event = counts
+        poll = await teacher.request({"type": "poll_create", "open": True, "poll": {
+            "question": "Đồ thị hàm số y = x² có trục đối xứng nào?", "kind": "single",
+            "options": ["x = 0", "y = 0", "x = 1", "y = x"], "correct": [0], "points": 1,
+            "duration_s": 120, "anonymous": False}})
+        if poll.get("type") != "ok":
+            print(f"poll: could not be created: {poll}")
+            return 1
+        at = time.time() + 1.0
+        cpu0 = cpu_seconds(server.pid)
+        answered = await ask(conns, "answer", (poll["poll"]["id"], at))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everyone, 30)
+        cpu1 = cpu_seconds(server.pid)
+        acks = [lat for r in answered for lat in r["acks"]]
+        refused = [kind for r in answered for kind in r["refused"]]
+        print(f"poll: {len(acks)} answers acknowledged at once, refused {len(refused)} {refused[:3] or ''}; "
+              f"ack (durable) {spread(acks)}")
+        print(f"poll: the teacher saw all {args.students} answered "
+              f"{(seen_at[0] - at) * 1000:.0f} ms after they were sent" if seen_at else
+              "poll: the teacher never saw everyone answered")
+        print(f"poll server CPU: {cpu1 - cpu0:.2f} CPU-s for the burst and its counts", flush=True)
+        return 0 if acks and not refused and seen_at and sent else 1
 
 
 def main(argv: list[str] | None = None) -> int:
