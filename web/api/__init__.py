@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from web.api import (attendance, auth, board, board_export, board_slides, breakouts, chat, lessons, live, live_patch,
-                     moderation, my_results, participation, polls, questions, recordings, structure, users)
+                     moderation, my_results, participation, polls, questions, recordings, structure, supervision,
+                     users)
 from web.routing import Api
 
 
 def build_api() -> Api:
     api = Api()
     for module in (auth, users, structure, lessons, live, live_patch, breakouts, attendance, recordings, chat, questions,
-                   polls, moderation, participation, my_results, board_slides, board, board_export):
+                   polls, moderation, participation, my_results, board_slides, board, board_export,
+                   supervision):
         module.register(api)
     return api
