@@ -32,6 +32,8 @@ PAGES: dict[str, str] = {
     "/reports/attendance": "reports-attendance.html",
     "/recordings": "recordings.html",
     "/my-results": "my-results.html",
+    "/supervision": "supervision.html",
+    "/account": "account.html",
 }
 
 # path -> where it sends the browser (302)

@@ -8,6 +8,8 @@ import { LANGUAGES, applyTranslations, getLang, onLangChange, setLang, t } from 
 import { DEFAULT_TIMEZONE } from './format.js';
 import './i18n-records.js'; // nav.reports, nav.recordings
 import './i18n-results.js'; // nav.my_results
+import './i18n-supervision.js'; // nav.supervision
+import './i18n-account.js'; // nav.account
 
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
@@ -15,6 +17,7 @@ const NAV = [
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
   { href: '/recordings', key: 'nav.recordings', roles: ['admin', 'teacher', 'student'] },
   { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
+  { href: '/supervision', key: 'nav.supervision', roles: ['admin'] },
   { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
   { href: '/admin/users', key: 'nav.users', roles: ['admin'] },
   { href: '/admin/subjects', key: 'nav.subjects', roles: ['admin'] },
@@ -95,7 +98,7 @@ function renderHeader(header, me) {
           ? h(
               'p',
               { class: 'user-chip' },
-              h('span', { class: 'user-name', id: 'user-name' }, user.full_name),
+              h('a', { class: 'user-name', id: 'user-name', href: '/account', title: t('nav.account'), 'aria-current': isCurrent('/account') ? 'page' : null }, user.full_name),
               h('span', { class: `role-badge role-${user.role}`, id: 'me-role' }, t(`role.${user.role}`)),
             )
           : null,
