@@ -1,0 +1,60 @@
+// Strings of the administrator's supervision page: the lessons happening now, who teaches them,
+// how many students are present, whether they are recorded, and the way in to observe.
+// Vietnamese first, English second.
+
+import { addStrings } from './i18n.js';
+
+addStrings({
+  vi: {
+    'nav.supervision': 'Giám sát tiết học',
+    'title.supervision': 'Đang diễn ra · lophoc',
+
+    'sup.heading': 'Đang diễn ra',
+    'sup.intro': 'Các tiết học trực tuyến của nhà trường đang diễn ra. Trang tự cập nhật 10 giây một lần.',
+    'sup.summary': '{n} tiết học đang diễn ra',
+    'sup.updated': 'Cập nhật lúc {time}',
+    'sup.stale': 'Chưa cập nhật được: {error}',
+    'sup.empty': 'Hiện không có tiết học nào đang diễn ra.',
+    'sup.empty_hint': 'Xem các tiết học sắp tới trong',
+    'sup.teacher': 'Giáo viên',
+    'sup.class': 'Lớp',
+    'sup.subject': 'Môn học',
+    'sup.time': 'Thời gian',
+    'sup.present': 'Có mặt',
+    'sup.present_value': '{present}/{total}',
+    'sup.present_label': '{present} trên {total} học sinh có mặt',
+    'sup.teacher_in': 'Đã vào lớp',
+    'sup.teacher_out': 'Chưa vào lớp',
+    'sup.recording': 'Đang ghi hình',
+    'sup.not_open': 'Chưa có ai vào lớp',
+    'sup.waiting': '{n} học sinh đang chờ vào lớp',
+    'sup.observers': '{n} người đang quan sát',
+    'sup.observe': 'Vào quan sát',
+  },
+  en: {
+    'nav.supervision': 'Lesson supervision',
+    'title.supervision': 'Happening now · lophoc',
+
+    'sup.heading': 'Happening now',
+    'sup.intro': "The school's online lessons happening now. This page refreshes every 10 seconds.",
+    'sup.summary': '{n} lessons happening now',
+    'sup.updated': 'Updated at {time}',
+    'sup.stale': 'Could not refresh: {error}',
+    'sup.empty': 'No lessons are happening right now.',
+    'sup.empty_hint': 'See the coming lessons in the',
+    'sup.teacher': 'Teacher',
+    'sup.class': 'Class',
+    'sup.subject': 'Subject',
+    'sup.time': 'Time',
+    'sup.present': 'Present',
+    'sup.present_value': '{present}/{total}',
+    'sup.present_label': '{present} of {total} students present',
+    'sup.teacher_in': 'In the lesson',
+    'sup.teacher_out': 'Not in yet',
+    'sup.recording': 'Recording',
+    'sup.not_open': 'Nobody has joined yet',
+    'sup.waiting': '{n} students waiting to be admitted',
+    'sup.observers': '{n} observing',
+    'sup.observe': 'Observe',
+  },
+});
