@@ -6,7 +6,6 @@ import { addStrings } from './i18n.js';
 addStrings({
   vi: {
     'nav.account': 'Tài khoản của tôi',
-    'nav.account_of': 'Tài khoản của tôi: {name}',
     'title.account': 'Tài khoản của tôi · lophoc',
 
     'acc.heading': 'Tài khoản của tôi',
@@ -59,7 +58,6 @@ addStrings({
   },
   en: {
     'nav.account': 'My account',
-    'nav.account_of': 'My account: {name}',
     'title.account': 'My account · lophoc',
 
     'acc.heading': 'My account',
