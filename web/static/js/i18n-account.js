@@ -9,7 +9,6 @@ addStrings({
     'title.account': 'Tài khoản của tôi · lophoc',
 
     'acc.heading': 'Tài khoản của tôi',
-    'acc.intro': 'Đổi mật khẩu và xem những thiết bị đang đăng nhập vào tài khoản của bạn.',
     'acc.who': '{name} · tên đăng nhập: {username}',
 
     'acc.pw.heading': 'Đổi mật khẩu',
@@ -61,7 +60,6 @@ addStrings({
     'title.account': 'My account · lophoc',
 
     'acc.heading': 'My account',
-    'acc.intro': 'Change your password and see the devices signed in to your account.',
     'acc.who': '{name} · username: {username}',
 
     'acc.pw.heading': 'Change password',
