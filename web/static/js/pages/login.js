@@ -33,8 +33,9 @@ async function submit(event) {
     form.querySelector('[aria-invalid="true"]')?.focus();
     return;
   }
+  let signedIn;
   try {
-    await whileBusy(form, 'login.busy', () => auth.login(username, password));
+    signedIn = await whileBusy(form, 'login.busy', () => auth.login(username, password));
   } catch (err) {
     if (err.status === 401) {
       showFormError(form, t('login.invalid'));
@@ -49,7 +50,9 @@ async function submit(event) {
     }
     return;
   }
-  location.assign(safeNext(new URLSearchParams(location.search).get('next')));
+  const next = new URLSearchParams(location.search).get('next');
+  // Administrators land on the lessons happening now ("Đang diễn ra"), unless sent for a page.
+  location.assign(next === null && signedIn?.user?.role === 'admin' ? '/supervision' : safeNext(next));
 }
 
 applyTranslations(document);
