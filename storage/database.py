@@ -49,13 +49,20 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+BUSY_TIMEOUT_MS = 30_000
+"""How long SQLite waits for another connection's write lock before "database is locked". A commit
+holds it through an fsync of the WAL, and on a busy disk (recordings being written; ext4 flushing
+other files' data with the journal) one fsync can take seconds: a write waits its turn (in the
+driver's thread, not on the event loop) rather than fail."""
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     # WAL + synchronous=FULL: a committed row survives a crash of the process or the machine.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
