@@ -42,6 +42,12 @@ class School(Base):
     """Recordings older than this are deleted by the retention job; None keeps them."""
     lesson_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     """A lesson's room closes this long after its scheduled end (unless its teacher extends it)."""
+    min_presence_percent: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    """A student present for less than this share of the lesson is not counted present."""
+    recording_mode: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
+    """New lessons' recording: auto (from the start), manual (when the teacher starts it) or off."""
+    record_students: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """New lessons record students' media too (they are told)."""
 
 
 class User(Base):
@@ -54,6 +60,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """Set by a password reset (or an import): the user chooses their own at the next sign-in."""
 
 
 class SchoolYear(Base):
@@ -95,6 +103,8 @@ class SchoolClass(Base):
     homeroom_teacher_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """A class with lessons held is archived, not erased: its records stay, it leaves the lists."""
 
 
 class ClassStudent(Base):

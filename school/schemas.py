@@ -5,7 +5,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from school.models import Role
 
@@ -19,7 +29,7 @@ def _no_controls(value: str) -> str:
     """Names go into headers, file names and single-line cells: no control characters (tabs and
     line breaks included), no line separators, no bidirectional overrides."""
     if _CONTROLS.search(value):
-        raise ValueError("must not contain control characters or line breaks")
+        raise PydanticCustomError("control_characters", "must not contain control characters or line breaks")
     return value
 
 
@@ -28,7 +38,8 @@ _D = TypeVar("_D", date, datetime)
 
 def in_range(value: _D) -> _D:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+        raise PydanticCustomError("bad_date", "must be between the years {min_year} and {max_year}",
+                                  {"min_year": MIN_YEAR, "max_year": MAX_YEAR})
     return value
 
 
@@ -76,7 +87,7 @@ class UserCreate(Input):
     @model_validator(mode="after")
     def _class_only_for_students(self) -> "UserCreate":
         if self.class_id is not None and self.role is not Role.student:
-            raise ValueError("class_id is only for students")
+            raise PydanticCustomError("class_only_for_students", "class_id is only for students")
         return self
 
 
@@ -118,11 +129,13 @@ class SchoolYearCreate(Input):
     starts_on: Day
     ends_on: Day
 
-    @model_validator(mode="after")
-    def _ordered(self) -> "SchoolYearCreate":
-        if self.ends_on <= self.starts_on:
-            raise ValueError("ends_on must be after starts_on")
-        return self
+    @field_validator("ends_on")
+    @classmethod
+    def _ordered(cls, ends_on: date, info: ValidationInfo) -> date:
+        starts_on = info.data.get("starts_on")
+        if starts_on is not None and ends_on <= starts_on:
+            raise PydanticCustomError("ends_before_start", "ends_on must be after starts_on")
+        return ends_on
 
 
 class SchoolYearOut(Output):

@@ -1,4 +1,6 @@
-"""Every error leaves the server as JSON `{"error": {"code", "message", "fields"?}}`, mapped here."""
+"""Every error leaves the server as JSON `{"error": {"code", "message", "reason"?, "fields"?}}`,
+mapped here. `code` and each field's `code` are stable machine codes; `message`s are sentences from
+the catalogue (school.catalogue) in the asker's language (Accept-Language), English by default."""
 from __future__ import annotations
 
 import logging
@@ -10,6 +12,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from school import catalogue
 from school.errors import (
     Conflict,
     Forbidden,
@@ -57,7 +60,7 @@ HTTP_CODES = {
 class ApiError(Exception):
     """An error raised by the web edge itself (bad JSON, rate limit...)."""
 
-    def __init__(self, status: int, code: str, message: str, *, fields: list[dict[str, str]] | None = None,
+    def __init__(self, status: int, code: str, message: str, *, fields: list[dict[str, Any]] | None = None,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
@@ -65,23 +68,93 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, fields: list[dict[str, str]] | None = None,
-                   headers: dict[str, str] | None = None) -> web.Response:
+def error_response(status: int, code: str, message: str, fields: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None, *, reason: str | None = None) -> web.Response:
     body: dict[str, Any] = {"code": code, "message": message}
+    if reason is not None:
+        body["reason"] = reason
     if fields is not None:
         body["fields"] = fields
     return web.json_response({"error": body}, status=status, headers=headers)
 
 
-def validation_fields(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+PYDANTIC_CODES = {
+    "missing": "required",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_long": "too_many",
+    "too_short": "too_few",
+    "string_pattern_mismatch": "bad_format",
+    "int_parsing": "not_integer", "int_type": "not_integer", "int_from_float": "not_integer",
+    "float_parsing": "not_number", "float_type": "not_number", "finite_number": "not_number",
+    "bool_parsing": "not_boolean", "bool_type": "not_boolean",
+    "string_type": "not_text", "string_unicode": "not_text",
+    "list_type": "not_list",
+    "greater_than_equal": "too_small", "greater_than": "too_small",
+    "less_than_equal": "too_big", "less_than": "too_big",
+    "date_parsing": "bad_date", "date_type": "bad_date", "date_from_datetime_parsing": "bad_date",
+    "date_from_datetime_inexact": "bad_date",
+    "datetime_parsing": "bad_datetime", "datetime_type": "bad_datetime", "datetime_from_date_parsing": "bad_datetime",
+    "time_parsing": "bad_time", "time_type": "bad_time",
+    "literal_error": "not_allowed", "enum": "not_allowed",
+    "extra_forbidden": "unknown_field",
+    "model_type": "invalid_body", "dict_type": "invalid_body", "json_invalid": "invalid_body",
+}
+"""pydantic's error types -> the catalogue's codes (a custom error's type is its code already)."""
+
+
+def _params(err: Any) -> dict[str, Any]:
+    ctx = dict(err.get("ctx") or {})
+    params: dict[str, Any] = {k: v for k, v in ctx.items() if isinstance(v, int | float | str)}
+    for bound, name in (("ge", "min"), ("gt", "min"), ("le", "max"), ("lt", "max")):
+        if bound in ctx:
+            params[name] = ctx[bound]
+    return params
+
+
+def validation_fields(exc: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Each problem of a request as `{"field", "code", "params", "message"}`; `message` is English
+    here and put in the asker's language by the middleware."""
     fields = []
     for err in exc.errors(include_url=False):
         loc = [str(part) for part in err["loc"]]
         name = ""
         for part in loc:
             name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
-        fields.append({"field": (prefix + name) or "body", "message": err["msg"]})
+        kind = str(err["type"])
+        code = PYDANTIC_CODES.get(kind, kind if catalogue.has(kind) else "invalid")
+        fields.append({"field": (prefix + name) or "body", "code": code, "params": _params(err),
+                       "message": str(err["msg"]).removeprefix("Value error, ")})
     return fields
+
+
+def _leaf(field: str) -> str:
+    """`body.teachers[2].username` -> `username` (the catalogue's per-field wording)."""
+    parts = [p for p in field.replace("]", "").replace("[", ".").split(".") if p and not p.isdigit()]
+    return parts[-1] if parts else field
+
+
+def localise(fields: list[dict[str, Any]] | None, lang: str) -> list[dict[str, Any]] | None:
+    """Each field's message in `lang` from the catalogue (kept as it was when the code has none)."""
+    if fields is None:
+        return None
+    out = []
+    for item in fields:
+        code = item.get("code")
+        said = catalogue.text(code, lang, item.get("params"), _leaf(str(item.get("field", "")))) if code else None
+        out.append({**item, "message": said or item.get("message", "")})
+    return out
+
+
+def school_error_response(exc: SchoolError, lang: str) -> web.Response:
+    """A refusal of the school layer: its status, code and reason, and its sentence in `lang`."""
+    status = STATUS.get(type(exc), 400)
+    said = catalogue.text(exc.reason, lang, exc.params, exc.field) if exc.reason is not None else None
+    fields = None
+    if exc.field is not None:
+        fields = [{"field": exc.field, "code": exc.reason or "invalid", "params": exc.params,
+                   "message": said or getattr(exc, "detail", exc.message)}]
+    return error_response(status, exc.code, said or exc.message, fields, reason=exc.reason)
 
 
 def _retry_after(exc: SignalingError) -> dict[str, str] | None:
@@ -99,11 +172,14 @@ def error_middleware() -> Callable[..., Awaitable[web.StreamResponse]]:
         try:
             return await handler(request)
         except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
-        except InvalidField as exc:
-            return error_response(422, exc.code, exc.message, [{"field": exc.field, "message": exc.detail}])
+            lang = catalogue.negotiate(request.headers.get("Accept-Language"))
+            fields = localise(exc.fields, lang)
+            message = exc.message
+            if fields and exc.status == 422 and lang != "en":
+                message = catalogue.text("invalid_body", lang) or message
+            return error_response(exc.status, exc.code, message, fields, exc.headers)
         except SchoolError as exc:
-            return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
+            return school_error_response(exc, catalogue.negotiate(request.headers.get("Accept-Language")))
         except SignalingError as exc:
             return error_response(SIGNALING_STATUS.get(exc.code, 500), exc.code, exc.message,
                                   headers=_retry_after(exc))

@@ -1,6 +1,7 @@
 // The REST API client: the only module that talks HTTP. No DOM here except the redirect to sign-in.
 
 import { parseRetryAfter } from './backoff.js';
+import { getLang } from './i18n.js';
 
 const CSRF_COOKIE = 'lophoc_csrf';
 const CSRF_HEADER = 'X-CSRF-Token';
@@ -46,7 +47,8 @@ export async function request(method, path, { body, query, redirectOn401 = true,
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== null && value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
-  const headers = { Accept: 'application/json' };
+  // The server words its refusals in the UI's language (its catalogue, by Accept-Language).
+  const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (UNSAFE_METHODS.has(method)) {
     const token = readCookie(CSRF_COOKIE);

@@ -15,8 +15,8 @@ export function errorMessage(err) {
     429: 'error.rate_limited',
   }[err.status];
   const base = t(known ?? 'error.generic');
-  // The server's message says which value clashes (e.g. a username that is taken).
-  return err.message && [409, 422].includes(err.status) && !err.fields?.length ? `${base} (${err.message})` : base;
+  // 409 and 422 come worded by the server (its catalogue, in the UI's language).
+  return err.message && [409, 422].includes(err.status) && !err.fields?.length ? err.message : base;
 }
 
 function fieldName(name) {
@@ -89,7 +89,7 @@ export function showErrors(form, err) {
     if (showFieldError(form, name, message)) {
       first ??= controlFor(form, name);
     } else {
-      unplaced.push(field ? `${field}: ${message}` : message);
+      unplaced.push(message);
     }
   }
   if (!err?.fields?.length || unplaced.length) {

@@ -32,6 +32,9 @@ export const DICTIONARY = {
     'nav.classes': 'Lớp',
     'nav.users': 'Giáo viên và học sinh',
     'nav.subjects': 'Môn học',
+    'nav.import': 'Nhập danh sách',
+    'nav.settings': 'Cài đặt nhà trường',
+    'nav.audit': 'Nhật ký thay đổi',
     'nav.logout': 'Đăng xuất',
     'nav.back_to_lessons': 'Về trang Tiết học của tôi',
 
@@ -336,6 +339,9 @@ export const DICTIONARY = {
     'nav.classes': 'Classes',
     'nav.users': 'Teachers and students',
     'nav.subjects': 'Subjects',
+    'nav.import': 'Import rolls',
+    'nav.settings': 'School settings',
+    'nav.audit': 'Change log',
     'nav.logout': 'Sign out',
     'nav.back_to_lessons': 'Back to My lessons',
 

@@ -21,6 +21,9 @@ const NAV = [
   { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
   { href: '/admin/users', key: 'nav.users', roles: ['admin'] },
   { href: '/admin/subjects', key: 'nav.subjects', roles: ['admin'] },
+  { href: '/admin/import', key: 'nav.import', roles: ['admin'] },
+  { href: '/admin/settings', key: 'nav.settings', roles: ['admin'] },
+  { href: '/admin/audit', key: 'nav.audit', roles: ['admin'] },
 ];
 
 /** The VI/EN switch; used in the header and on the sign-in page. */
