@@ -98,6 +98,8 @@ class UserOut(Output):
     role: Role
     class_id: int | None = None
     class_name: str | None = None
+    is_active: bool = True
+    must_change_password: bool = False
 
 
 class UserBrief(Output):
@@ -124,8 +126,11 @@ class LoginOut(BaseModel):
 
 
 # --- structure --------------------------------------------------------------------------------
+YearName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}-\d{4}$")]
+
+
 class SchoolYearCreate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{4}-\d{4}$")]
+    name: YearName
     starts_on: Day
     ends_on: Day
 
@@ -138,12 +143,21 @@ class SchoolYearCreate(Input):
         return ends_on
 
 
+class SchoolYearUpdate(Input):
+    """Only the fields sent change; the dates are checked together with the stored ones."""
+
+    name: YearName | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
+
+
 class SchoolYearOut(Output):
     id: int
     name: str
     starts_on: date
     ends_on: date
     is_current: bool
+    class_count: int = Field(default=0, description="Classes of this year, archived ones included")
 
 
 class GradeOut(Output):
@@ -151,22 +165,56 @@ class GradeOut(Output):
     level: int
 
 
+CLASS_NAME_LENGTH = 32
+"""A class's name (the column's width): longer names are refused, never cut."""
+ClassName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CLASS_NAME_LENGTH),
+                      AfterValidator(_no_controls)]
+SubjectName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                        AfterValidator(_no_controls)]
+SubjectCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(_no_controls)]
+TeamName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                     AfterValidator(_no_controls)]
+GradeLevel = Annotated[int, Field(ge=1, le=12, description="Khối, 1 to 12")]
+
+
 class ClassCreate(Input):
-    name: ShortName
-    grade: Annotated[int, Field(ge=1, le=12, description="Khối, 1 to 12")]
+    name: ClassName
+    grade: GradeLevel
     school_year_id: Id | None = Field(default=None, description="Defaults to the current year.")
     homeroom_teacher_id: Id | None = None
+
+
+class ClassUpdate(Input):
+    """Only the fields sent change; `homeroom_teacher_id: null` removes the homeroom teacher. The
+    grade is given by level (`grade`) or by id (`grade_id`)."""
+
+    name: ClassName | None = None
+    grade: GradeLevel | None = None
+    grade_id: Id | None = None
+    homeroom_teacher_id: Id | None = None
+
+
+class ClassDeleteQuery(Input):
+    archive: bool = Field(default=False, description="Archive the class (kept with all its records) "
+                                                     "instead of deleting it")
+
+
+class ClassListQuery(Input):
+    archived: bool = Field(default=False, description="List the archived classes instead")
 
 
 class ClassOut(Output):
     id: int
     name: str
     grade: int
+    grade_id: int
     school_year_id: int
     school_year: str
     homeroom_teacher_id: int | None
     homeroom_teacher_name: str | None
     student_count: int
+    lesson_count: int = 0
+    archived_at: datetime | None = None
 
 
 class ClassDetail(ClassOut):
@@ -175,13 +223,20 @@ class ClassDetail(ClassOut):
 
 class ClassStudentsAdd(Input):
     user_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    move: bool = Field(default=False, description="Move students who are in another class of the same "
+                                                  "school year (otherwise 409 names them)")
 
 
 class SubjectCreate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                    AfterValidator(_no_controls)]
-    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32),
-                    AfterValidator(_no_controls)] | None = None
+    name: SubjectName
+    code: SubjectCode | None = None
+
+
+class SubjectUpdate(Input):
+    """Only the fields sent change; `code: null` (or "") removes the code."""
+
+    name: SubjectName | None = None
+    code: SubjectCode | None = None
 
 
 class SubjectOut(Output):
@@ -191,10 +246,17 @@ class SubjectOut(Output):
 
 
 class SubjectTeamCreate(Input):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-                    AfterValidator(_no_controls)]
+    name: TeamName
     subject_ids: Annotated[list[Id], Field(max_length=100)] = []
     teacher_ids: Annotated[list[Id], Field(max_length=500)] = []
+
+
+class SubjectTeamUpdate(Input):
+    """Only the fields sent change; lists replace the team's subjects or teachers."""
+
+    name: TeamName | None = None
+    subject_ids: Annotated[list[Id], Field(max_length=100)] | None = None
+    teacher_ids: Annotated[list[Id], Field(max_length=500)] | None = None
 
 
 class SubjectTeamOut(Output):
@@ -208,6 +270,12 @@ class AssignmentCreate(Input):
     teacher_id: Id
     class_id: Id
     subject_id: Id
+
+
+class AssignmentUpdate(Input):
+    teacher_id: Id | None = None
+    class_id: Id | None = None
+    subject_id: Id | None = None
 
 
 class AssignmentOut(Output):
