@@ -1,9 +1,11 @@
 """The REST API under /api: one module per resource, all declared on one `Api`."""
 from __future__ import annotations
 
-from web.api import (attendance, auth, board, board_export, board_slides, breakouts, chat, lessons, live, live_patch,
+from web.api import (attendance, auth, board, board_export, board_slides, breakouts, catalogue, chat, lessons, live,
+                     live_patch,
                      moderation, my_results, participation, polls, questions, recordings, structure, supervision,
                      users)
+from web.api import settings as school_settings
 from web.routing import Api
 
 
@@ -11,6 +13,7 @@ def build_api() -> Api:
     api = Api()
     for module in (auth, users, structure, lessons, live, live_patch, breakouts, attendance, recordings, chat, questions,
                    polls, moderation, participation, my_results, board_slides, board, board_export,
-                   supervision):
+                   supervision, catalogue):
         module.register(api)
+    school_settings.register(api)
     return api

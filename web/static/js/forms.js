@@ -2,6 +2,7 @@
 
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
+import { overLimit } from './limits.js';
 
 /** A user-facing sentence for an API error that belongs to no single field. */
 export function errorMessage(err) {
@@ -191,5 +192,6 @@ export function checkRequired(form) {
     }
   }
   if (!ok) form.querySelector('[aria-invalid="true"]')?.focus();
+  else if (overLimit(form).length) ok = false; // the counter says by how much
   return ok;
 }
