@@ -1,5 +1,9 @@
 """Attendance: a lesson's record (live while it runs), statistics over a date range by class,
-grade, subject and teacher, CSV and XLSX exports, and the school's thresholds."""
+grade, subject and teacher, CSV and XLSX exports, and the school's thresholds.
+
+Statuses follow attendance.report: present only with the school's minimum share of the lesson, late
+and left early as flags, `not_yet` for lessons not started or whose room never opened. Reports count
+only lessons held (whose room opened); dates in file names and periods are the school's own."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -14,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance.models import AttendanceEvent
-from attendance.report import StudentAttendance, lesson_attendance
+from attendance.report import ATTENDED, STATUSES, StudentAttendance, lesson_attendance, room_opened
+from school import settings as school_settings
 from school import timetable
 from school.access import require_admin
 from school.models import Role, School, User
@@ -25,7 +30,9 @@ from web.api.params import DateOrTime, QueryId
 from web.routing import Api, Call
 from web.tables import export
 
-STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm"}
+STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm",
+             "late_left_early": "Đi muộn, về sớm", "not_yet": "Chưa diễn ra"}
+Status = Literal["present", "late", "left_early", "late_left_early", "absent", "not_yet"]
 REASON_VI = {"left": "tự rời lớp", "disconnected": "mất kết nối", "removed": "bị mời ra", "lesson_ended": "hết tiết",
              "server_restart": "máy chủ khởi động lại", None: "đang trong lớp"}
 
@@ -42,10 +49,17 @@ class StudentAttendanceOut(BaseModel):
     user_id: int
     full_name: str
     username: str
-    status: Literal["present", "late", "absent", "left_early"]
+    status: Status
+    late: bool
+    """Joined later than the late threshold (only for a student who attended)."""
+    left_early: bool
+    """Left earlier than the left-early threshold before the end (only for a student who attended)."""
     first_join: datetime | None
     last_leave: datetime | None
     seconds_present: int
+    minutes_present: float
+    share: float
+    """Time present within the lesson's scheduled times, as a share (0..1) of its scheduled length."""
     present_now: bool
     intervals: list[IntervalOut]
 
@@ -54,14 +68,19 @@ class AttendanceSummary(BaseModel):
     students: int
     present: int
     late: int
-    absent: int
     left_early: int
+    late_left_early: int
+    absent: int
+    not_yet: int
 
 
 class LessonAttendanceOut(BaseModel):
     lesson: LessonOut
     late_after_minutes: int
     left_early_minutes: int
+    min_presence_percent: int
+    held: bool
+    """Whether the lesson took place: it has started and its room opened (its teacher joined)."""
     generated_at: datetime
     summary: AttendanceSummary
     students: list[StudentAttendanceOut]
@@ -91,9 +110,10 @@ class StudentStatsOut(BaseModel):
     late: int
     absent: int
     left_early: int
+    late_left_early: int
     minutes_present: float
     attendance_rate: float
-    """Share of lessons attended at all (present, late or left early)."""
+    """Share of lessons held attended (present, late, left early or both: the minimum share reached)."""
 
 
 class GroupStatsOut(BaseModel):
@@ -105,6 +125,9 @@ class GroupStatsOut(BaseModel):
     minutes_present: float
     absences: int
     late: int
+    """Late arrivals (late, or late and left early)."""
+    left_early: int
+    """Early leaves (left early, or late and left early)."""
 
 
 class DayStatsOut(BaseModel):
@@ -116,7 +139,14 @@ class DayStatsOut(BaseModel):
 class AttendanceReportOut(BaseModel):
     from_: datetime = Field(serialization_alias="from")
     to: datetime
+    from_date: date
+    """The period's first day in the school's time zone."""
+    to_date: date
+    """The period's last day (inclusive) in the school's time zone."""
+    period: str
+    """The period as the school writes it: "01/11/2026–30/11/2026"."""
     lessons_held: int
+    """Lessons in the period whose room opened; only those are counted."""
     attendance_rate: float
     students: list[StudentStatsOut]
     by_class: list[GroupStatsOut]
@@ -151,7 +181,8 @@ def _computed(lesson: LessonOut, roster: list[User], events: list[AttendanceEven
               now: datetime) -> list[StudentAttendance]:
     return lesson_attendance([u.id for u in roster], events, starts_at=lesson.starts_at, ends_at=lesson.ends_at,
                              now=now, late_after=timedelta(minutes=school.late_after_minutes),
-                             left_early=timedelta(minutes=school.left_early_minutes))
+                             left_early=timedelta(minutes=school.left_early_minutes),
+                             min_share=school.min_presence_percent / 100, opened=room_opened(events))
 
 
 async def lesson_report(call: Call) -> LessonAttendanceOut:
@@ -163,16 +194,20 @@ async def lesson_report(call: Call) -> LessonAttendanceOut:
     if actor.role is Role.student:
         roster = [u for u in roster if u.id == actor.id]  # a student sees only their own record
     now = datetime.now(UTC)
-    rows = _computed(lesson, roster, (await _events(session, [lesson.id]))[lesson.id], school, now)
+    events = (await _events(session, [lesson.id]))[lesson.id]
+    rows = _computed(lesson, roster, events, school, now)
     students = [StudentAttendanceOut(
         user_id=user.id, full_name=user.full_name, username=user.username, status=row.status,  # type: ignore[arg-type]
-        first_join=row.first_join, last_leave=row.last_leave, seconds_present=row.seconds_present,
+        late=row.late, left_early=row.left_early, first_join=row.first_join, last_leave=row.last_leave,
+        seconds_present=row.seconds_present, minutes_present=row.minutes_present, share=row.share,
         present_now=row.present_now,
         intervals=[IntervalOut(joined_at=i.joined_at, left_at=i.left_at, room=i.room, reason=i.reason, via=i.via)
                    for i in row.intervals]) for user, row in zip(roster, rows, strict=True)]
-    counts = {s: sum(1 for r in rows if r.status == s) for s in ("present", "late", "absent", "left_early")}
+    counts = {s: sum(1 for r in rows if r.status == s) for s in STATUSES}
     return LessonAttendanceOut(lesson=lesson, late_after_minutes=school.late_after_minutes,
-                               left_early_minutes=school.left_early_minutes, generated_at=now,
+                               left_early_minutes=school.left_early_minutes,
+                               min_presence_percent=school.min_presence_percent,
+                               held=lesson.starts_at <= now and room_opened(events), generated_at=now,
                                summary=AttendanceSummary(students=len(rows), **counts), students=students)
 
 
@@ -192,8 +227,9 @@ async def range_report(call: Call) -> AttendanceReportOut:
     school = await session.get(School, actor.school_id)
     assert school is not None
     zone = ZoneInfo(school.timezone)
-    rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
     events = await _events(session, [lesson.id for lesson in lessons])
+    lessons = [lesson for lesson in lessons if room_opened(events.get(lesson.id, []))]  # held ones only
+    rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
     per_student: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     names: dict[int, tuple[str, str]] = {}
     groups: dict[str, dict[int, dict[str, float]]] = {g: defaultdict(lambda: defaultdict(float))
@@ -220,10 +256,11 @@ async def range_report(call: Call) -> AttendanceReportOut:
             for group, (key, _name) in keys.items():
                 g = groups[group][key]
                 g["student_lessons"] += 1
-                g["attended"] += row.status != "absent"
+                g["attended"] += row.status in ATTENDED
                 g["minutes"] += row.seconds_present / 60
                 g["absences"] += row.status == "absent"
-                g["late"] += row.status == "late"
+                g["late"] += row.late
+                g["left_early"] += row.left_early
 
     def rate(attended: float, total: float) -> float:
         return round(attended / total, 4) if total else 0.0
@@ -231,7 +268,7 @@ async def range_report(call: Call) -> AttendanceReportOut:
     students = sorted((StudentStatsOut(
         user_id=uid, full_name=names[uid][0], class_name=names[uid][1], lessons=int(s["lessons"]),
         present=int(s["present"]), late=int(s["late"]), absent=int(s["absent"]), left_early=int(s["left_early"]),
-        minutes_present=round(s["minutes"], 1), attendance_rate=rate(s["lessons"] - s["absent"], s["lessons"]))
+        late_left_early=int(s["late_left_early"]), minutes_present=round(s["minutes"], 1), attendance_rate=rate(s["lessons"] - s["absent"], s["lessons"]))
         for uid, s in per_student.items()), key=lambda s: (s.class_name, s.full_name))
 
     def grouped(group: str) -> list[GroupStatsOut]:
@@ -239,12 +276,14 @@ async def range_report(call: Call) -> AttendanceReportOut:
                                      student_lessons=int(g["student_lessons"]),
                                      attendance_rate=rate(g["attended"], g["student_lessons"]),
                                      minutes_present=round(g["minutes"], 1), absences=int(g["absences"]),
-                                     late=int(g["late"])) for key, g in groups[group].items()), key=lambda g: g.name)
+                                     late=int(g["late"]), left_early=int(g["left_early"])) for key, g in groups[group].items()), key=lambda g: g.name)
 
     total = sum(g["student_lessons"] for g in groups["class"].values())
     attended = sum(g["attended"] for g in groups["class"].values())
+    first_day, last_day = local_days(start, end, zone)
     return AttendanceReportOut(
-        from_=start, to=end, lessons_held=len(lessons), attendance_rate=rate(attended, total), students=students,
+        from_=start, to=end, from_date=first_day, to_date=last_day, period=period_label(first_day, last_day),
+        lessons_held=len(lessons), attendance_rate=rate(attended, total), students=students,
         by_class=grouped("class"), by_grade=grouped("grade"), by_subject=grouped("subject"),
         by_teacher=grouped("teacher"),
         by_day=[DayStatsOut(date=date.fromordinal(key), lessons_held=int(g["lessons_held"]),
@@ -253,27 +292,40 @@ async def range_report(call: Call) -> AttendanceReportOut:
 
 
 # --- exports ----------------------------------------------------------------------------------------
+def local_days(start: datetime, end: datetime, zone: ZoneInfo) -> tuple[date, date]:
+    """The first and last (inclusive) days of [start, end) as the school's calendar has them."""
+    last = end - timedelta(microseconds=1) if end > start else end
+    return start.astimezone(zone).date(), last.astimezone(zone).date()
+
+
+def period_label(first: date, last: date) -> str:
+    return f"{first:%d/%m/%Y}–{last:%d/%m/%Y}" if first != last else f"{first:%d/%m/%Y}"
+
+
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if value else ""
 
 
 def lesson_table(report: LessonAttendanceOut, zone: ZoneInfo) -> tuple[list[str], list[list[object]]]:
     header = ["STT", "Họ và tên", "Tên đăng nhập", "Trạng thái", "Vào lớp lúc", "Rời lớp lúc",
-              "Thời gian tham gia (phút)", "Số lần vào lớp", "Lý do rời lớp lần cuối"]
+              "Thời gian tham gia (phút)", "Số lần vào lớp", "Lý do rời lớp lần cuối", "Đi muộn", "Về sớm",
+              "Tỉ lệ thời gian có mặt (%)"]
     rows: list[list[object]] = []
     for n, s in enumerate(report.students, 1):
         last_reason = s.intervals[-1].reason if s.intervals else None
         rows.append([n, s.full_name, s.username, STATUS_VI[s.status], _local(s.first_join, zone),
                      _local(s.last_leave, zone), round(s.seconds_present / 60, 1), len(s.intervals),
-                     REASON_VI.get(last_reason, last_reason or "") if s.intervals else ""])
+                     REASON_VI.get(last_reason, last_reason or "") if s.intervals else "",
+                     "x" if s.late else "", "x" if s.left_early else "", round(s.share * 100, 1)])
     return header, rows
 
 
 def range_table(report: AttendanceReportOut) -> tuple[list[str], list[list[object]]]:
     header = ["STT", "Họ và tên", "Lớp", "Số tiết", "Có mặt", "Đi muộn", "Về sớm", "Vắng",
-              "Số phút tham gia", "Tỉ lệ chuyên cần (%)"]
+              "Số phút tham gia", "Tỉ lệ chuyên cần (%)", "Đi muộn và về sớm", "Thời gian"]
     rows: list[list[object]] = [[n, s.full_name, s.class_name, s.lessons, s.present, s.late, s.left_early, s.absent,
-                                 s.minutes_present, round(s.attendance_rate * 100, 1)]
+                                 s.minutes_present, round(s.attendance_rate * 100, 1), s.late_left_early,
+                                 report.period]
                                 for n, s in enumerate(report.students, 1)]
     return header, rows
 
@@ -282,7 +334,10 @@ def register(api: Api) -> None:
     @api.route("GET", r"/api/lessons/{id:\d+}/attendance", summary="A lesson's attendance", tag="attendance",
                query=FormatQuery, response=LessonAttendanceOut, errors=(403, 404),
                description="Every student of the lesson's class, those who never came included, with status "
-               "(present, late, absent, left_early), first join, last leave, seconds present and every interval. "
+               "(present, late, left_early, late_left_early, absent, not_yet), the late and left_early flags, first join, "
+               "last leave, seconds and minutes present, the share of the scheduled length present and every "
+               "interval. Present needs the school's min_presence_percent of the lesson; not_yet: the lesson has "
+               "not started or its room never opened (its teacher never joined). "
                "Live while the lesson runs. Students see only their own record. `format=csv|xlsx` downloads it "
                "with Vietnamese headers.")
     async def get_lesson_attendance(call: Call) -> LessonAttendanceOut | web.Response:
@@ -298,14 +353,17 @@ def register(api: Api) -> None:
     @api.route("GET", "/api/reports/attendance", summary="Attendance statistics over a date range",
                tag="attendance", query=ReportQuery, response=AttendanceReportOut, errors=(403, 404),
                description="Lessons held, attendance rate, minutes present, absences and late arrivals: per "
-               "student and by class, grade, subject, teacher and day, for lessons that have started in [from, to] "
-               "(default: the last 30 days). Admins see the school; teachers their classes; students themselves.")
+               "student and by class, grade, subject, teacher and day, for lessons held in [from, to] (started, and "
+               "their room opened) (default: the last 30 days); `from_date`, `to_date` and `period` in the school's "
+               "time zone. Admins see the school; teachers their classes; students themselves.")
     async def get_attendance_report(call: Call) -> AttendanceReportOut | web.Response:
         report = await range_report(call)
         if call.query.format == "json":
             return report
         header, rows = range_table(report)
-        return export(header, rows, call.query.format, f"thong-ke-chuyen-can-{report.from_.date()}", "Thống kê")
+        return export(header, rows, call.query.format,
+                      f"thong-ke-chuyen-can-{report.from_date:%Y-%m-%d}-den-{report.to_date:%Y-%m-%d}",
+                      f"Thống kê {report.from_date:%d.%m}-{report.to_date:%d.%m}")
 
     @api.route("GET", "/api/school/attendance-settings", summary="Late and left-early thresholds", tag="attendance",
                response=ThresholdsOut)
@@ -318,10 +376,8 @@ def register(api: Api) -> None:
                tag="attendance", body=ThresholdsIn, response=ThresholdsOut, roles=(Role.admin,))
     async def put_thresholds(call: Call) -> ThresholdsOut:
         require_admin(call.user)
-        school = await call.session.get(School, call.user.school_id)
-        assert school is not None
-        school.late_after_minutes = call.body.late_after_minutes
-        school.left_early_minutes = call.body.left_early_minutes
+        school = await school_settings.update(call.session, call.user, school_settings.SchoolSettingsPatch(
+            late_after_minutes=call.body.late_after_minutes, left_early_minutes=call.body.left_early_minutes))
         return ThresholdsOut(late_after_minutes=school.late_after_minutes, left_early_minutes=school.left_early_minutes)
 
 
