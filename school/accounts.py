@@ -7,7 +7,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from school import access
+from school import access, audit
 from school.errors import Conflict, Forbidden, InvalidCredentials, InvalidField, NotFound
 from school.models import ClassStudent, Role, School, SchoolClass, SchoolYear, User
 from school.passwords import hash_password, needs_rehash, verify_password
@@ -32,6 +32,11 @@ async def authenticate(db: Database, username: str, password: str) -> User:
                                   .values(password_hash=new))
         user.password_hash = new
     return user
+
+
+def username_taken(username: str) -> Conflict:
+    return Conflict(f"username {username!r} is taken", reason="username_taken", field="username",
+                    params={"username": username})
 
 
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
@@ -69,6 +74,8 @@ async def users_out(session: AsyncSession, users: list[User]) -> list[UserOut]:
                 role=user.role,
                 class_id=cls.id if cls else None,
                 class_name=cls.name if cls else None,
+                is_active=user.is_active,
+                must_change_password=user.must_change_password,
             )
         )
     return out
@@ -96,12 +103,12 @@ async def _insert_user(
         select(User.id).where(func.lower(User.username) == data.username.lower())
     )
     if taken is not None:
-        raise Conflict(f"username {data.username!r} is taken")
+        raise username_taken(data.username)
     cls = None
     if data.class_id is not None:
         cls = await session.get(SchoolClass, data.class_id)
         if cls is None or cls.school_id != actor.school_id:
-            raise InvalidField("class_id", "no such class in this school")
+            raise InvalidField("class_id", "no such class in this school", reason="user_class_not_found")
     user = User(
         school_id=actor.school_id,
         username=data.username,
@@ -113,10 +120,14 @@ async def _insert_user(
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"username {data.username!r} is taken") from exc
+        raise username_taken(data.username) from exc
     if cls is not None and enrol:
         session.add(ClassStudent(class_id=cls.id, student_id=user.id))
         await session.flush()
+    after = audit.snapshot(user, ("username", "full_name", "role"))
+    if cls is not None and enrol:
+        after["class_name"] = cls.name
+    audit.record(session, actor, "create", "user", user.id, summary=user.full_name, after=after)
     (out,) = await users_out(session, [user])
     return out
 

@@ -5,6 +5,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
                      live_patch,
                      moderation, my_results, participation, polls, questions, recordings, structure, supervision,
                      users)
+from web.api import audit as audit_log
 from web.api import settings as school_settings
 from web.routing import Api
 
@@ -16,4 +17,5 @@ def build_api() -> Api:
                    supervision, catalogue):
         module.register(api)
     school_settings.register(api)
+    audit_log.register(api)
     return api
