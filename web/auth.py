@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school import sessions as signins
 from school.accounts import active_user
-from school.errors import NotAuthenticated
+from school.errors import Forbidden, NotAuthenticated
 from school.models import User
 from school.tokens import DEVICE_TTL, DeviceClaims, TokenClaims, TokenSigner
 from storage.database import Database
@@ -46,6 +46,10 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLAIMS = web.RequestKey("claims", TokenClaims)
 """The verified token of the request (set by `authenticate`)."""
+WHILE_PASSWORD_RESET = frozenset({("GET", "/api/me"), ("POST", "/api/auth/password"), ("POST", "/api/auth/logout"),
+                                  ("GET", "/api/auth/sessions")})
+"""All a user whose password was reset may do until they choose their own (else 403
+`password_change_required`)."""
 
 
 @dataclass
@@ -108,6 +112,8 @@ async def authenticate(request: web.Request, session: AsyncSession, signer: Toke
     user = await active_user(session, claims.user_id)
     if user is None:
         raise NotAuthenticated("account disabled or deleted")
+    if user.must_change_password and (request.method, request.path) not in WHILE_PASSWORD_RESET:
+        raise Forbidden("change your password first", reason="password_change_required")
     request[CLAIMS] = claims
     if signins.needs_touch(row) and TOUCHES in request.app:
         from web.keys import DATABASE

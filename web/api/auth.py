@@ -123,7 +123,8 @@ def register(api: Api) -> None:
     @api.route("POST", "/api/auth/password", summary="Change your password", tag="auth", body=PasswordChange,
                status=204, errors=(422, 429), unit_of_work=False,
                description="Needs the current password (wrong ones are slowed like sign-ins); every other "
-               "sign-in of the account ends, this one goes on.")
+               "sign-in of the account ends, this one goes on. After a password reset this is the one thing "
+               "the account may do (with GET /api/me, GET /api/auth/sessions and sign-out) until it is done.")
     async def change_password(call: Call) -> None:
         request, body, user = call.request, call.body, call.user
         limits = request.app[LIMITS]
@@ -137,7 +138,7 @@ def register(api: Api) -> None:
 
         async def write(session) -> bool:  # type: ignore[no-untyped-def]
             changed = await session.execute(update(User).where(User.id == user.id, User.password_hash == old)
-                                            .values(password_hash=new))
+                                            .values(password_hash=new, must_change_password=False))
             if not changed.rowcount:
                 return False
             await signins.end_other_sessions(session, user.id, keep)
