@@ -10,8 +10,17 @@ import pytest
 async def ids(client, admin, demo):
     subjects = {s["name"]: s["id"] for s in (await (await client.get("/api/subjects", headers=admin)).json())["items"]}
     teacher = (await (await client.get("/api/users?role=teacher", headers=admin)).json())["items"][0]["id"]
-    return {"class_id": demo.class_id, "subject_id": subjects["Ngữ văn"], "teacher_id": teacher,
-            "math": subjects["Toán"]}
+    # Lessons in March 2030 need a class of the 2029-2030 school year, taught by its assigned teacher.
+    year = await (await client.post("/api/school-years", headers=admin, json={
+        "name": "2029-2030", "starts_on": "2029-09-01", "ends_on": "2030-07-31"})).json()
+    cls = await (await client.post("/api/classes", headers=admin, json={
+        "name": "10A1", "grade": 10, "school_year_id": year["id"]})).json()
+    for subject in (subjects["Ngữ văn"], subjects["Toán"]):
+        assigned = await client.post("/api/assignments", headers=admin, json={
+            "teacher_id": teacher, "class_id": cls["id"], "subject_id": subject})
+        assert assigned.status == 201, await assigned.text()
+    return {"class_id": cls["id"], "subject_id": subjects["Ngữ văn"], "teacher_id": teacher,
+            "math": subjects["Toán"], "year_id": year["id"], "demo_class_id": demo.class_id}
 
 
 def lesson_body(ids, starts, minutes=45, **extra):
@@ -95,7 +104,10 @@ async def test_my_lessons_for_a_student_and_a_teacher_include_the_live_demo_less
 
 
 async def test_students_see_only_their_classes_lessons(client, admin, login, ids, demo):
-    other = await (await client.post("/api/classes", headers=admin, json={"name": "12C1", "grade": 12})).json()
+    other = await (await client.post("/api/classes", headers=admin, json={
+        "name": "12C1", "grade": 12, "school_year_id": ids["year_id"]})).json()
+    await client.post("/api/assignments", headers=admin, json={
+        "teacher_id": ids["teacher_id"], "class_id": other["id"], "subject_id": ids["subject_id"]})
     foreign = await (await client.post("/api/lessons", headers=admin, json={
         **lesson_body(ids, "2030-03-04T07:00:00"), "class_id": other["id"]})).json()
     student = await login(demo.students[0])
@@ -150,5 +162,5 @@ async def test_patch_moves_a_lesson_and_delete_cancels_it(client, admin, ids):
 async def test_status_follows_the_clock(client, admin, ids):
     now = datetime.now(UTC).replace(microsecond=0)
     past = await (await client.post("/api/lessons", headers=admin, json={
-        **lesson_body(ids, (now - timedelta(hours=3)).isoformat())})).json()
+        **lesson_body(ids, (now - timedelta(hours=3)).isoformat()), "class_id": ids["demo_class_id"]})).json()
     assert past["status"] == "ended"
