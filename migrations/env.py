@@ -14,6 +14,7 @@ import recorder.models  # noqa: F401
 import school.audit  # noqa: F401
 import school.models  # noqa: F401
 import school.sessions  # noqa: F401
+import school.timetable_models  # noqa: F401
 import whiteboard.models  # noqa: F401
 import whiteboard.slide_models  # noqa: F401
 from storage.database import Base

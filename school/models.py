@@ -201,3 +201,17 @@ class Lesson(Base):
     """When the lesson was ended (by its teacher, or its room closing on time): no one enters after."""
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the teacher's extension closes the room (None: the scheduled end plus the school's grace)."""
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lesson_series.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    """The weekly series the lesson was generated from (None: scheduled on its own)."""
+    period_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    period_to: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The periods (tiết) it takes, when scheduled by periods."""
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """A cancelled lesson stays listed as cancelled; no one enters it (ended_at is set too)."""
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    makeup_of: Mapped[int | None] = mapped_column(ForeignKey("lessons.id", ondelete="SET NULL"), nullable=True)
+    """The cancelled lesson this one makes up for (dạy bù)."""
+    substitute_for: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    """The lesson's own teacher when another teaches it (dạy thay)."""
