@@ -335,11 +335,11 @@ async def update_assignment(session: AsyncSession, actor: User, assignment_id: i
 async def delete_assignment(session: AsyncSession, actor: User, assignment_id: int) -> None:
     """The assignment goes; lessons already scheduled stay."""
     assignment = await _assignment(session, actor, assignment_id)
-    row = (await session.execute(
-        select(User.full_name, SchoolClass.name, Subject.name)
-        .where(User.id == assignment.teacher_id, SchoolClass.id == assignment.class_id,
-               Subject.id == assignment.subject_id))).one()
-    audit.record(session, actor, "delete", "assignment", assignment.id, summary=" · ".join(reversed(row)),
+    teacher = await session.get(User, assignment.teacher_id)
+    cls = await session.get(SchoolClass, assignment.class_id)
+    subject = await session.get(Subject, assignment.subject_id)
+    summary = " · ".join(x.name for x in (subject, cls) if x is not None) + f" · {teacher.full_name if teacher else ''}"
+    audit.record(session, actor, "delete", "assignment", assignment.id, summary=summary,
                  before=audit.snapshot(assignment, ASSIGNMENT_FIELDS))
     await session.delete(assignment)
     await session.flush()
