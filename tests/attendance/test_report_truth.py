@@ -189,3 +189,15 @@ async def test_reports_count_only_lessons_held_over_the_schools_own_days(
     # October's report does not take 1 November's early lesson (31 October in UTC).
     october = await get(client, "/api/reports/attendance?from=2026-10-01&to=2026-10-31", admin)
     assert october["lessons_held"] == 0 and october["period"] == "01/10/2026–31/10/2026"
+
+
+async def test_a_students_own_results_carry_the_same_truth(client: TestClient, demo: DemoSchool, login: Login) -> None:
+    ids = await seed(client.app, demo)
+    mine = {r["lesson_id"]: r for r in (await get(client, "/api/users/me/results",
+                                                  await login(demo.students[0])))["lessons"]}
+    assert (mine[ids["first"]]["attendance"], mine[ids["first"]]["left_early"]) == ("left_early", True)
+    assert mine[ids["second"]]["attendance"] == "present" and mine[ids["second"]]["share"] == 1.0
+    assert mine[ids["never"]]["attendance"] == "not_yet" and mine[ids["never"]]["present_s"] == 600
+    binh = {r["lesson_id"]: r for r in (await get(client, "/api/users/me/results",
+                                                  await login(demo.students[1])))["lessons"]}
+    assert binh[ids["first"]]["attendance"] == "absent" and binh[ids["first"]]["present_s"] == 42

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from classroom.activity import LessonActivity
 from classroom.chat import ChatMessage
 from classroom.polls import Poll, PollAnswer
 from classroom.questions import LessonQuestion
-from school.models import Lesson, Role, SchoolClass, Subject, User
+from school.models import Lesson, Role, School, SchoolClass, Subject, User
 from web.routing import Api, Call
 
 
@@ -45,6 +46,12 @@ class MyLessonOut(BaseModel):
     ends_at: datetime
     present_s: int
     """Seconds present in the lesson's room (two devices at once count once)."""
+    attendance: Literal["present", "late", "left_early", "late_left_early", "absent", "not_yet"]
+    """My attendance status by the school's rules (as on the lesson's attendance page)."""
+    late: bool
+    left_early: bool
+    share: float
+    """My time present within the lesson's scheduled times, as a share (0..1) of its length."""
     quiz_score: float
     quiz_max: float
     """Points of the lesson's quizzes whose results were published (0: none yet)."""
@@ -102,6 +109,11 @@ async def my_results(session: AsyncSession, me: User) -> list[MyLessonOut]:
     hands = Counter(await session.scalars(select(LessonActivity.lesson_id).where(
         LessonActivity.user_id == me.id, LessonActivity.lesson_id.in_(ids), LessonActivity.kind == "hand_raised")))
 
+    school = await session.get(School, me.school_id)
+    assert school is not None
+    opened = set(await session.scalars(select(AttendanceEvent.lesson_id).where(
+        AttendanceEvent.lesson_id.in_(ids), AttendanceEvent.role == "teacher", AttendanceEvent.kind == "join")
+        .distinct()))
     now = datetime.now(UTC)
     polls = [poll_records.record(p, now) for p in await session.scalars(
         select(Poll).where(Poll.lesson_id.in_(ids)).order_by(Poll.id))]
@@ -111,8 +123,11 @@ async def my_results(session: AsyncSession, me: User) -> list[MyLessonOut]:
     out = []
     for lesson in lessons:
         attendance = lesson_attendance([me.id], events.get(lesson.id, []), starts_at=lesson.starts_at,
-                                       ends_at=lesson.ends_at, now=now, late_after=timedelta(0),
-                                       left_early=timedelta(0))
+                                       ends_at=lesson.ends_at, now=now,
+                                       late_after=timedelta(minutes=school.late_after_minutes),
+                                       left_early=timedelta(minutes=school.left_early_minutes),
+                                       min_share=school.min_presence_percent / 100,
+                                       opened=lesson.id in opened)[0]
         score = maximum = 0.0
         pending = 0
         quizzes = []
@@ -134,7 +149,9 @@ async def my_results(session: AsyncSession, me: User) -> list[MyLessonOut]:
         out.append(MyLessonOut(
             lesson_id=lesson.id, title=lesson.title, subject=subjects.get(lesson.subject_id, ""),
             class_name=classes.get(lesson.class_id, ""), teacher_name=teachers.get(lesson.teacher_id, ""),
-            starts_at=lesson.starts_at, ends_at=lesson.ends_at, present_s=attendance[0].seconds_present,
+            starts_at=lesson.starts_at, ends_at=lesson.ends_at, present_s=attendance.seconds_present,
+            attendance=attendance.status, late=attendance.late,  # type: ignore[arg-type]
+            left_early=attendance.left_early, share=attendance.share,
             quiz_score=round(score, 2), quiz_max=round(maximum, 2), quiz_pending=pending,
             questions=questions[lesson.id], messages=messages[lesson.id], hands=hands[lesson.id], quizzes=quizzes))
     out.sort(key=lambda row: (row.starts_at, row.lesson_id), reverse=True)
@@ -146,7 +163,9 @@ def register(api: Api) -> None:
                roles=(Role.student,),
                description="The signed-in student's own results, one entry per lesson they took part in (joined its "
                "room, answered a poll, wrote in its chat, asked a question or raised a hand), newest first: the "
-               "lesson's date, subject, class, teacher and title; seconds present; the quiz score out of the points "
+               "lesson's date, subject, class, teacher and title; seconds present and my attendance by the school's "
+               "rules (`attendance`: present, late, left_early, late_left_early, absent or not_yet; the late and "
+               "left_early flags; `share` of the lesson present); the quiz score out of the points "
                "of the quizzes whose results the teacher published (`quiz_pending`: answered quizzes not published "
                "yet); questions asked (not hidden), chat messages (not deleted), hands raised; and each quiz "
                "answered (correct and score once published). Students only: teachers and administrators get 403 "
