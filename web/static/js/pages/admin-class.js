@@ -1,13 +1,21 @@
-// /admin/classes/{id}: one class, its students, adding and removing students.
+// /admin/classes/{id}: one class: editing it, deleting or archiving it (restoring it), its
+// students, adding, moving in from another class and removing students.
 
-import { classes as classesApi, users as usersApi } from '../api.js';
-import { h, loaded, loading, replace, table } from '../dom.js';
-import { announce, checkRequired, checkedValues, errorMessage, renderChecklist, showErrors, showFormError, whileBusy } from '../forms.js';
+import { confirmInDialog, refusalText, structureApi } from '../admin-structure.js';
+import { classes as classesApi, grades as gradesApi, users as usersApi } from '../api.js';
+import { fillSelect, h, loaded, loading, replace, table } from '../dom.js';
+import { announce, checkRequired, checkedValues, errorMessage, idOrNull, renderChecklist, showErrors, showFormError, whileBusy } from '../forms.js';
+import { dayKey, formatDay } from '../format.js';
 import { onLangChange, t } from '../i18n.js';
 import { initLayout, showLoadError, showPageMessage } from '../layout.js';
 
 const classId = Number(location.pathname.split('/').filter(Boolean).at(-1));
-const state = { klass: null, unassigned: [] };
+const state = { klass: null, unassigned: [], elsewhere: [], grades: [], teachers: [], timeZone: undefined };
+const editForm = document.getElementById('edit-form');
+const moveForm = document.getElementById('move-form');
+const elsewhereEl = document.getElementById('elsewhere');
+const classStatus = document.getElementById('class-status');
+const removeButton = document.getElementById('class-remove');
 
 const main = document.getElementById('main');
 const studentsEl = document.getElementById('students-table');
@@ -34,8 +42,40 @@ function renderFacts() {
       row('class.year', c.school_year),
       row('class.homeroom', c.homeroom_teacher_name ?? t('class.no_homeroom_short')),
       row('class.size', String(c.students.length)),
+      row('st.lessons', String(c.lesson_count)),
     ),
   );
+  const archived = Boolean(c.archived_at);
+  document.getElementById('archived-banner').hidden = !archived;
+  if (archived) {
+    document.getElementById('archived-text').textContent = t('st.class_is_archived', {
+      when: formatDay(dayKey(c.archived_at, state.timeZone), { day: '2-digit', month: '2-digit', year: 'numeric' }),
+    });
+  }
+  removeButton.hidden = archived;
+  removeButton.textContent = t(c.lesson_count > 0 ? 'st.class_archive' : 'st.class_delete');
+  for (const form of [editForm, addForm, moveForm]) form.closest('section').hidden = archived;
+}
+
+function renderEditForm() {
+  const c = state.klass;
+  const f = editForm.elements;
+  if (document.activeElement?.form !== editForm) f.name.value = c.name;
+  const levels = state.grades.length ? state.grades.map((g) => g.level) : Array.from({ length: 12 }, (_, i) => i + 1);
+  fillSelect(f.grade, levels.map((level) => ({ value: level, label: t('grade.n', { n: level }) })), { value: c.grade });
+  fillSelect(f.homeroom_teacher_id, state.teachers.map((u) => ({ value: u.id, label: u.full_name })), {
+    placeholder: t('class.no_homeroom'),
+    value: c.homeroom_teacher_id ?? '',
+  });
+}
+
+function renderElsewhere() {
+  renderChecklist(
+    elsewhereEl,
+    [...state.elsewhere].sort(byName).map((u) => ({ value: u.id, label: u.full_name, hint: u.class_name })),
+    { name: 'user_ids', emptyKey: 'st.move_none' },
+  );
+  moveForm.querySelector('button[type="submit"]').disabled = !state.elsewhere.length;
 }
 
 function renderStudents() {
@@ -79,16 +119,85 @@ function renderUnassigned() {
 
 function renderAll() {
   renderFacts();
+  renderEditForm();
   renderStudents();
   renderUnassigned();
+  renderElsewhere();
 }
 
 async function reload() {
-  [state.klass, state.unassigned] = await Promise.all([
-    classesApi.get(classId),
-    usersApi.list({ role: 'student', unassigned: 'true' }),
-  ]);
+  let students;
+  [state.klass, students] = await Promise.all([classesApi.get(classId), usersApi.list({ role: 'student' })]);
+  state.unassigned = students.filter((u) => u.class_id === null || u.class_id === undefined);
+  state.elsewhere = students.filter((u) => u.class_id !== null && u.class_id !== undefined && u.class_id !== classId);
   renderAll();
+}
+
+async function saveClass(event) {
+  event.preventDefault();
+  if (!checkRequired(editForm)) return;
+  const f = editForm.elements;
+  const body = { name: f.name.value.trim(), grade: Number(f.grade.value), homeroom_teacher_id: idOrNull(f.homeroom_teacher_id.value) };
+  try {
+    const saved = await whileBusy(editForm, 'common.saving', () => structureApi.updateClass(classId, body));
+    await reload();
+    announce(editForm, t('st.class_saved', { name: saved.name }));
+  } catch (err) {
+    showErrors(editForm, err);
+  }
+}
+
+async function removeClass() {
+  const c = state.klass;
+  const archive = c.lesson_count > 0;
+  const done = await confirmInDialog({
+    title: t(archive ? 'st.class_archive_title' : 'st.class_delete_title', { name: c.name }),
+    text: t(archive ? 'st.class_archive_text' : 'st.class_delete_text', { name: c.name, lessons: c.lesson_count, students: c.student_count }),
+    confirmLabel: t(archive ? 'st.class_archive' : 'st.class_delete'),
+    act: () => structureApi.deleteClass(classId, { archive }),
+  });
+  if (!done) return;
+  if (!archive) {
+    location.assign('/admin/classes');
+    return;
+  }
+  await reload();
+  classStatus.textContent = t('st.class_archived', { name: c.name });
+}
+
+async function restoreClass(event) {
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    await structureApi.restoreClass(classId);
+    await reload();
+    classStatus.textContent = t('st.class_restored', { name: state.klass.name });
+  } catch (err) {
+    classStatus.textContent = refusalText(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function moveStudents(event) {
+  event.preventDefault();
+  const ids = checkedValues(elsewhereEl).map(Number);
+  if (!ids.length) {
+    showFormError(moveForm, t('class.pick_students'));
+    return;
+  }
+  const chosen = state.elsewhere.filter((u) => ids.includes(u.id));
+  const done = await confirmInDialog({
+    title: t('st.move_title', { n: ids.length, klass: state.klass.name }),
+    text: t('st.move_text', { list: chosen.map((u) => `${u.full_name} (${u.class_name})`).join(', ') }),
+    confirmLabel: t('st.move_submit'),
+    danger: false,
+    act: () => structureApi.moveStudents(classId, ids),
+  });
+  if (!done) return;
+  for (const box of elsewhereEl.querySelectorAll('input:checked')) box.checked = false;
+  await reload();
+  announce(moveForm, t('st.moved', { n: ids.length }));
 }
 
 async function addStudents(event) {
@@ -101,9 +210,8 @@ async function addStudents(event) {
   try {
     const detail = await whileBusy(addForm, 'common.saving', () => classesApi.addStudents(classId, ids));
     state.klass = detail;
-    state.unassigned = await usersApi.list({ role: 'student', unassigned: 'true' });
     for (const box of unassignedEl.querySelectorAll('input:checked')) box.checked = false;
-    renderAll();
+    await reload();
     announce(addForm, t('class.added', { n: ids.length }));
   } catch (err) {
     showErrors(addForm, err);
@@ -148,8 +256,11 @@ async function createStudent(event) {
 async function start() {
   const ctx = await initLayout({ role: 'admin' });
   if (!ctx) return;
+  state.timeZone = ctx.timeZone;
   loading(studentsEl, t('common.loading'));
   try {
+    [state.grades, state.teachers] = await Promise.all([gradesApi.list(), usersApi.list({ role: 'teacher' })]);
+    state.teachers.sort((a, b) => a.full_name.localeCompare(b.full_name, 'vi'));
     await reload();
   } catch (err) {
     if (err.status === 404) showPageMessage(main, { titleKey: 'class.not_found' });
@@ -158,6 +269,10 @@ async function start() {
   }
   onLangChange(renderAll);
   addForm.addEventListener('submit', addStudents);
+  editForm.addEventListener('submit', saveClass);
+  moveForm.addEventListener('submit', moveStudents);
+  removeButton.addEventListener('click', removeClass);
+  document.getElementById('class-restore').addEventListener('click', restoreClass);
   studentForm.addEventListener('submit', createStudent);
 }
 
