@@ -28,6 +28,7 @@ PAGES: dict[str, str] = {
     "/admin/users": "admin-users.html",
     "/admin/subjects": "admin-subjects.html",
     "/admin/timetable": "admin-timetable.html",
+    "/admin/import": "admin-import.html",
     r"/lessons/{lesson_id:\d+}/attendance": "lesson-attendance.html",
     "/reports/attendance": "reports-attendance.html",
     "/recordings": "recordings.html",
