@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import re
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from tests.media import ColourTrack, ToneTrack
 from tests.web.test_pages_browser import SCHOOL_ZONE, SHOTS, api_get, sign_in
 
 PRESENT_WORDS = {"Có mặt", "Đi muộn", "Về sớm"}
-STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm"}
+STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm",
+             "late_left_early": "Đi muộn, về sớm", "not_yet": "Chưa diễn ra"}
 WAIT_MS = 15_000
 VIDEO_WAIT_MS = 90_000
 
@@ -32,13 +34,28 @@ async def token_of(login: Login, who: Credentials) -> str:
     return (await login(who))["Authorization"].removeprefix("Bearer ")
 
 
+IN_ROOM: list[LessonClient] = []
+"""Who `attend` left in the lesson's room: they leave when the test ends."""
+
+
+@pytest.fixture(autouse=True)
+async def leave_the_room(live_server: LiveServer) -> AsyncIterator[None]:
+    yield
+    while IN_ROOM:
+        await IN_ROOM.pop().close()
+
+
 async def attend(live_server: LiveServer, demo: DemoSchool, login: Login, who: Credentials,
                  seconds: float = 1.0) -> None:
-    """Really join the live demo lesson as `who` for a moment, then leave."""
+    """Really take part in the live demo lesson: its teacher opens the room (the lesson is held) and
+    `who` joins and stays until the test ends (a moment's visit would not count as attending)."""
+    teacher = LessonClient(live_server.url, demo.lesson_id, await token_of(login, demo.teacher))
+    await teacher.connect()
+    IN_ROOM.append(teacher)
     client = LessonClient(live_server.url, demo.lesson_id, await token_of(login, who))
     await client.connect()
+    IN_ROOM.append(client)
     await asyncio.sleep(seconds)
-    await client.close()
 
 
 async def record_lesson(live_server: LiveServer, demo: DemoSchool, login: Login, seconds: float = 4.0) -> None:

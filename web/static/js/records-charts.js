@@ -101,6 +101,10 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
     ? s('line', { class: 'timeline-now', x1: round(x(now)), x2: round(x(now)), y1: AXIS_H - 6, y2: height - 4 })
     : null;
 
+  // Late and left early together is drawn as late; a short visit of an absent student, or time in a
+  // lesson not held yet, in the absent red and a neutral grey (no stylesheet colour for those bars).
+  const tone = (status) => (status === 'late_left_early' ? 'att-late' : `att-${status}`);
+  const BAR_STYLE = { absent: 'fill: var(--att-absent)', not_yet: 'fill: #8a94a6' };
   const rows = students.map((student, i) => {
     const top = AXIS_H + i * ROW_H;
     const statusText = t(`att.status.${student.status}`);
@@ -116,7 +120,8 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
       return s(
         'rect',
         {
-          class: ['timeline-bar', `att-${student.status}`, open && 'is-open'],
+          class: ['timeline-bar', tone(student.status), `att-${student.status}`, open && 'is-open'],
+          style: BAR_STYLE[student.status] ?? null,
           x: round(Math.min(left, x1 - 3)),
           y: top + (ROW_H - BAR_H) / 2,
           width: round(width),
@@ -137,7 +142,7 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
       bars,
       s(
         'text',
-        { class: ['timeline-status', `att-${student.status}`], x: W - 8, y: top + ROW_H / 2, 'text-anchor': 'end', 'dominant-baseline': 'central' },
+        { class: ['timeline-status', tone(student.status), `att-${student.status}`], x: W - 8, y: top + ROW_H / 2, 'text-anchor': 'end', 'dominant-baseline': 'central' },
         statusText,
       ),
     );

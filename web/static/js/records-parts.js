@@ -7,7 +7,10 @@ import { clearErrors, showFieldError } from './forms.js';
 import { addDays, isDayKey, todayKey } from './format.js';
 import { locale, t } from './i18n.js';
 
-export const ATTENDANCE_STATUSES = ['present', 'late', 'left_early', 'absent'];
+export const ATTENDANCE_STATUSES = ['present', 'late', 'left_early', 'late_left_early', 'absent', 'not_yet'];
+
+/** The badge colour of a status: both flags show as late; not held yet has none. */
+const BADGE_CLASS = { late_left_early: 'att-late', not_yet: 'att-not-yet' };
 
 export function formatPercent(rate, digits = 1) {
   return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: digits }).format(rate ?? 0);
@@ -39,7 +42,30 @@ export function formatBytes(bytes) {
 }
 
 export function attendanceBadge(status) {
-  return h('span', { class: ['badge', 'att-badge', `att-${status}`], dataset: { status } }, t(`att.status.${status}`));
+  return h('span', { class: ['badge', 'att-badge', `att-${status}`, BADGE_CLASS[status]], dataset: { status } }, t(`att.status.${status}`));
+}
+
+/** "Đi muộn · Về sớm" as small tags (nothing when neither). */
+export function attendanceFlags(record) {
+  const flags = [record.late && 'late', record.left_early && 'left_early'].filter(Boolean);
+  if (!flags.length) return h('span', { class: 'att-flags muted' }, '—');
+  return h(
+    'span',
+    { class: 'att-flags' },
+    flags.map((flag, i) => [i ? ' · ' : null, h('span', { class: ['att-flag', `att-flag-${flag}`], dataset: { flag } }, t(`att.flag.${flag}`))]),
+  );
+}
+
+/** The share of the lesson present as a bar (a <meter>, readable by screen readers) and its percentage. */
+export function shareBar(share) {
+  const percent = formatPercent(share ?? 0, 0);
+  return h(
+    'span',
+    { class: 'att-share', dataset: { share: String(share ?? 0) } },
+    h('meter', { min: '0', max: '1', low: '0.5', optimum: '1', value: String(share ?? 0), 'aria-label': t('att.share_value', { percent }) }),
+    ' ',
+    h('span', { class: 'att-share-value' }, percent),
+  );
 }
 
 export function recordingBadge(status) {

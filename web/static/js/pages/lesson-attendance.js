@@ -2,7 +2,8 @@
 // student over the lesson) and the list, with CSV/XLSX downloads; beside it "Mức độ tham gia": each
 // student's time present, speaking and on camera, messages, questions, hands, reactions, poll
 // answers and quiz score, with its picture (bars of speaking and camera time). Refreshed every 10 s
-// while live.
+// while live. Each student's status follows the school's rules: present only with the minimum share
+// of the lesson, late and left early shown as flags, "Chưa diễn ra" while the lesson has not taken place.
 
 import '../i18n-records.js';
 import { h, loaded, loading, replace, table } from '../dom.js';
@@ -16,7 +17,7 @@ import { attendanceTimeline } from '../records-charts.js';
 import { request } from '../api.js';
 import { participationChart } from '../participation-chart.js';
 import { apiUrl } from '../records-api.js';
-import { ATTENDANCE_STATUSES, attendanceBadge, formatNumber } from '../records-parts.js';
+import { ATTENDANCE_STATUSES, attendanceBadge, attendanceFlags, formatNumber, shareBar } from '../records-parts.js';
 
 const REFRESH_MS = 10_000;
 
@@ -28,21 +29,32 @@ function renderSummary(data, user) {
   const box = el('attendance-summary');
   if (user.role === 'student') {
     const me = data.students[0];
-    replace(box, h('p', { class: 'my-record' }, t('att.my_record'), ' ', me ? attendanceBadge(me.status) : null));
+    replace(
+      box,
+      notHeld(data),
+      h('p', { class: 'my-record' }, t('att.my_record'), ' ', me ? attendanceBadge(me.status) : null),
+      me ? h('p', { class: 'my-record-detail' }, attendanceFlags(me), ' · ', formatNumber(me.minutes_present), ' ', t('att.minutes_unit'), ' · ', shareBar(me.share)) : null,
+    );
   } else {
     const item = (key, value, status) =>
       h('div', { class: ['summary-item', status && `att-${status}`], dataset: { key } }, h('dt', {}, t(key === 'students' ? 'att.summary.students' : `att.status.${key}`)), h('dd', {}, String(value)));
     replace(
       box,
+      notHeld(data),
       h(
         'dl',
         { class: 'summary', id: 'summary-list' },
         item('students', data.summary.students),
-        ATTENDANCE_STATUSES.map((status) => item(status, data.summary[status], status)),
+        ATTENDANCE_STATUSES.filter((status) => status !== 'not_yet' || data.summary.not_yet).map((status) => item(status, data.summary[status], status)),
       ),
     );
   }
-  el('attendance-rules').textContent = t('att.rules', { late: data.late_after_minutes, early: data.left_early_minutes });
+  el('attendance-rules').textContent = `${t('att.rules_presence', { percent: data.min_presence_percent })} ${t('att.rules', { late: data.late_after_minutes, early: data.left_early_minutes })}`;
+}
+
+/** Why nobody is counted absent: the lesson has not taken place (not started, or its room never opened). */
+function notHeld(data) {
+  return data.held ? null : h('p', { class: 'notice', id: 'not-held-note', role: 'note' }, t('att.not_held'));
 }
 
 function renderTable(data, timeZone) {
@@ -52,9 +64,11 @@ function renderTable(data, timeZone) {
     cells: [
       s.full_name,
       attendanceBadge(s.status),
+      attendanceFlags(s),
       time(s.first_join),
       s.present_now ? h('span', { class: 'in-class' }, t('att.in_class')) : time(s.last_leave),
-      formatNumber(s.seconds_present / 60),
+      h('span', { class: 'att-minutes' }, formatNumber(s.minutes_present)),
+      shareBar(s.share),
       String(s.intervals.length),
     ],
   }));
@@ -62,7 +76,16 @@ function renderTable(data, timeZone) {
     el('attendance-table'),
     table({
       caption: t('att.table'),
-      headers: [t('att.col.name'), t('att.col.status'), t('att.col.first_join'), t('att.col.last_leave'), t('att.col.minutes'), t('att.col.joins')],
+      headers: [
+        t('att.col.name'),
+        t('att.col.status'),
+        t('att.col.flags'),
+        t('att.col.first_join'),
+        t('att.col.last_leave'),
+        t('att.col.minutes'),
+        t('att.col.share'),
+        t('att.col.joins'),
+      ],
       rows,
       emptyText: t('att.none'),
     }),

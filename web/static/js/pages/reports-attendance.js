@@ -1,6 +1,7 @@
 // /reports/attendance: "Điểm danh & thống kê": attendance over a date range by grade, class,
 // subject, teacher and student, the rate per day as a chart, downloads, and each held lesson's
-// attendance page. Admins see the school, teachers their classes, students themselves.
+// attendance page. Admins see the school, teachers their classes, students themselves. Only lessons
+// held (their teacher joined) are counted; the period is the school's own days.
 
 import '../i18n-records.js';
 import { lessons as lessonsApi } from '../api.js';
@@ -40,6 +41,7 @@ function groupTable(items, nameKey, nameOf) {
       t('report.col.minutes'),
       t('report.col.absences'),
       t('report.col.late'),
+      t('report.col.left_early'),
     ],
     rows: items.map((g) => ({
       attrs: { dataset: { id: g.id, name: g.name } },
@@ -51,6 +53,7 @@ function groupTable(items, nameKey, nameOf) {
         formatNumber(g.minutes_present),
         String(g.absences),
         String(g.late),
+        String(g.left_early ?? 0),
       ],
     })),
     emptyText: t('report.no_data'),
@@ -67,6 +70,7 @@ function studentTable(students) {
       t('att.status.present'),
       t('att.status.late'),
       t('att.status.left_early'),
+      t('report.col.late_left_early'),
       t('att.status.absent'),
       t('report.col.minutes'),
       t('report.col.rate'),
@@ -80,6 +84,7 @@ function studentTable(students) {
         String(s.present),
         String(s.late),
         String(s.left_early),
+        String(s.late_left_early ?? 0),
         String(s.absent),
         formatNumber(s.minutes_present),
         formatPercent(s.attendance_rate),
@@ -116,14 +121,17 @@ function lessonsTable(lessons, timeZone) {
 function summary(report) {
   const absences = report.students.reduce((n, s) => n + s.absent, 0);
   const item = (key, value) => h('div', { class: 'summary-item', dataset: { key } }, h('dt', {}, t(key)), h('dd', {}, value));
-  return h(
-    'dl',
-    { class: 'summary', id: 'report-totals' },
-    item('report.lessons_held', String(report.lessons_held)),
-    item('report.rate', formatPercent(report.attendance_rate)),
-    item('report.students_count', String(report.students.length)),
-    item('report.absences', String(absences)),
-  );
+  return [
+    h(
+      'dl',
+      { class: 'summary', id: 'report-totals' },
+      item('report.lessons_held', String(report.lessons_held)),
+      item('report.rate', formatPercent(report.attendance_rate)),
+      item('report.students_count', String(report.students.length)),
+      item('report.absences', String(absences)),
+    ),
+    h('p', { class: 'hint', id: 'report-held-hint' }, t('report.held_hint')),
+  ];
 }
 
 function render(state, ctx) {
@@ -137,8 +145,10 @@ function render(state, ctx) {
   }
   if (!report) return;
   loaded(root);
-  const period = t('filter.period', { from: formatDay(values.from, SHORT_DATE), to: formatDay(values.to, SHORT_DATE) });
+  // The period as the server counted it, in the school's own days.
+  const period = t('filter.period', { from: formatDay(report.from_date ?? values.from, SHORT_DATE), to: formatDay(report.to_date ?? values.to, SHORT_DATE) });
   el('report-period').textContent = `(${period})`;
+  el('report-period').title = t('report.held_hint');
   el('report-export-csv').href = attendanceApi.reportExportUrl(values, 'csv');
   el('report-export-xlsx').href = attendanceApi.reportExportUrl(values, 'xlsx');
   replace(el('report-summary'), summary(report));
