@@ -116,7 +116,12 @@ async def _seed(session: AsyncSession, school_name: str, passwords: list[tuple[s
             subject = Subject(school_id=school.id, name=name, code=code)
             session.add(subject)
             await session.flush()
-            session.add(TeachingAssignment(school_id=school.id, teacher_id=teacher.id, class_id=cls.id, subject_id=subject.id))
+        # The demo teacher teaches every demo subject to the class (the timetable's rule for lessons).
+        assigned = await session.scalar(select(TeachingAssignment.id).where(
+            TeachingAssignment.class_id == cls.id, TeachingAssignment.subject_id == subject.id))
+        if assigned is None:
+            session.add(TeachingAssignment(school_id=school.id, teacher_id=teacher.id, class_id=cls.id,
+                                           subject_id=subject.id))
         subjects.append(subject)
     await session.flush()
 
