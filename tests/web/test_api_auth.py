@@ -24,7 +24,8 @@ async def test_login_returns_a_token_that_works_as_bearer_on_every_endpoint(clie
     assert response.status == 200
     body = await response.json()
     assert body["user"] == {"id": body["user"]["id"], "username": "gv.lan", "full_name": "Nguyễn Thị Lan",
-                            "role": "teacher", "class_id": None, "class_name": None}
+                            "role": "teacher", "class_id": None, "class_name": None, "is_active": True,
+                            "must_change_password": False}
     assert body["token"] and body["csrf_token"] and body["expires_at"]
     me = await client.get("/api/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status == 200

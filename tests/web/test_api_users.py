@@ -48,7 +48,7 @@ async def test_create_user_refusals(client, admin, login, demo):
         "username": "hs.x", "password": "mat-khau-123", "full_name": "X", "role": "student", "class_id": 999})
     assert no_class.status == 422
     (field,) = (await no_class.json())["error"]["fields"]
-    assert (field["field"], field["message"]) == ("class_id", "no such class in this school")
+    assert (field["field"], field["message"]) == ("class_id", "No such class in this school.")
     for who in (demo.teacher, demo.students[0]):
         refused = await client.post("/api/users", headers=await login(who), json={
             "username": "hs.y", "password": "mat-khau-123", "full_name": "Y", "role": "admin"})
