@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from argon2 import PasswordHasher
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +34,11 @@ from school.models import (
     TeachingAssignment,
     User,
 )
-from school.passwords import hash_password
 from school.rolls_sheets import COLUMNS, Kind, Sheet, fold
 from school.structure import current_year
 from school.timezones import school_today
 from storage.database import Database
+from storage.guard import ensure_free
 
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -443,13 +444,23 @@ def new_password() -> str:
     return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3))
 
 
+INITIAL_HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+"""Argon2id with lighter parameters for generated initial passwords: the standard cost protects
+passwords people choose; these carry about 59 random bits, so guessing one from its hash stays out
+of reach, and a school's two thousand accounts hash in seconds rather than minutes (an import
+answers before a proxy gives up on it). The owner replaces it at the first sign-in
+(must_change_password), and signing in renews the hash with the standard parameters."""
+
+
 async def _hash_all(passwords: list[str]) -> list[str]:
-    """Hashed in worker threads, a few at a time (argon2 releases the GIL): no unit of work held."""
-    limit = asyncio.Semaphore(max(1, min(8, os.cpu_count() or 1)))
+    """Hashed in worker threads (argon2 releases the GIL), at most two at a time so live lessons
+    keep a core; no unit of work is held."""
+    limit = asyncio.Semaphore(max(1, min(2, (os.cpu_count() or 2) - 1)))
 
     async def one(password: str) -> str:
         async with limit:
-            return await hash_password(password)
+            ensure_free("hashing an initial password")
+            return await asyncio.to_thread(INITIAL_HASHER.hash, password)
 
     return list(await asyncio.gather(*(one(p) for p in passwords)))
 
@@ -494,12 +505,11 @@ async def _write(session: AsyncSession, actor: User, plan_: Plan, hashes: dict[i
     rows = plan_.creating()
     if plan_.kind in ("students", "teachers"):
         role = Role.student if plan_.kind == "students" else Role.teacher
-        for row in rows:
-            assert row.username is not None
-            user = User(school_id=actor.school_id, username=row.username, full_name=row.values["full_name"],
-                        role=role, password_hash=hashes[row.row], must_change_password=True)
-            session.add(user)
-            await session.flush()
+        users = [User(school_id=actor.school_id, username=row.username, full_name=row.values["full_name"],
+                      role=role, password_hash=hashes[row.row], must_change_password=True) for row in rows]
+        session.add_all(users)
+        await session.flush()  # one batch of inserts: the ids come back
+        for row, user in zip(rows, users, strict=True):
             cls = row.data.get("class")
             if cls is not None:
                 session.add(ClassStudent(class_id=cls.id, student_id=user.id))

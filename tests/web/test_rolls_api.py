@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from school.audit import AuditEntry
 from school.models import Role, User
+from school.passwords import needs_rehash
 from school.rolls import base_username
 from web.keys import DATABASE
 
@@ -115,6 +116,9 @@ async def test_import_is_all_or_nothing_then_creates_accounts_that_must_change_p
     assert len(entries) == 1 and entries[0].entity == "user"
     assert json.loads(entries[0].after)["created"] == 3
     await login(("an.nv2", passwords[1]))
+    async with app[DATABASE].session() as session:
+        renewed = await session.scalar(select(User.password_hash).where(User.username == "an.nv2"))
+    assert not needs_rehash(renewed)  # the lighter initial hash is renewed at the first sign-in
 
     # The same file again: every row is already there.
     again = await (await post(client, admin, "students", "preview", xlsx(STUDENTS))).json()
@@ -211,3 +215,20 @@ async def test_credentials_workbook_is_formula_safe(client, admin) -> None:
                     ("10A2", "'=HYPERLINK(\"x\")", "b.x", "abcd-efgh-jkmn")]
     empty = await client.post("/api/rolls/credentials.xlsx", headers=admin, json={"credentials": []})
     assert empty.status == 422
+
+
+async def test_a_whole_grade_is_imported_at_once_with_distinct_usernames(client, app, admin, demo) -> None:
+    names = [f"{family} {middle} {given}" for family in ("Nguyễn", "Trần", "Lê") for middle in ("Văn", "Thị", "Minh")
+             for given in ("An", "Bình", "Chi", "Dũng", "Hà", "Lan", "Minh", "Nam", "Phúc", "Quân", "Sơn", "Tâm",
+                           "Uyên", "Vy", "Yến", "Giang", "Hùng")]
+    rows = [["Họ và tên", "Lớp"]] + [[name, "10A1"] for name in names] + [[names[0], "10A1"]]
+    response = await post(client, admin, "students", "import", xlsx(rows))
+    assert response.status == 201, await response.text()
+    result = await response.json()
+    usernames = [c["username"] for c in result["credentials"]]
+    # "Lê Văn An" is the demo's student of 10A1 already: skipped; the repeated name is a second person.
+    assert (result["created"], result["skipped"]) == (len(names), 1)
+    assert len(set(usernames)) == len(usernames) == len(names)
+    assert (usernames[0], usernames[-1]) == ("an.nv", "an.nv2")
+    detail = await (await client.get(f"/api/classes/{demo.class_id}", headers=admin)).json()
+    assert len(detail["students"]) == len(names) + len(demo.students)
