@@ -205,6 +205,18 @@ async def test_the_admin_creates_a_class_then_schedules_a_lesson_for_it_today_in
     class_id = int(await row.get_attribute("data-class-id") or 0)
     assert class_id > 0
 
+    # A lesson is taught by the teacher assigned its class and subject (phân công giảng dạy).
+    signed = await live_server.client.post("/api/auth/login", json={
+        "username": demo.admin.username, "password": demo.admin.password})
+    bearer = {"Authorization": f"Bearer {(await signed.json())['token']}"}
+    math = next(s for s in (await (await live_server.client.get("/api/subjects", headers=bearer)).json())["items"]
+                if s["name"] == "Toán")
+    teacher_id = next(u["id"] for u in (await (await live_server.client.get(
+        "/api/users?role=teacher", headers=bearer)).json())["items"] if u["full_name"] == demo.teacher.full_name)
+    assigned = await live_server.client.post("/api/assignments", headers=bearer, json={
+        "class_id": class_id, "subject_id": math["id"], "teacher_id": teacher_id})
+    assert assigned.status == 201, await assigned.text()
+
     demo_lesson = await api_get(page, live_server, f"/api/lessons/{demo.lesson_id}")
     start, end = free_slot_today(
         datetime.fromisoformat(demo_lesson["starts_at"]), datetime.fromisoformat(demo_lesson["ends_at"])
