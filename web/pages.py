@@ -35,6 +35,7 @@ PAGES: dict[str, str] = {
     "/my-results": "my-results.html",
     "/supervision": "supervision.html",
     "/account": "account.html",
+    "/admin/audit": "admin-audit.html",
 }
 
 # path -> where it sends the browser (302)

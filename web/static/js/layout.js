@@ -10,6 +10,13 @@ import './i18n-records.js'; // nav.reports, nav.recordings
 import './i18n-results.js'; // nav.my_results
 import './i18n-supervision.js'; // nav.supervision
 import './i18n-account.js'; // nav.account
+import './i18n-admin-people.js'; // nav.menu
+
+// The small-screen menu's style: one file for every page, whichever page links which stylesheets.
+const MENU_CSS = '/static/css/menu.css';
+if (!document.querySelector(`link[href="${MENU_CSS}"]`)) {
+  document.head.append(h('link', { rel: 'stylesheet', href: MENU_CSS }));
+}
 
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
@@ -59,8 +66,35 @@ function isCurrent(href) {
   return path === href || (href !== '/lessons' && path.startsWith(`${href}/`)) || (href === '/lessons' && path.startsWith('/lessons/'));
 }
 
+/** At ≤ 480 px the nav folds behind a "Menu" button; it opens and closes with the button, closes
+ * with Escape (focus back on the button) and when a link is followed. */
+function setMenu(header, open, { focusButton = false } = {}) {
+  const button = header.querySelector('.menu-toggle');
+  if (!button) return;
+  header.classList.toggle('menu-open', open);
+  button.setAttribute('aria-expanded', String(open));
+  if (focusButton) button.focus();
+}
+
+function menuButton(header) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'button ghost menu-toggle',
+      id: 'menu-toggle',
+      'aria-expanded': 'false',
+      'aria-controls': 'main-nav',
+      on: { click: () => setMenu(header, !header.classList.contains('menu-open')) },
+    },
+    h('span', { class: 'menu-icon', 'aria-hidden': 'true' }),
+    t('nav.menu'),
+  );
+}
+
 function renderHeader(header, me) {
   const user = me?.user;
+  header.classList.remove('menu-open');
   const links = NAV.filter((item) => user && item.roles.includes(user.role));
   // The school administration group starts at the first admin-only link.
   const adminStart = links.findIndex((item) => item.roles.length === 1 && item.roles[0] === 'admin');
@@ -76,10 +110,20 @@ function renderHeader(header, me) {
         h('span', { class: 'brand-name' }, 'lophoc'),
         me?.school ? h('span', { class: 'brand-school' }, me.school.name) : null,
       ),
+      links.length ? menuButton(header) : null,
       links.length
         ? h(
             'nav',
-            { class: 'main-nav', 'aria-label': t('nav.label') },
+            {
+              class: 'main-nav',
+              id: 'main-nav',
+              'aria-label': t('nav.label'),
+              on: {
+                click: (event) => {
+                  if (event.target.closest('a')) setMenu(header, false);
+                },
+              },
+            },
             h(
               'ul',
               {},
@@ -167,8 +211,16 @@ export async function initLayout({ role = null } = {}) {
     showLoadError(main, err);
     return null;
   }
+  if (me.user.must_change_password && location.pathname !== '/account') {
+    // A password reset by the school: nothing else works until the person chooses their own.
+    location.replace('/account?change=1');
+    return null;
+  }
   renderHeader(header, me);
   onLangChange(() => renderHeader(header, me));
+  header.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && header.classList.contains('menu-open')) setMenu(header, false, { focusButton: true });
+  });
   if (role && me.user.role !== role) {
     showForbidden(main);
     return null;

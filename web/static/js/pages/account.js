@@ -7,6 +7,7 @@ import { h, loaded, loading, replace } from '../dom.js';
 import { clearErrors, errorMessage, showErrors, showFieldError, showFormError, whileBusy } from '../forms.js';
 import { dayKey, formatDay, formatTime } from '../format.js';
 import '../i18n-account.js';
+import '../i18n-admin-people.js';
 import { onLangChange, t } from '../i18n.js';
 import { initLayout } from '../layout.js';
 
@@ -260,6 +261,13 @@ async function submitPassword(event) {
   }
   form.reset();
   clearErrors(form);
+  if (state.ctx.user.must_change_password) {
+    // The reset password is replaced: the rest of lophoc opens again.
+    state.ctx.user.must_change_password = false;
+    status.textContent = t('acc.forced.done');
+    setTimeout(() => location.assign('/lessons'), 1200);
+    return;
+  }
   status.textContent = t('acc.pw.done');
   await loadSessions();
 }
@@ -270,10 +278,25 @@ function showPasswords(event) {
 }
 
 // --- page --------------------------------------------------------------------------------------
+/** After a password reset by the school: why this form comes first, above it. */
+function renderForced() {
+  let notice = document.getElementById('forced-change');
+  if (!state.ctx.user.must_change_password) {
+    notice?.remove();
+    return;
+  }
+  if (!notice) {
+    notice = h('div', { class: 'page-message warning forced-change', id: 'forced-change', role: 'alert' });
+    form.before(notice);
+  }
+  replace(notice, h('h3', {}, t('acc.forced.title')), h('p', {}, t('acc.forced.text')));
+}
+
 function renderStatic() {
   const { user } = state.ctx;
   who.textContent = t('acc.who', { name: user.full_name, username: user.username });
   rules.textContent = t('acc.pw.rules', { min: PASSWORD_MIN, max: PASSWORD_MAX });
+  renderForced();
 }
 
 async function main() {
@@ -281,6 +304,7 @@ async function main() {
   state.ctx = await initLayout();
   if (!state.ctx) return;
   renderStatic();
+  if (state.ctx.user.must_change_password) form.elements.current_password.focus();
   form.addEventListener('submit', submitPassword);
   document.getElementById('show-passwords').addEventListener('change', showPasswords);
   endOthersButton.addEventListener('click', endOthers);

@@ -50,6 +50,11 @@ async function submit(event) {
     }
     return;
   }
+  if (signedIn?.user?.must_change_password) {
+    // The school reset this password: the person chooses their own before anything else.
+    location.assign('/account?change=1');
+    return;
+  }
   const next = new URLSearchParams(location.search).get('next');
   // Administrators land on the lessons happening now ("Đang diễn ra"), unless sent for a page.
   location.assign(next === null && signedIn?.user?.role === 'admin' ? '/supervision' : safeNext(next));
