@@ -29,6 +29,7 @@ PAGES: dict[str, str] = {
     "/admin/subjects": "admin-subjects.html",
     "/admin/timetable": "admin-timetable.html",
     "/admin/import": "admin-import.html",
+    "/admin/settings": "admin-settings.html",
     r"/lessons/{lesson_id:\d+}/attendance": "lesson-attendance.html",
     "/reports/attendance": "reports-attendance.html",
     "/recordings": "recordings.html",
