@@ -268,7 +268,8 @@ async def range_report(call: Call) -> AttendanceReportOut:
     students = sorted((StudentStatsOut(
         user_id=uid, full_name=names[uid][0], class_name=names[uid][1], lessons=int(s["lessons"]),
         present=int(s["present"]), late=int(s["late"]), absent=int(s["absent"]), left_early=int(s["left_early"]),
-        late_left_early=int(s["late_left_early"]), minutes_present=round(s["minutes"], 1), attendance_rate=rate(s["lessons"] - s["absent"], s["lessons"]))
+        late_left_early=int(s["late_left_early"]), minutes_present=round(s["minutes"], 1),
+        attendance_rate=rate(s["lessons"] - s["absent"], s["lessons"]))
         for uid, s in per_student.items()), key=lambda s: (s.class_name, s.full_name))
 
     def grouped(group: str) -> list[GroupStatsOut]:
@@ -276,7 +277,8 @@ async def range_report(call: Call) -> AttendanceReportOut:
                                      student_lessons=int(g["student_lessons"]),
                                      attendance_rate=rate(g["attended"], g["student_lessons"]),
                                      minutes_present=round(g["minutes"], 1), absences=int(g["absences"]),
-                                     late=int(g["late"]), left_early=int(g["left_early"])) for key, g in groups[group].items()), key=lambda g: g.name)
+                                     late=int(g["late"]), left_early=int(g["left_early"]))
+                       for key, g in groups[group].items()), key=lambda g: g.name)
 
     total = sum(g["student_lessons"] for g in groups["class"].values())
     attended = sum(g["attended"] for g in groups["class"].values())
