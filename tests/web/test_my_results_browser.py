@@ -115,6 +115,7 @@ async def test_a_student_follows_their_quiz_scores_lesson_by_lesson_on_a_phone(
     await sign_in(page, live_server, demo.students[0])
     link = page.locator(".main-nav a[href='/my-results']")
     await expect(link).to_have_text("Kết quả của tôi")
+    await page.get_by_role("button", name="Menu").click()  # a phone: the nav is behind "Menu"
     await link.click()
     await page.wait_for_url(f"{live_server.url}/my-results")
     await expect(page.locator("h1")).to_have_text("Kết quả của tôi")
