@@ -24,7 +24,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rolls_missing_column": {"vi": "Thiếu cột bắt buộc: {column}.", "en": "A required column is missing: {column}."},
     "rolls_no_year": {"vi": "Không có năm học này trong trường.", "en": "There is no such school year in this school."},
     "rolls_has_problems": {"vi": "Chưa nhập được: {n} hàng có lỗi. Không có dữ liệu nào được ghi.",
-                           "en": "Not imported: {n} rows have problems. Nothing was written."},
+                           "en": "Not imported: {n} row(s) have problems. Nothing was written."},
     "rolls_changed": {"vi": "Dữ liệu của trường vừa thay đổi trong lúc nhập. Vui lòng thử lại.",
                       "en": "The school's records changed while importing. Please try again."},
     "rolls_bad_credentials": {"vi": "Danh sách tài khoản không hợp lệ.", "en": "The list of accounts is not valid."},

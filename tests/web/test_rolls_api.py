@@ -91,7 +91,7 @@ async def test_import_is_all_or_nothing_then_creates_accounts_that_must_change_p
     assert refused.status == 422
     body = await refused.json()
     assert body["error"]["reason"] == "rolls_has_problems"
-    assert body["error"]["message"] == "Not imported: 1 rows have problems. Nothing was written."
+    assert body["error"]["message"] == "Not imported: 1 row(s) have problems. Nothing was written."
     assert body["rows"][-1]["problems"][0]["code"] == "rolls_class_unknown"
     assert await count_users(app) == before
 
@@ -126,6 +126,10 @@ async def test_import_is_all_or_nothing_then_creates_accounts_that_must_change_p
 
 
 async def test_teachers_classes_and_assignments_round_trip(client, admin, demo) -> None:
+    unknown_team = "Họ và tên,Tên đăng nhập,Tổ chuyên môn\nPhan Văn Sơn,son.pv,Tổ Tự nhiên\n"
+    checked = await (await post(client, admin, "teachers", "preview", unknown_team.encode(), "gv.csv", "vi")).json()
+    assert [(p["column"], p["message"]) for p in checked["rows"][0]["problems"]] == [
+        ("team", "Không có tổ chuyên môn “Tổ Tự nhiên”.")]
     teachers = "Họ và tên,Tên đăng nhập,Tổ chuyên môn\r\nĐỗ Thị Đào,,\r\nPhan Văn Sơn,son.pv,\r\n"
     made = await post(client, admin, "teachers", "import", ("\ufeff" + teachers).encode(), name="gv.csv")
     assert made.status == 201, await made.text()
@@ -191,6 +195,18 @@ async def test_files_that_cannot_be_read_are_refused_by_the_file_field(client, a
     assert no_file.status == 422
     not_multipart = await client.post("/api/rolls/students/preview", json={}, headers=admin)
     assert not_multipart.status == 415
+
+
+async def test_the_school_year_is_chosen_or_refused(client, admin, demo) -> None:
+    other = await client.post("/api/school-years", headers=admin, json={
+        "name": "2040-2041", "starts_on": "2040-09-05", "ends_on": "2041-05-31"})
+    year_id = (await other.json())["id"]
+    data = xlsx([["Họ và tên", "Lớp"], ["Mai Anh", "10A1"]])
+    there = await (await post(client, admin, "students", "preview", data, query=f"?school_year_id={year_id}")).json()
+    assert there["school_year"] == "2040-2041"
+    assert there["rows"][0]["problems"][0]["code"] == "rolls_class_unknown"  # 10A1 is in the current year
+    missing = await post(client, admin, "students", "preview", data, query="?school_year_id=999")
+    assert missing.status == 422 and (await missing.json())["error"]["fields"][0]["field"] == "school_year_id"
 
 
 async def test_only_administrators_use_the_rolls(client, login, demo) -> None:
