@@ -15,6 +15,8 @@ from tests.conftest import LiveServer
 from tests.web.test_pages_browser import sign_in
 
 SHOTS = Path("/tmp/shots")
+SLOW = 20_000
+"""ms for a step that uploads and waits for the server (on a busy machine)."""
 
 
 def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
@@ -39,7 +41,7 @@ async def test_admin_imports_a_class_fixing_a_bad_row_and_gets_the_slips(
                                                   ["Trần Minh Khôi", "10A1", "", ""]])
     await page.set_input_files("#imp-file", str(bad))
     broken = page.locator("#imp-preview tr[data-row='3']")
-    await expect(broken).to_have_class("has-problems")
+    await expect(broken).to_have_class("has-problems", timeout=SLOW)
     await expect(broken.locator(".imp-problems li")).to_have_text(re.compile(r"^Không có lớp 10A9 trong năm học \d{4}-\d{4}\.$"))
     await expect(broken.locator("td.cell-problem")).to_have_attribute("data-column", "class_name")
     await expect(page.locator("#imp-summary")).to_have_text(
@@ -54,12 +56,12 @@ async def test_admin_imports_a_class_fixing_a_bad_row_and_gets_the_slips(
                                                         ["Trần Minh Khôi", "10A1", "", ""]])
     await page.set_input_files("#imp-file", str(fixed))
     await expect(page.locator("#imp-preview tr.has-problems")).to_have_count(0)
-    await expect(page.locator("#imp-import")).to_be_enabled()
+    await expect(page.locator("#imp-import")).to_be_enabled(timeout=SLOW)
     await expect(page.locator("#imp-import")).to_have_text("Nhập 3 mục mới")
     await page.locator("#imp-import").click()
 
     sheet = page.locator(".imp-sheet[data-class-name='10A1']")
-    await expect(sheet.locator("h3")).to_have_text("Lớp 10A1")
+    await expect(sheet.locator("h3")).to_have_text("Lớp 10A1", timeout=SLOW)
     await expect(sheet.locator("tbody tr")).to_have_count(3)
     await expect(page.locator("#imp-done")).to_have_text("Đã nhập xong: tạo mới 3, bỏ qua 0.")
     await page.screenshot(path=str(SHOTS / "import-slips.png"), full_page=True)
