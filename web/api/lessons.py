@@ -100,28 +100,28 @@ def register(api: Api) -> None:
                body=MoveIn, response=LessonView, roles=ADMIN, errors=(403, 404, 409),
                description="To `starts_at`/`ends_at`, or to a `date` and periods. The rules of the timetable "
                "apply (school year, clashes); the class and the teacher see the change on their lessons.")
-    async def move(call: Call) -> LessonView:
+    async def move_lesson(call: Call) -> LessonView:
         await timetable_changes.move(call.session, call.user, call.path_id("id"), call.body)
         return await _one(call, call.path_id("id"))
 
     @api.route("POST", r"/api/lessons/{id:\d+}/cancel", summary="Cancel a lesson (hủy tiết)", tag="timetable",
                body=CancelIn, response=LessonView, roles=ADMIN, errors=(403, 404, 409),
                description="The lesson stays listed as cancelled, with the reason; no one may enter it.")
-    async def cancel(call: Call) -> LessonView:
+    async def cancel_lesson(call: Call) -> LessonView:
         await timetable_changes.cancel(call.session, call.user, call.path_id("id"), call.body)
         return await _one(call, call.path_id("id"))
 
     @api.route("POST", r"/api/lessons/{id:\d+}/makeup", summary="Schedule a make-up lesson (dạy bù)",
                tag="timetable", body=MakeupIn, response=LessonView, status=201, roles=ADMIN,
                errors=(403, 404, 409), description="A new lesson for a cancelled one, at a new time.")
-    async def makeup(call: Call) -> LessonView:
+    async def makeup_lesson(call: Call) -> LessonView:
         new_id = await timetable_changes.makeup(call.session, call.user, call.path_id("id"), call.body)
         return await _one(call, new_id)
 
     @api.route("POST", r"/api/lessons/{id:\d+}/substitute", summary="A substitute teacher (dạy thay)",
                tag="timetable", body=SubstituteIn, response=LessonView, roles=ADMIN, errors=(403, 404, 409),
                description="Another teacher teaches this lesson (they need not be assigned to the class).")
-    async def substitute(call: Call) -> LessonView:
+    async def substitute_lesson(call: Call) -> LessonView:
         await timetable_changes.substitute(call.session, call.user, call.path_id("id"), call.body)
         return await _one(call, call.path_id("id"))
 
@@ -130,6 +130,6 @@ def register(api: Api) -> None:
                errors=(403, 404, 409),
                description="A teacher asks to move (proposed: new time), cancel, or hand over (proposed: "
                "teacher_id) one of their lessons; an administrator approves or refuses it.")
-    async def request_change(call: Call) -> ChangeRequestOut:
+    async def request_lesson_change(call: Call) -> ChangeRequestOut:
         request_id = await timetable_changes.request_change(call.session, call.user, call.path_id("id"), call.body)
         return await timetable_changes.get_request(call.session, call.user, request_id)

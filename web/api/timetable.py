@@ -38,13 +38,13 @@ def register(api: Api) -> None:
                response=periods.PeriodsOut,
                description="Numbered periods 1–10 with their session and local start and end; the usual "
                "ones (is_default) until the school sets its own.")
-    async def get_periods(call: Call) -> periods.PeriodsOut:
+    async def get_school_periods(call: Call) -> periods.PeriodsOut:
         return await periods.periods_of(call.session, call.user.school_id)
 
     @api.route("PUT", "/api/school/periods", summary="Set the school day's periods", tag="timetable",
                body=periods.PeriodsIn, response=periods.PeriodsOut, roles=ADMIN, errors=(403,),
                description="Replaces every period; periods may not overlap.")
-    async def put_periods(call: Call) -> periods.PeriodsOut:
+    async def put_school_periods(call: Call) -> periods.PeriodsOut:
         return await periods.set_periods(call.session, call.user, call.body)
 
     @api.route("POST", "/api/timetable/generate", summary="Generate a term of weekly lessons", tag="timetable",
@@ -52,14 +52,14 @@ def register(api: Api) -> None:
                description="Each entry is a weekly lesson (class, subject, assigned teacher, weekday 1–7, "
                "periods) from `from` to `to`. All or nothing: 409 naming the first clash; `dry_run` counts "
                "the lessons and lists every clash without writing.")
-    async def generate(call: Call) -> GenerateOut:
+    async def generate_timetable(call: Call) -> GenerateOut:
         return await timetable_series.generate(call.session, call.user, call.body, _lang(call))
 
     @api.route("GET", "/api/timetable/week", summary="A week of the timetable", tag="timetable", query=WeekQuery,
                response=WeekOut, errors=(403, 404),
                description="Monday to Sunday of `date`'s week (default this week), for a class, a teacher, or "
                "the whole school (among the lessons you may see).")
-    async def week(call: Call) -> WeekOut:
+    async def timetable_week(call: Call) -> WeekOut:
         q = call.query
         return await timetable_series.week(call.session, call.user, q.date, class_id=q.class_id,
                                            teacher_id=q.teacher_id)
@@ -67,7 +67,7 @@ def register(api: Api) -> None:
     @api.route("GET", "/api/timetable/change-requests", summary="Teachers' change requests", tag="timetable",
                query=RequestsQuery, response=Page[ChangeRequestOut], roles=STAFF,
                description="Administrators see the school's; teachers their own. Newest first.")
-    async def list_requests(call: Call) -> Page[ChangeRequestOut]:
+    async def list_change_requests(call: Call) -> Page[ChangeRequestOut]:
         return Page[ChangeRequestOut](items=await timetable_changes.list_requests(
             call.session, call.user, call.query.status))
 
@@ -75,12 +75,12 @@ def register(api: Api) -> None:
                tag="timetable", body=DecisionIn, response=ChangeRequestOut, roles=ADMIN, errors=(404, 409),
                description="Applies the requested move, cancellation or substitution (the timetable's rules "
                "apply).")
-    async def approve(call: Call) -> ChangeRequestOut:
+    async def approve_change_request(call: Call) -> ChangeRequestOut:
         await timetable_changes.decide(call.session, call.user, call.path_id("id"), True, call.body.note)
         return await timetable_changes.get_request(call.session, call.user, call.path_id("id"))
 
     @api.route("POST", r"/api/timetable/change-requests/{id:\d+}/refuse", summary="Refuse a change request",
                tag="timetable", body=DecisionIn, response=ChangeRequestOut, roles=ADMIN, errors=(404, 409))
-    async def refuse(call: Call) -> ChangeRequestOut:
+    async def refuse_change_request(call: Call) -> ChangeRequestOut:
         await timetable_changes.decide(call.session, call.user, call.path_id("id"), False, call.body.note)
         return await timetable_changes.get_request(call.session, call.user, call.path_id("id"))
