@@ -18,6 +18,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school import access, audit, catalogue
@@ -482,6 +483,17 @@ async def run_import(db: Database, actor: User, kind: Kind, sheet: Sheet, *, sch
     people = kind in ("students", "teachers")
     passwords = {r.row: new_password() for r in first.creating()} if people else {}
     hashes = dict(zip(passwords, await _hash_all(list(passwords.values())), strict=True))
+    try:
+        return await _commit(db, actor, kind, sheet, school_year_id, filename, hashes, passwords)
+    except IntegrityError as exc:  # another import took a name between the check and the insert
+        raise Conflict("the school's records changed while importing: try again", reason="rolls_changed") from exc
+
+
+async def _commit(db: Database, actor: User, kind: Kind, sheet: Sheet, school_year_id: int | None, filename: str,
+                  hashes: dict[int, str], passwords: dict[int, str]) -> RollsImported:
+    """The rows checked again and written in one unit of work (SQLite's write lock taken first),
+    with the import's audit entry."""
+    people = kind in ("students", "teachers")
     async with db.session(immediate=True) as session:
         again = await plan(session, actor, kind, sheet, school_year_id)
         if not again.ok:

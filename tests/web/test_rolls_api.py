@@ -2,8 +2,10 @@
 nothing with generated usernames and one-time passwords, exported back in the same shape."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import zipfile
 
 from aiohttp import FormData
 from openpyxl import Workbook, load_workbook
@@ -22,6 +24,14 @@ def xlsx(rows: list[list[object]]) -> bytes:
         book.active.append(row)
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue()
+
+
+def zip_bomb() -> bytes:
+    """A workbook-looking zip that unpacks to 48 MB."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"0" * (48 * 1024 * 1024))
     return out.getvalue()
 
 
@@ -181,6 +191,7 @@ async def test_files_that_cannot_be_read_are_refused_by_the_file_field(client, a
         ("Họ và tên,Lớp\n".encode(), "rolls_no_rows"),
         (b"PK\x03\x04broken", "rolls_bad_file"),
         (("Họ và tên,Lớp\n" + "An,10A1\n" * 2001).encode(), "rolls_too_many_rows"),
+        (zip_bomb(), "rolls_bad_file"),
     ]
     for data, reason in cases:
         response = await post(client, admin, "students", "preview", data, "x.csv", "vi")
@@ -195,6 +206,17 @@ async def test_files_that_cannot_be_read_are_refused_by_the_file_field(client, a
     assert no_file.status == 422
     not_multipart = await client.post("/api/rolls/students/preview", json={}, headers=admin)
     assert not_multipart.status == 415
+
+
+async def test_the_same_file_imported_twice_at_once_creates_each_account_once(client, app, admin, demo) -> None:
+    before = await count_users(app)
+    data = xlsx(STUDENTS)
+    first, second = await asyncio.gather(post(client, admin, "students", "import", data),
+                                         post(client, admin, "students", "import", data))
+    results = sorted([await first.json(), await second.json()], key=lambda r: r["created"])
+    assert (first.status, second.status) == (201, 201)
+    assert [(r["created"], r["skipped"]) for r in results] == [(0, 4), (3, 1)]
+    assert await count_users(app) == before + 3
 
 
 async def test_the_school_year_is_chosen_or_refused(client, admin, demo) -> None:
