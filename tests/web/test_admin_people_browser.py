@@ -18,7 +18,8 @@ ADMIN_PAGES = ["/admin/timetable", "/admin/classes", "/admin/users", "/admin/sub
 WIDEST = """() => {
   const out = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > 361
     && ![...el.querySelectorAll('*')].some((c) => c.getBoundingClientRect().right > 361));
-  return out.slice(0, 3).map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className}`).join(', ');
+  return out.slice(0, 3)
+    .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className}`).join(', ');
 }"""
 
 
@@ -68,7 +69,8 @@ async def test_admin_edits_a_students_name_and_the_change_log_shows_it(
     entry = page.locator("#audit-list tbody tr[data-entity='user'][data-action='update']").first
     await expect(entry.locator(".audit-action")).to_have_text("Sửa")
     await expect(entry.locator(".audit-entity")).to_have_text("Tài khoản · Lê Văn Ân")
-    await expect(entry.locator("li[data-field='full_name']")).to_have_text("Họ và tên: Lê Văn An → Lê Văn Ân")
+    change = entry.locator("li[data-field='full_name']")
+    await expect(change).to_have_text("Họ và tên: Lê Văn An → Lê Văn Ân")
     await expect(entry.locator("td").first).to_have_text(demo.admin.full_name)
     # Filtered to deletions: none.
     await page.select_option("#audit-action", "delete")
@@ -79,7 +81,7 @@ async def test_admin_edits_a_students_name_and_the_change_log_shows_it(
     await page.get_by_role("button", name="Bỏ lọc").click()
     await page.locator(".lang-button[data-lang='en']").click()
     await expect(page.locator("h1")).to_have_text("Change log")
-    await expect(entry.locator("li[data-field='full_name']")).to_have_text("Full name: Lê Văn An → Lê Văn Ân")
+    await expect(change).to_have_text("Full name: Lê Văn An → Lê Văn Ân")
 
 
 async def test_a_reset_password_is_shown_once_and_its_owner_chooses_their_own(
@@ -119,6 +121,32 @@ async def test_a_reset_password_is_shown_once_and_its_owner_chooses_their_own(
         await other.page.click("#password-form button[type=submit]")
         await other.page.wait_for_url(f"{live_server.url}/lessons")
         await expect(other.page.locator("h1")).to_have_text("Tiết học của tôi")
+
+
+async def test_deleting_a_teacher_with_lessons_offers_locking_instead(
+    live_server: LiveServer, demo: DemoSchool, browser_page: BrowserPage
+) -> None:
+    page = browser_page.page
+    teacher = demo.teacher
+    await sign_in(page, live_server, demo.admin, next_path="/admin/users?role=teacher")
+    row = page.locator("#users-table tbody tr", has_text=teacher.full_name)
+    await row.get_by_role("button", name=f"Xóa tài khoản {teacher.full_name}").click()
+    dialog = page.locator("#confirm-dialog")
+    await expect(dialog.locator("h2")).to_have_text(f"Xóa tài khoản {teacher.full_name}?")
+    await expect(dialog.locator("#confirm-text")).to_contain_text("Chỉ xóa được tài khoản chưa có dữ liệu nào")
+    await dialog.get_by_role("button", name="Xóa", exact=True).click()
+    await expect(dialog.locator(".form-error")).to_contain_text(
+        f"Không thể xóa tài khoản {teacher.full_name} vì đã có dữ liệu: ")
+    await expect(dialog.locator(".form-error")).to_contain_text("tiết học")
+    await expect(dialog.get_by_role("button", name="Xóa", exact=True)).to_be_hidden()
+    await dialog.get_by_role("button", name="Khóa tài khoản").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.locator("#users-status")).to_have_text(f"Đã khóa tài khoản {teacher.full_name}.")
+    await expect(row.locator(".status-inactive")).to_have_text("Đã khóa")
+    await expect(row.get_by_role("button", name=f"Mở khóa tài khoản {teacher.full_name}")).to_be_visible()
+    refused = await page.request.post(f"{live_server.url}/api/auth/login",
+                                      data={"username": teacher.username, "password": teacher.password})
+    assert refused.status == 401
 
 
 async def test_every_admin_page_fits_360_px_with_the_nav_behind_menu(

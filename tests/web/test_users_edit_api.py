@@ -79,6 +79,8 @@ async def test_refusals_carry_reasons_fields_and_vietnamese(client, admin, demo:
     codes = {f["field"]: f["code"] for f in (await bad.json())["error"]["fields"]}
     assert codes == {"full_name": "control_characters", "username": "bad_format", "is_active": "not_boolean",
                      "role": "unknown_field"}
+    blank = await client.patch(f"/api/users/{sid}", headers={**admin, **VI}, json={"full_name": "   "})
+    assert (await blank.json())["error"]["fields"][0]["message"] == "Vui lòng nhập họ và tên."
     long = await client.patch(f"/api/users/{sid}", headers=admin, json={"full_name": "A" * 201})
     assert (await long.json())["error"]["fields"][0]["code"] == "too_long"
     missing = await client.patch("/api/users/999999", headers=admin, json={"full_name": "X"})
@@ -188,7 +190,8 @@ async def test_reset_password_forces_a_change_before_anything_else(client, admin
     assert refused.status == 403
     error = (await refused.json())["error"]
     assert error["reason"] == "password_change_required"
-    assert error["message"] == "Mật khẩu của bạn vừa được đặt lại. Vui lòng đổi mật khẩu trước khi tiếp tục."
+    assert error["message"] == ("Mật khẩu của bạn vừa được đặt lại. "
+                                "Vui lòng đổi mật khẩu trước khi tiếp tục.")
     changed = await client.post("/api/auth/password", headers=headers, json={
         "current_password": password, "new_password": "mat-khau-rieng-cua-toi"})
     assert changed.status == 204, await changed.text()
@@ -214,7 +217,9 @@ async def test_audit_log_pages_and_filters(client, admin, demo: DemoSchool):
     mine = await audit(client, admin, f"?actor_id={me['id']}&entity=user&action=update")
     assert len(mine) == 5
     today = datetime.now(UTC).date()
-    assert len(await audit(client, admin, f"?from={today.replace(year=today.year - 1)}&to={today.replace(year=today.year - 1)}")) == 0
+    last_year = today.replace(year=today.year - 1)
+    assert len(await audit(client, admin, f"?from={last_year}&to={last_year}")) == 0
+    assert len(await audit(client, admin, f"?from={today}&to={today}&entity=user&action=update")) == 5
     bad = await client.get("/api/audit?limit=0&entity=<x>&from=yesterday", headers=admin)
     assert bad.status == 422
     fields = {f["field"]: f["code"] for f in (await bad.json())["error"]["fields"]}
