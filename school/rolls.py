@@ -69,6 +69,9 @@ class RollRow(BaseModel):
     """create: written by the import; skip: already there (the same person, class or assignment)."""
     username: str | None = None
     """For a person to create: the username given, or the one that will be generated."""
+    enrol_existing: bool = False
+    """A student who has an account but no class this school year: enrolled in the row's class,
+    keeping their account and password."""
 
 
 class RollsPreview(BaseModel):
@@ -123,8 +126,12 @@ class Plan:
     def creating(self) -> list[_Row]:
         return [r for r in self.rows if r.action == "create"]
 
+    def new_accounts(self) -> list[_Row]:
+        return [r for r in self.creating() if "existing" not in r.data]
+
     def preview(self, lang: str) -> RollsPreview:
         rows = [RollRow(row=r.row, values=r.values, action=r.action, username=r.username,
+                        enrol_existing="existing" in r.data,
                         problems=[RollProblem(column=c, code=code, params=p,
                                               message=catalogue.text(code, lang, p, c) or code)
                                   for c, code, p in r.problems]) for r in self.rows]
@@ -273,15 +280,17 @@ def _check_username(row: _Row, school: _School, seen: dict[str, int], role: Role
         return
     if role is Role.student:
         cls = row.data.get("class")
-        if cls is not None and school.members.get(existing.id) not in (None, cls.id):
+        if cls is None:
+            return  # the class is what is wrong (said already)
+        if school.members.get(existing.id) not in (None, cls.id):
             row.problem("class_name", "rolls_student_elsewhere", name=existing.full_name,
                         **{"class": next((c.name for c in school.classes.values()
                                           if c.id == school.members[existing.id]), "")})
             return
-        if cls is not None and school.members.get(existing.id) == cls.id:
+        if school.members.get(existing.id) == cls.id:
             row.action = "skip"
-        else:
-            row.problem("username", "rolls_username_taken", username=given, name=existing.full_name)
+        else:  # last year's student, in no class this year: enrolled, keeping their account
+            row.data["existing"] = existing
     else:
         row.action = "skip"
 
@@ -481,7 +490,7 @@ async def run_import(db: Database, actor: User, kind: Kind, sheet: Sheet, *, sch
     if not first.ok:
         raise RollsRejected(first)
     people = kind in ("students", "teachers")
-    passwords = {r.row: new_password() for r in first.creating()} if people else {}
+    passwords = {r.row: new_password() for r in first.new_accounts()} if people else {}
     hashes = dict(zip(passwords, await _hash_all(list(passwords.values())), strict=True))
     try:
         return await _commit(db, actor, kind, sheet, school_year_id, filename, hashes, passwords)
@@ -498,7 +507,7 @@ async def _commit(db: Database, actor: User, kind: Kind, sheet: Sheet, school_ye
         again = await plan(session, actor, kind, sheet, school_year_id)
         if not again.ok:
             raise RollsRejected(again)
-        if people and any(r.row not in hashes for r in again.creating()):
+        if people and any(r.row not in hashes for r in again.new_accounts()):
             raise Conflict("the school's records changed while importing: try again", reason="rolls_changed")
         credentials, year_name = await _write(session, actor, again, hashes, passwords)
         created, skipped = len(again.creating()), len(again.rows) - len(again.creating())
@@ -517,11 +526,15 @@ async def _write(session: AsyncSession, actor: User, plan_: Plan, hashes: dict[i
     rows = plan_.creating()
     if plan_.kind in ("students", "teachers"):
         role = Role.student if plan_.kind == "students" else Role.teacher
+        fresh = [row for row in rows if "existing" not in row.data]
         users = [User(school_id=actor.school_id, username=row.username, full_name=row.values["full_name"],
-                      role=role, password_hash=hashes[row.row], must_change_password=True) for row in rows]
+                      role=role, password_hash=hashes[row.row], must_change_password=True) for row in fresh]
         session.add_all(users)
         await session.flush()  # one batch of inserts: the ids come back
-        for row, user in zip(rows, users, strict=True):
+        for row in rows:
+            if "existing" in row.data:
+                session.add(ClassStudent(class_id=row.data["class"].id, student_id=row.data["existing"].id))
+        for row, user in zip(fresh, users, strict=True):
             cls = row.data.get("class")
             if cls is not None:
                 session.add(ClassStudent(class_id=cls.id, student_id=user.id))

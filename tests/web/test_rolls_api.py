@@ -219,7 +219,7 @@ async def test_the_same_file_imported_twice_at_once_creates_each_account_once(cl
     assert await count_users(app) == before + 3
 
 
-async def test_the_school_year_is_chosen_or_refused(client, admin, demo) -> None:
+async def test_the_school_year_is_chosen_or_refused(client, admin, demo, login) -> None:
     other = await client.post("/api/school-years", headers=admin, json={
         "name": "2040-2041", "starts_on": "2040-09-05", "ends_on": "2041-05-31"})
     year_id = (await other.json())["id"]
@@ -227,6 +227,19 @@ async def test_the_school_year_is_chosen_or_refused(client, admin, demo) -> None
     there = await (await post(client, admin, "students", "preview", data, query=f"?school_year_id={year_id}")).json()
     assert there["school_year"] == "2040-2041"
     assert there["rows"][0]["problems"][0]["code"] == "rolls_class_unknown"  # 10A1 is in the current year
+    # A new school year: last year's students (by username) are enrolled in their new class, keeping their accounts.
+    made = await client.post("/api/classes", headers=admin, json={"name": "11A1", "grade": 11, "school_year_id": year_id})
+    new_class = (await made.json())["id"]
+    moving = xlsx([["Họ và tên", "Lớp", "Tên đăng nhập"], ["Lê Văn An", "11A1", "hs.an"], ["Mai Anh", "11A1", ""]])
+    checked = await (await post(client, admin, "students", "preview", moving, query=f"?school_year_id={year_id}")).json()
+    assert [(r["action"], r["enrol_existing"], r["username"]) for r in checked["rows"]] == [
+        ("create", True, "hs.an"), ("create", False, "anh.m")]
+    done = await (await post(client, admin, "students", "import", moving, query=f"?school_year_id={year_id}")).json()
+    assert done["created"] == 2 and [c["username"] for c in done["credentials"]] == ["anh.m"]
+    detail = await (await client.get(f"/api/classes/{new_class}", headers=admin)).json()
+    assert sorted(s["username"] for s in detail["students"]) == ["anh.m", "hs.an"]
+    await login(demo.students[0])  # the old password still works
+
     missing = await post(client, admin, "students", "preview", data, query="?school_year_id=999")
     assert missing.status == 422 and (await missing.json())["error"]["fields"][0]["field"] == "school_year_id"
 

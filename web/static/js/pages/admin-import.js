@@ -99,7 +99,7 @@ function renderPreview() {
   const headers = [t('imp.row'), ...keys.map((key) => t(`imp.col.${key}`)), t('imp.result'), t('imp.problems')];
   const rows = preview.rows.map((row) => {
     const bad = new Set(row.problems.map((p) => p.column));
-    const action = row.problems.length ? 'problem' : row.action;
+    const action = row.problems.length ? 'problem' : row.enrol_existing ? 'enrol' : row.action;
     const cells = keys.map((key) => {
       const value = row.values[key] ?? '';
       const generated = key === 'username' && !value && row.username && action === 'create';
