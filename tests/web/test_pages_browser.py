@@ -302,7 +302,8 @@ async def test_the_admin_creates_a_student_and_adds_them_to_a_class(
     await page.fill("#user-username", "hs.mai")
     await page.fill("#user-password", "mat-khau-mai-2026")
     await page.click("#user-form button[type=submit]")
-    await expect(page.locator("#user-form [aria-invalid='true'], #user-form .form-error").first).to_be_visible()
+    await expect(page.locator("#user-form-username-error")).to_have_text(
+        "Tên đăng nhập “hs.mai” đã có người dùng. Vui lòng chọn tên khác.")
 
     await page.goto(f"{live_server.url}/admin/classes/{demo.class_id}")
     await expect(page.locator("#class-title")).to_have_text(f"Lớp {demo.class_name}")
