@@ -62,6 +62,16 @@ def positive_int(value: str) -> int:
     return number
 
 
+def non_negative_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from exc
+    if not 0 <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be zero or a positive number of seconds: {value!r}")
+    return seconds
+
+
 def positive_seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -106,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds without RTCP after which a WHIP/WHEP peer has left (default 30)")
     parser.add_argument("--connect-timeout", type=positive_seconds, default=30.0,
                         help="seconds a WHIP/WHEP peer has to connect its media after its answer (default 30)")
+    parser.add_argument("--room-linger", type=non_negative_seconds, default=120.0,
+                        help="seconds an emptied lesson room waits for someone to come back before it closes "
+                        "(default 120; 0 closes it at once)")
     parser.add_argument("--node-id", default=os.environ.get("LOPHOC_NODE_ID", "main"),
                         help="this process's name in the attendance log (one per worker process)")
     parser.add_argument("--session-hours", type=float, default=12.0, help="sign-in lifetime in hours")
@@ -140,6 +153,7 @@ def config_from(args: argparse.Namespace) -> Config:
         join_capacity=args.join_capacity,
         peer_silence=timedelta(seconds=args.peer_silence),
         connect_timeout=timedelta(seconds=args.connect_timeout),
+        room_linger=timedelta(seconds=args.room_linger),
         node_id=args.node_id,
         session_ttl=timedelta(hours=args.session_hours),
         secure_cookies=args.secure_cookies,

@@ -54,6 +54,10 @@ class MediaConfig:
     """A WHIP or WHEP peer whose media has not connected this long after its answer never will."""
     close_warnings: tuple[timedelta, ...] = (timedelta(minutes=5), timedelta(minutes=1))
     """Everyone is warned (`lesson_ending`) this long before the room closes by itself."""
+    empty_linger: timedelta = timedelta(0)
+    """An emptied room stays open this long for someone to come back (a teacher whose network
+    dropped finds the lock, the grants, the groups and the board as they were); zero closes it at
+    once. The lesson's own end closes it whatever this says."""
 
     def servers_for(self, user_id: int) -> tuple[RTCIceServer, ...]:
         return self.ice_servers_for(user_id) if self.ice_servers_for is not None else self.ice_servers
@@ -118,6 +122,8 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         """The lesson's breakout groups (none until the teacher starts them)."""
         self.features: dict[str, LessonFeature] = lesson_features(self)
         """Chat, questions, hands, polls, moderation, participation: each feature's state, by name."""
+        self._linger: asyncio.Task[None] | None = None
+        """The close of an emptied room, waiting for someone to come back."""
         self._spawn(self._watch_peers())
         self._end_at_schedule()
 
@@ -159,6 +165,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         sessions it replaced, whose presence `let_go` puts aside outside the action."""
         replaced = [p for p in self.same_user_sessions(participant.user_id, "ws")
                     if p is not participant] if participant.via == "ws" else []
+        self._stay_open()
         if participant.user_id in self.grants:  # what the teacher allowed outlives a reconnection
             participant.permissions = dict(self.grants[participant.user_id])
         participant.room = self.assigned_room(participant)
@@ -304,7 +311,7 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
         for feature in self.features.values():
             feature.left(participant)
         if self.empty and not self.closed:
-            self._begin_close()
+            self.emptied()
         elif participant.user_id == self.lesson.teacher_id:
             self._recording_may_change()  # the teacher gone: the recording pauses
         return True
@@ -407,6 +414,38 @@ class LessonRoom(LessonRecording, PeerWatch, Publishing, Receiving):
                 await self._write_leave(participant, participant.left_reason or "left")
 
     # --- lifetime --------------------------------------------------------------------------------
+    def emptied(self) -> None:
+        """Nobody is in the room or waiting (an action): it closes now, or after the linger unless
+        someone comes back."""
+        seconds = self.media.empty_linger.total_seconds()
+        if seconds <= 0:
+            self._begin_close()
+        elif self._linger is None:
+            self._linger = asyncio.ensure_future(self._close_if_still_empty(seconds))
+            self._tasks.add(self._linger)  # the room's own close cancels it
+            self._linger.add_done_callback(self._tasks.discard)
+            self._linger.add_done_callback(_log_failure)
+
+    def _stay_open(self) -> None:
+        """Someone is back (an action): the emptied room's close is called off."""
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+
+    async def _close_if_still_empty(self, seconds: float) -> None:
+        me = asyncio.current_task()
+        await asyncio.sleep(seconds)
+
+        def check() -> None:
+            if self._linger is not me:  # called off meanwhile
+                return
+            self._linger = None
+            if self.empty and not self.closed:
+                self._begin_close()
+
+        with contextlib.suppress(ActorStopped):
+            await self.actor.call(check)
+
     def _begin_close(self) -> None:
         """Decided in an action: no join gets in from now on; the rest happens outside."""
         self.closed = True

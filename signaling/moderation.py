@@ -188,7 +188,7 @@ class Moderation(LessonFeature):
 
     def _maybe_close(self) -> None:
         if self.lesson.empty and not self.lesson.closed:
-            self.lesson._begin_close()
+            self.lesson.emptied()
 
     # --- the feature's hooks --------------------------------------------------------------------
     def welcome(self, participant: Participant) -> dict[str, Any]:

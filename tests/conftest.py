@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ class LiveServer:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
+    # Rooms close as soon as they empty (the linger has its own tests): tests that leave and come
+    # back, or wait for the lesson video, see the reopened room at once.
     return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",),
-                  db_strict=True)
+                  db_strict=True, room_linger=timedelta(0))
 
 
 @pytest.fixture

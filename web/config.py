@@ -69,6 +69,9 @@ class Config:
     """A WHIP or WHEP peer that sends no RTCP for this long has vanished: it leaves the lesson."""
     connect_timeout: timedelta = timedelta(seconds=30)
     """A WHIP or WHEP peer whose media has not connected this long after its answer is dropped."""
+    room_linger: timedelta = timedelta(seconds=120)
+    """An emptied lesson room waits this long for someone to come back before it closes (its lock,
+    grants, groups and board stay as they were); zero closes it at once."""
     join_capacity: int = JOIN_CAPACITY
     """Joins negotiated at once; more wait a few seconds for a turn, then get 503 / overloaded."""
 

@@ -97,6 +97,7 @@ async def rooms_context(app: web.Application) -> AsyncIterator[None]:
     app[JOIN_GATE] = JoinGate(config.join_capacity)
     media = MediaConfig(announced=config.ice_addresses, ice_servers=config.rtc_ice_servers(),
                         peer_silence=config.peer_silence, connect_timeout=config.connect_timeout,
+                        empty_linger=config.room_linger,
                         ice_servers_for=IceServers.of(config).rtc_for)
     app[ROOMS] = RoomRegistry(media, attendance, recorder_for, app[JOIN_GATE], db)
     try:

@@ -25,7 +25,7 @@ GRACE = timedelta(seconds=1.5)
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",),
-                  attendance_grace=GRACE)
+                  attendance_grace=GRACE, room_linger=timedelta(0))
 
 
 async def token(login: Login, who: Any) -> str:

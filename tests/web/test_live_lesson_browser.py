@@ -7,6 +7,8 @@ Two browser processes (separate profiles) against one live server; the server an
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import re
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,8 @@ WAIT_MS = 20_000
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     """The shared config, but announcing loopback only, so browsers on this machine reach the SFU."""
-    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",))
+    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=("127.0.0.1",),
+                  room_linger=timedelta(0))
 
 
 def write_y4m(path: Path, size: tuple[int, int] = CLIP_SIZE, frames: int = CLIP_FRAMES) -> Path:

@@ -9,6 +9,8 @@ ignored) and announcing this machine's own network address (as a school's server
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncio
 import re
 import socket
@@ -62,7 +64,8 @@ def own_network_address() -> str:
 @pytest.fixture(params=["loopback", "network"])
 def config(request: pytest.FixtureRequest, tmp_path: Path) -> Config:
     address = "127.0.0.1" if request.param == "loopback" else own_network_address()
-    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=(address,), db_strict=True)
+    return Config(data_dir=tmp_path / "data", admin_password=ADMIN_PASSWORD, ice_addresses=(address,), db_strict=True,
+                  room_linger=timedelta(0))
 
 
 async def test_a_student_with_default_privacy_watches_the_teachers_camera(
