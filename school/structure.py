@@ -228,7 +228,8 @@ async def _classes_out(session: AsyncSession, classes: list[SchoolClass]) -> lis
     counts: dict[int, int] = {class_id: n for class_id, n in counted}
     lessons: dict[int, int] = {class_id: n for class_id, n in await session.execute(
         select(Lesson.class_id, func.count()).where(Lesson.class_id.in_(ids)).group_by(Lesson.class_id))}
-    grades = {g.id: g.level for g in await session.scalars(select(Grade).where(Grade.id.in_({c.grade_id for c in classes})))}
+    grades = {g.id: g.level
+              for g in await session.scalars(select(Grade).where(Grade.id.in_({c.grade_id for c in classes})))}
     years = {
         y.id: y.name
         for y in await session.scalars(

@@ -16,7 +16,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The school year {name} has {count} lessons outside the new dates (e.g. class {klass} on {day})."},
     "no_such_year": {"vi": "Không có năm học này trong trường.", "en": "No such school year in this school."},
     # --- classes
-    "class_exists": {"vi": "Năm học {year} đã có lớp {name}.", "en": "The school year {year} already has a class {name}."},
+    "class_exists": {"vi": "Năm học {year} đã có lớp {name}.",
+                     "en": "The school year {year} already has a class {name}."},
     "class_exists_archived": {
         "vi": "Năm học {year} đã có lớp {name} (đã lưu trữ). Hãy khôi phục lớp đó hoặc chọn tên khác.",
         "en": "The school year {year} already has a class {name} (archived). Restore it or choose another name."},
@@ -52,7 +53,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "code:subject_exists": {
         "vi": "Mã môn {code} đã dùng cho môn {name}.", "en": "The code {code} is already used by {name}."},
     "subject_in_use": {
-        "vi": "Không xóa được môn {name}: môn đang có {lessons} tiết học và {assignments} phân công giảng dạy ({classes}).",
+        "vi": "Không xóa được môn {name}: môn đang có {lessons} tiết học "
+              "và {assignments} phân công giảng dạy ({classes}).",
         "en": "The subject {name} cannot be deleted: it has {lessons} lessons and {assignments} teaching "
               "assignments ({classes})."},
     "no_such_subject": {"vi": "Không có môn học này trong trường.", "en": "No such subject in this school."},

@@ -198,7 +198,8 @@ async def test_subjects_are_unique_ignoring_case_and_accents(client, app, admin,
                         ({"name": "Vật lí 2", "code": "ly"}, "code")):
         clash = await refusal(await client.post("/api/subjects", headers={**admin, **VI}, json=body), 409)
         assert clash["reason"] == "subject_exists" and clash["fields"][0]["field"] == field, body
-    said = await refusal(await client.post("/api/subjects", headers={**admin, **VI}, json={"name": "Đia Lý", "code": "ly"}), 409)
+    said = await refusal(await client.post("/api/subjects", headers={**admin, **VI},
+                                           json={"name": "Đia Lý", "code": "ly"}), 409)
     assert said["message"] == "Mã môn LY đã dùng cho môn Vật lý."
     said = await refusal(await client.post("/api/subjects", headers={**admin, **VI}, json={"name": "vật LÝ"}), 409)
     assert said["message"] == "Trường đã có môn Vật lý (không phân biệt chữ hoa, chữ thường và dấu)."

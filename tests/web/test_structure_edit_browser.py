@@ -122,7 +122,8 @@ async def test_class_page_moves_a_student_in_and_subjects_page_edits_and_deletes
 
     # Without lessons the class is deleted, and the page goes back to the list.
     await page.locator("#class-remove").click()
-    await expect(confirm.locator("p")).to_contain_text("Lớp 10A2 chưa có tiết học nào. Xóa lớp sẽ đưa 1 học sinh ra khỏi lớp")
+    await expect(confirm.locator("p")).to_contain_text(
+        "Lớp 10A2 chưa có tiết học nào. Xóa lớp sẽ đưa 1 học sinh ra khỏi lớp")
     await confirm.get_by_role("button", name="Xóa lớp").click()
     await page.wait_for_url(f"{live_server.url}/admin/classes")
     await expect(page.locator("#classes-table tr", has_text="10A2")).to_have_count(0)
