@@ -491,9 +491,9 @@ function renderPeriodsForm() {
         'tr',
         { dataset: { number: n } },
         h('th', { scope: 'row' }, t('tt.period_n', { n })),
-        h('td', { class: 'field' }, session),
-        h('td', { class: 'field' }, time('starts')),
-        h('td', { class: 'field' }, time('ends')),
+        h('td', {}, h('div', { class: 'field tt-cell' }, session)),
+        h('td', {}, h('div', { class: 'field tt-cell' }, time('starts'))),
+        h('td', {}, h('div', { class: 'field tt-cell' }, time('ends'))),
       );
     }),
   );
@@ -545,7 +545,7 @@ function genRow() {
   const select = (key, items, label) => {
     const s = h('select', { id: `gen-${i}-${key}`, 'data-field': `e${i}_${key}`, 'aria-label': label, dataset: { key } });
     fillSelect(s, items, { placeholder: ['class_id', 'subject_id', 'teacher_id'].includes(key) ? t('common.choose') : null });
-    return h('td', { class: 'field' }, s);
+    return h('td', {}, h('div', { class: 'field tt-cell' }, s));
   };
   const row = h(
     'tr',
