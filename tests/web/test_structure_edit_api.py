@@ -109,6 +109,9 @@ async def test_class_rules_name_the_clash_in_vietnamese(client, admin, demo):
     assert mismatch["fields"][0]["field"] == "name" and mismatch["fields"][0]["code"] == "class_grade_mismatch"
     assert mismatch["fields"][0]["message"] == (
         "Tên lớp 12A1 bắt đầu bằng 12 nhưng lớp thuộc khối 1: tên lớp phải bắt đầu bằng số khối.")
+    english = await refusal(await client.post("/api/classes", headers=admin, json={"name": "12A1", "grade": 1}), 422)
+    assert english["fields"][0]["message"] == ("The class name 12A1 begins with 12 but the class is in grade 1: "
+                                               "a class name begins with its grade.")
     assert (await client.post("/api/classes", headers=admin, json={"name": "A1 năng khiếu", "grade": 1})).status == 201
 
     (year,) = await years(client, admin)
@@ -153,6 +156,7 @@ async def test_a_class_with_lessons_is_archived_not_deleted_and_restored(client,
     archived = (await (await client.get("/api/classes?archived=true", headers=admin)).json())["items"]
     assert [(c["id"], c["lesson_count"], c["student_count"]) for c in archived] == [(demo.class_id, lessons, 4)]
     assert archived[0]["archived_at"] is not None
+    assert (await client.get("/api/classes?archived=maybe", headers=admin)).status == 422
     # Its records stay: the lesson and the roll are still there.
     assert (await client.get(f"/api/lessons/{demo.lesson_id}", headers=admin)).status == 200
     frozen = await refusal(await client.patch(f"/api/classes/{demo.class_id}", headers={**admin, **VI},
