@@ -146,4 +146,15 @@ async def test_class_page_moves_a_student_in_and_subjects_page_edits_and_deletes
     await confirm.get_by_role("button", name="Hủy").click()
     await expect(confirm).to_have_count(0)
     await page.screenshot(path="/tmp/shots/admin-subjects.png", full_page=True)
+    # On a phone the pages with their new action columns do not scroll sideways.
+    await page.set_viewport_size({"width": 360, "height": 760})
+    for path in ("/admin/subjects", "/admin/classes"):
+        await page.goto(f"{live_server.url}{path}")
+        await expect(page.get_by_role("button", name="Sửa").first).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    await page.get_by_role("button", name="Sửa").first.click()
+    await expect(page.locator("#class-edit-dialog")).to_be_visible()
+    box = await page.locator("#class-edit-dialog").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    await page.screenshot(path="/tmp/shots/admin-classes-dialog-360.png")
     browser_page.assert_no_errors("409", "422")
