@@ -350,6 +350,8 @@ async def update_lesson(
     await access.may_manage_lessons_of(
         session, actor, lesson.class_id, lesson.subject_id, lesson.teacher_id
     )
+    if lesson.cancelled_at is not None:
+        raise Conflict("the lesson was cancelled", reason="lesson_cancelled")
     zone = await school_zone(session, actor.school_id)
     changes = data.model_dump(exclude_unset=True)
     for key in ("starts_at", "ends_at"):
@@ -376,6 +378,13 @@ async def update_lesson(
     old, new = audit.changed(before, audit.snapshot(lesson, LESSON_FIELDS))
     if new:
         audit.record(session, actor, "update", "lesson", lesson.id, summary=lesson.title, before=old, after=new)
+    if "starts_at" in new or "ends_at" in new:
+        # The class and the teacher see a rescheduled lesson as such, however it was changed.
+        times = ("starts_at", "ends_at")
+        session.add(LessonChange(
+            school_id=lesson.school_id, lesson_id=lesson.id, kind="move", actor_id=actor.id,
+            before=json.dumps({k: before[k] for k in times}), after=json.dumps({k: new.get(k, before[k]) for k in times})))
+        await session.flush()
     return await get_lesson(session, actor, lesson.id)
 
 

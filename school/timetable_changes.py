@@ -65,6 +65,8 @@ async def _lesson(session: AsyncSession, actor: User, lesson_id: int, *, cancell
         raise Conflict("a make-up lesson is only for a cancelled lesson", reason="lesson_not_cancelled")
     if not cancelled and lesson.cancelled_at is not None:
         raise Conflict("the lesson was cancelled", reason="lesson_cancelled")
+    if not cancelled and (lesson.ended_at is not None or lesson.ends_at <= datetime.now(UTC)):
+        raise Conflict("the lesson has already taken place", reason="lesson_already_held")
     return lesson
 
 
@@ -80,8 +82,6 @@ async def move(session: AsyncSession, actor: User, lesson_id: int, data: MoveIn)
     lesson.starts_at, lesson.ends_at = starts_at, ends_at
     lesson.period_from, lesson.period_to = period_from, period_to
     lesson.closes_at = None
-    if lesson.ended_at is not None and lesson.ended_at < starts_at:
-        lesson.ended_at = None  # ended early at its old time: the room opens at the new one
     await session.flush()
     _notice(session, actor, lesson, "move", before, _when(lesson), data.note)
 

@@ -148,6 +148,9 @@ async def test_patch_moves_a_lesson_and_delete_cancels_it(client, admin, ids):
     assert moved.status == 200
     body = await moved.json()
     assert (body["starts_at"], body["title"]) == ("2030-03-04T01:00:00Z", "Truyện Kiều (tiết 2)")
+    (notice,) = body["changes"]  # the class sees it rescheduled
+    assert (notice["kind"], notice["before"]["starts_at"], notice["after"]["starts_at"]) == (
+        "move", "2030-03-04T00:00:00+00:00", "2030-03-04T01:00:00+00:00")
     reversed_ = await client.patch(f"/api/lessons/{lesson['id']}", headers=admin, json={"ends_at": "2030-03-04T07:00:00"})
     assert reversed_.status == 422
     null = await client.patch(f"/api/lessons/{lesson['id']}", headers=admin, json={"title": None})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -216,7 +217,7 @@ async def _first_lessons(client, admin, term) -> list[dict]:
     return (await week(client, admin, "2040-09-03", class_id=term.class_id))["blocks"]
 
 
-async def test_move_by_periods_is_noticed_by_class_and_teacher(client, app, admin, term):
+async def test_move_by_periods_is_noticed_by_class_and_teacher(client, app, admin, term, demo):
     monday, tuesday = await _first_lessons(client, admin, term)
     moved = await client.post(f"/api/lessons/{monday['id']}/move", headers=admin, json={
         "date": "2040-09-06", "period_from": 4, "period_to": 5, "note": "Hội thao"})
@@ -241,6 +242,15 @@ async def test_move_by_periods_is_noticed_by_class_and_teacher(client, app, admi
     error = (await into_clash.json())["error"]
     assert error["reason"] == "class_busy"
     assert error["message"] == "Lớp 11B2 đã có tiết Toán (GV Nguyễn Thị Lan) lúc 09:35 thứ Năm 06/09."
+    # A lesson that has taken place stays where it was.
+    now = datetime.now(UTC).replace(microsecond=0)
+    past = await (await client.post("/api/lessons", headers=admin, json={
+        "class_id": demo.class_id, "subject_id": term.math, "teacher_id": term.teacher_id, "title": "Toán",
+        "starts_at": (now - timedelta(hours=3)).isoformat(), "ends_at": (now - timedelta(hours=2)).isoformat()})).json()
+    held = await client.post(f"/api/lessons/{past['id']}/move", headers={**admin, **VI}, json={
+        "starts_at": (now + timedelta(days=1)).isoformat(), "ends_at": (now + timedelta(days=1, hours=1)).isoformat()})
+    assert held.status == 409
+    assert (await held.json())["error"]["message"] == "Tiết học đã diễn ra, không thể thay đổi."
     neither = await client.post(f"/api/lessons/{tuesday['id']}/move", headers=admin, json={"note": "x"})
     assert neither.status == 422
     outside = await client.post(f"/api/lessons/{tuesday['id']}/move", headers=admin, json={
