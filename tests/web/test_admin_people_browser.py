@@ -35,7 +35,7 @@ async def test_admin_edits_a_students_name_and_the_change_log_shows_it(
     await page.fill("#user-search", "le van an")
     await expect(rows).to_have_count(1)
     row = rows.first
-    await expect(row.locator("th")).to_have_text("Lê Văn An")
+    await expect(row.locator(".people-full-name")).to_have_text("Lê Văn An")
     await expect(row.locator(".status-active")).to_have_text("Đang hoạt động")
     await row.get_by_role("button", name="Sửa tài khoản Lê Văn An").click()
 

@@ -79,16 +79,16 @@ function renderUsers() {
   const rows = shown.map((u) => ({
     attrs: { dataset: { userId: u.id }, class: [u.id === state.highlight && 'is-new', !u.is_active && 'is-inactive'] },
     cells: [
-      u.full_name,
+      h('span', { class: 'people-name' }, h('span', { class: 'people-full-name' }, u.full_name), statusCell(u)),
       u.username,
       students ? (u.class_id ? h('a', { href: `/admin/classes/${u.class_id}` }, u.class_name ?? String(u.class_id)) : h('span', { class: 'muted' }, t('users.no_class'))) : null,
-      statusCell(u),
       actionsCell(u),
     ].filter((cell) => cell !== null),
   }));
   const headers = [t('user.full_name'), t('user.username')];
   if (students) headers.push(t('user.class'));
-  headers.push(t('ppl.status'), t('common.actions'));
+  headers.push(t('common.actions'));
+  headers[0] = `${t('user.full_name')} · ${t('ppl.status')}`;
   const count = q ? t('ppl.count_shown', { shown: rows.length, n: state.users.length }) : t('users.count', { n: rows.length });
   replace(
     tableEl,
