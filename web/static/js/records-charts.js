@@ -102,9 +102,10 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
     : null;
 
   // Late and left early together is drawn as late; a short visit of an absent student, or time in a
-  // lesson not held yet, in the absent red and a neutral grey (no stylesheet colour for those bars).
+  // lesson not held yet, in the absent red and a neutral grey (the stylesheet has no colour for
+  // those bars: an SVG fill attribute, as the page allows no inline style).
   const tone = (status) => (status === 'late_left_early' ? 'att-late' : `att-${status}`);
-  const BAR_STYLE = { absent: 'fill: var(--att-absent)', not_yet: 'fill: #8a94a6' };
+  const BAR_FILL = { absent: '#b42318', not_yet: '#8a94a6' };
   const rows = students.map((student, i) => {
     const top = AXIS_H + i * ROW_H;
     const statusText = t(`att.status.${student.status}`);
@@ -121,7 +122,7 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
         'rect',
         {
           class: ['timeline-bar', tone(student.status), `att-${student.status}`, open && 'is-open'],
-          style: BAR_STYLE[student.status] ?? null,
+          fill: BAR_FILL[student.status] ?? null,
           x: round(Math.min(left, x1 - 3)),
           y: top + (ROW_H - BAR_H) / 2,
           width: round(width),
