@@ -98,15 +98,15 @@ def _check(periods: list[PeriodIn]) -> None:
     seen: dict[int, int] = {}
     for index, period in enumerate(periods):
         if period.number in seen:
-            raise InvalidField(f"periods.{index}.number", f"period {period.number} is given twice",
+            raise InvalidField(f"periods[{index}].number", f"period {period.number} is given twice",
                                reason="period_duplicate", params={"number": period.number})
         seen[period.number] = index
         if _minutes(period.ends) <= _minutes(period.starts):
-            raise InvalidField(f"periods.{index}.ends", "must be after the start", reason="ends_before_start")
+            raise InvalidField(f"periods[{index}].ends", "must be after the start", reason="ends_before_start")
     by_start = sorted(enumerate(periods), key=lambda item: _minutes(item[1].starts))
     for (_, a), (index, b) in zip(by_start, by_start[1:]):
         if _minutes(b.starts) < _minutes(a.ends):
-            raise InvalidField(f"periods.{index}.starts", f"period {b.number} overlaps period {a.number}",
+            raise InvalidField(f"periods[{index}].starts", f"period {b.number} overlaps period {a.number}",
                                reason="period_overlap", params={"number": b.number, "other": a.number})
 
 

@@ -53,7 +53,7 @@ async def generate(session: AsyncSession, actor: User, data: GenerateIn, lang: s
     planned: list[_Planned] = []
     names: list[tuple[SchoolClass, Subject, User]] = []
     for index, entry in enumerate(data.entries):
-        prefix = f"entries.{index}."
+        prefix = f"entries[{index}]."
         cls = await session.get(SchoolClass, entry.class_id)
         if cls is None or cls.school_id != actor.school_id:
             raise InvalidField(prefix + "class_id", "no such class", reason="invalid")
@@ -100,7 +100,7 @@ async def generate(session: AsyncSession, actor: User, data: GenerateIn, lang: s
     if clashes:
         plan, reason, params = clashes[0]
         raise Conflict(clash_english(reason, params), reason=reason, params=params,
-                       field=f"entries.{plan.entry}.period_from")
+                       field=f"entries[{plan.entry}].period_from")
 
     school = await session.get(School, actor.school_id)
     assert school is not None

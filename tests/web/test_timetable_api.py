@@ -106,7 +106,7 @@ async def test_periods_default_then_set_without_overlaps(client, app, admin, ter
         {"number": 2, "session": "morning", "starts": "07:40", "ends": "08:25"}]})
     assert overlap.status == 422
     field = (await overlap.json())["error"]["fields"][0]
-    assert (field["field"], field["code"]) == ("periods.1.starts", "period_overlap")
+    assert (field["field"], field["code"]) == ("periods[1].starts", "period_overlap")
     assert field["message"] == "Tiết 2 trùng giờ với tiết 1."
     bad_time = await client.put("/api/school/periods", headers=admin, json={"periods": [
         {"number": 1, "session": "morning", "starts": "25:00", "ends": "07:45"}]})
@@ -203,7 +203,7 @@ async def test_outside_the_year_and_not_assigned_are_refused(client, admin, term
     assert (field["field"], field["code"]) == ("teacher_id", "teacher_not_assigned")
     assert field["message"] == "GV Đỗ Thị Hoa chưa được phân công dạy Toán lớp 11B2."
     in_generator = await generate(client, admin, term, [entry(term, teacher_id=term.substitute_id)])
-    assert (await in_generator.json())["error"]["fields"][0]["field"] == "entries.0.teacher_id"
+    assert (await in_generator.json())["error"]["fields"][0]["field"] == "entries[0].teacher_id"
     other_year = await generate(client, admin, term, [entry(term, class_id=demo.class_id)])
     assert (await other_year.json())["error"]["fields"][0]["code"] == "class_not_in_year"
     bad_periods = await generate(client, admin, term, [entry(term, period_from=5, period_to=6)])
@@ -372,3 +372,35 @@ async def test_teacher_requests_and_admin_decides(client, app, admin, term):
     async with app[DATABASE].session() as session:
         summaries = list(await session.scalars(select(AuditEntry.after).where(AuditEntry.entity == "lesson")))
     assert any(json.loads(s or "{}").get("status") == "refused" for s in summaries)
+
+
+async def test_hostile_input_gets_typed_refusals_and_text_stays_text(client, app, admin, term):
+    monday, _ = await _first_lessons(client, admin, term)
+    huge = await client.post(f"/api/lessons/{monday['id']}/cancel", headers=admin, json={"reason": "x" * 501})
+    assert huge.status == 422
+    assert (await huge.json())["error"]["fields"][0]["code"] == "too_long"
+    extra = await client.post(f"/api/lessons/{monday['id']}/move", headers=admin, json={
+        "date": "2040-09-06", "period_from": 1, "evil": True})
+    assert extra.status == 422
+    control = await client.post(f"/api/lessons/{monday['id']}/cancel", headers=admin, json={"reason": "Bão\nlũ"})
+    assert control.status == 422
+    flood = await generate(client, admin, term, [entry(term)] * 301)
+    assert flood.status == 422
+    assert (await flood.json())["error"]["fields"][0]["field"] == "entries"
+    period = await generate(client, admin, term, [entry(term, period_from=11, period_to=11)])
+    assert period.status == 422
+    weekday = await generate(client, admin, term, [entry(term, weekday=8)])
+    assert (await weekday.json())["error"]["fields"][0]["field"] == "entries[0].weekday"
+    before = await lesson_count(app)
+    markup = "<img src=x onerror=alert(1)>"
+    cancelled = await client.post(f"/api/lessons/{monday['id']}/cancel", headers=admin, json={"reason": markup})
+    assert cancelled.status == 200
+    assert (await cancelled.json())["cancel_reason"] == markup  # stored as typed; pages render it as text
+    assert await lesson_count(app) == before
+    periods = await client.put("/api/school/periods", headers=admin, json={"periods": [
+        {"number": 1, "session": "morning", "starts": "07:00", "ends": "07:45"}] * 11})
+    assert periods.status == 422
+    twice = await client.put("/api/school/periods", headers=admin, json={"periods": [
+        {"number": 1, "session": "morning", "starts": "07:00", "ends": "07:45"},
+        {"number": 1, "session": "morning", "starts": "08:00", "ends": "08:45"}]})
+    assert (await twice.json())["error"]["fields"][0]["code"] == "period_duplicate"

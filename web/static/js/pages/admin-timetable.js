@@ -499,14 +499,14 @@ function renderPeriodsForm() {
   );
 }
 
-/** Fields named like `periods.3.starts` or `entries.0.teacher_id` go next to that row's control;
+/** Fields named like `periods[3].starts` or `entries[0].teacher_id` go next to that row's control;
  *  the rest (and a summary) on top of the form. */
 function showRowErrors(f, err, prefix, controlName) {
   const rows = [];
   const others = [];
   for (const item of err.fields ?? []) {
-    const match = new RegExp(`^${prefix}\\.(\\d+)\\.(\\w+)$`).exec(item.field ?? '');
-    if (match) rows.push([controlName(Number(match[1]), match[2]), item.message]);
+    const match = new RegExp(`^${prefix}(?:\\.(\\d+)|\\[(\\d+)\\])\\.(\\w+)$`).exec(item.field ?? '');
+    if (match) rows.push([controlName(Number(match[1] ?? match[2]), match[3]), item.message]);
     else others.push(item);
   }
   showErrors(f, { status: err.status, message: err.message, fields: others });
