@@ -344,6 +344,7 @@ async def add_students(
                 ClassStudent.student_id.in_(ids),
                 SchoolClass.school_year_id == cls.school_year_id,
                 SchoolClass.id != cls.id,
+                SchoolClass.archived_at.is_(None),  # an archived class keeps its roll as it was
             )
         )
     ).all()

@@ -194,6 +194,15 @@ async def test_a_student_is_moved_between_classes_of_the_year(client, app, admin
     assert entry.action == "move" and json.loads(entry.before)["class_name"] == "10A1"
     assert json.loads(entry.after)["class_name"] == "10A2"
 
+    # An archived class keeps its roll: its students join a new class without leaving it.
+    assert (await client.delete(f"/api/classes/{demo.class_id}?archive=true", headers=admin)).status == 204
+    binh = old["students"][0]
+    joined = await created(await client.post(f"/api/classes/{other['id']}/students", headers=admin,
+                                             json={"user_ids": [binh["id"]]}), 200)
+    assert binh["id"] in {s["id"] for s in joined["students"]}
+    kept = await (await client.get(f"/api/classes/{demo.class_id}", headers=admin)).json()
+    assert binh["id"] in {s["id"] for s in kept["students"]} and kept["student_count"] == 3
+
 
 # --- subjects, teams, assignments --------------------------------------------------------------
 async def test_subjects_are_unique_ignoring_case_and_accents(client, app, admin, demo):
