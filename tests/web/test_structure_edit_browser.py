@@ -70,6 +70,12 @@ async def test_admin_renames_a_class_and_reads_a_refusal_by_its_field(
     await expect(row.locator("th")).to_have_text("10A1 Chuyên Toán")
     await expect(archived).to_have_count(0)
 
+    # In English the same table reads in English.
+    await page.get_by_role("button", name="EN").click()
+    await expect(row.get_by_role("button", name="Edit 10A1 Chuyên Toán")).to_have_text("Edit")
+    await expect(row.get_by_role("button", name="Delete 10A1 Chuyên Toán")).to_have_text("Archive class")
+    await page.get_by_role("button", name="VI").click()
+
     # A subject that exists under another spelling is refused next to its name.
     await page.goto(f"{live_server.url}/admin/subjects")
     lesson = await api_get(page, live_server, f"/api/lessons/{demo.lesson_id}")
