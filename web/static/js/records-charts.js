@@ -172,9 +172,9 @@ export function attendanceTimeline({ lesson, students, timeZone, now = Date.now(
   const legend = h(
     'ul',
     { class: 'legend', 'aria-label': t('att.legend') },
-    ['present', 'late', 'left_early', 'absent'].map((status) =>
-      h('li', { dataset: { status } }, swatch(`att-${status}`), t(`att.status.${status}`)),
-    ),
+    ['present', 'late', 'left_early', 'absent', 'not_yet']
+      .filter((status) => status !== 'not_yet' || students.some((student) => student.status === status))
+      .map((status) => h('li', { dataset: { status } }, swatch(`att-${status}`), t(`att.status.${status}`))),
     h('li', {}, swatch('legend-open'), t('att.legend.open')),
     h('li', {}, swatch('legend-edge'), t('att.legend.lesson')),
     showNow ? h('li', {}, swatch('legend-now'), t('att.legend.now')) : null,
