@@ -76,7 +76,8 @@ def _default() -> list[PeriodOut]:
     def day(session: Session, first: int, start: str, breaks: list[int]) -> list[PeriodOut]:
         out, clock = [], _minutes(start)
         for i, gap in enumerate([*breaks, 0]):
-            out.append(PeriodOut(number=first + i, session=session, starts=_clock_of(clock), ends=_clock_of(clock + 45)))
+            out.append(PeriodOut(number=first + i, session=session, starts=_clock_of(clock),
+                                 ends=_clock_of(clock + 45)))
             clock += 45 + gap
         return out
 
@@ -90,8 +91,9 @@ async def periods_of(session: AsyncSession, school_id: int) -> PeriodsOut:
     rows = list(await session.scalars(select(Period).where(Period.school_id == school_id).order_by(Period.number)))
     if not rows:
         return PeriodsOut(periods=DEFAULT_PERIODS, is_default=True)
-    return PeriodsOut(periods=[PeriodOut(number=p.number, session=p.session, starts=p.starts, ends=p.ends)  # type: ignore[arg-type]
-                               for p in rows], is_default=False)
+    periods = [PeriodOut(number=p.number, session=p.session, starts=p.starts, ends=p.ends)  # type: ignore[arg-type]
+               for p in rows]
+    return PeriodsOut(periods=periods, is_default=False)
 
 
 def _check(periods: list[PeriodIn]) -> None:

@@ -383,7 +383,8 @@ async def update_lesson(
         times = ("starts_at", "ends_at")
         session.add(LessonChange(
             school_id=lesson.school_id, lesson_id=lesson.id, kind="move", actor_id=actor.id,
-            before=json.dumps({k: before[k] for k in times}), after=json.dumps({k: new.get(k, before[k]) for k in times})))
+            before=json.dumps({k: before[k] for k in times}),
+            after=json.dumps({k: new.get(k, before[k]) for k in times})))
         await session.flush()
     return await get_lesson(session, actor, lesson.id)
 

@@ -191,7 +191,8 @@ async def _request_out(session: AsyncSession, actor: User, request: ChangeReques
         substitute_name = other.full_name if other else None
     return ChangeRequestOut(
         id=request.id, lesson=await get_lesson(session, actor, request.lesson_id), teacher_id=request.teacher_id,
-        teacher_name=teacher.full_name if teacher else "", kind=request.kind, note=request.note,  # type: ignore[arg-type]
+        teacher_name=teacher.full_name if teacher else "",
+        kind=request.kind, note=request.note,  # type: ignore[arg-type]
         proposed=proposed, proposed_teacher_name=substitute_name, status=request.status,  # type: ignore[arg-type]
         decision_note=request.decision_note, created_at=request.created_at, decided_at=request.decided_at)
 

@@ -146,7 +146,8 @@ async def test_generate_a_term_dry_run_then_for_real(client, app, admin, term):
     # Tiết 1–2 on Monday: 07:00–08:35 in Hà Nội; tiết 3 on Wednesday 08:45–09:30.
     monday = blocks[("2040-09-03T00:00:00Z", "Toán")]
     assert (monday["ends_at"], monday["period_from"], monday["period_to"]) == ("2040-09-03T01:35:00Z", 1, 2)
-    assert (monday["class_name"], monday["teacher_name"], monday["status"]) == ("11B2", "Nguyễn Thị Lan", "upcoming")
+    assert (monday["class_name"], monday["teacher_name"], monday["status"]) == (
+        "11B2", "Nguyễn Thị Lan", "upcoming")
     assert monday["series_id"] is not None
     wednesday = blocks[("2040-09-05T01:45:00Z", "Ngữ văn")]
     assert wednesday["ends_at"] == "2040-09-05T02:30:00Z"

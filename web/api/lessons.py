@@ -11,7 +11,8 @@ from classroom import moderation as records
 from school import timetable, timetable_changes
 from school.models import Role, User
 from school.schemas import LessonCreate, LessonUpdate, Page
-from school.timetable_schemas import CancelIn, ChangeRequestIn, ChangeRequestOut, LessonView, MakeupIn, MoveIn, SubstituteIn
+from school.timetable_schemas import (CancelIn, ChangeRequestIn, ChangeRequestOut, LessonView, MakeupIn, MoveIn,
+                                     SubstituteIn)
 from signaling.admission import room_open
 from web.api.params import DateOrTime, QueryId
 from web.routing import Api, Call
