@@ -193,6 +193,8 @@ async def test_postgresql_database_is_migrated_and_bootstrapped_and_serves_the_a
         cls = await post_json(f"{server.url}/api/classes", admin, {
             "name": "11B2", "grade": 11, "homeroom_teacher_id": teacher["id"],
         })
+        await post_json(f"{server.url}/api/assignments", admin, {  # only an assigned teacher is scheduled
+            "teacher_id": teacher["id"], "class_id": cls["id"], "subject_id": subject["id"]})
         zone = ZoneInfo("Asia/Ho_Chi_Minh")
         starts = datetime.combine(datetime.now(zone).date() + timedelta(days=2), time(8), tzinfo=zone)
         lesson = await post_json(f"{server.url}/api/lessons", admin, {

@@ -177,7 +177,7 @@ async def test_a_whole_class_signing_in_at_the_bell_is_answered(backend, request
     smaller than the class: no connection is held across hashing, so none waits long for one."""
     url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
     app = create_app(Config(data_dir=tmp_path / "data", database_url=url, admin_password=ADMIN_PASSWORD,
-                            db_strict=True, db_pool_size=CLASS_SIZE // 10, db_max_overflow=0, db_pool_timeout=2))
+                            db_strict=True, db_pool_size=CLASS_SIZE // 10, db_max_overflow=0, db_pool_timeout=15))
     client = await aiohttp_client(app)
     password = "mat-khau-lop-10a1"
     password_hash = await hash_password(password)  # once, before the unit of work
