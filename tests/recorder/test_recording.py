@@ -165,6 +165,9 @@ async def test_retention_deletes_old_recordings_and_keeps_a_trace(
                              headers=admin)).status == 422
     assert (await client.put("/api/school/recording-retention", json={"retention_days": 30},
                              headers=admin)).status == 200
+    logged = (await (await client.get("/api/audit", params={"entity": "school"}, headers=admin)).json())["items"]
+    assert [(e["action"], e["before"], e["after"]) for e in logged] == [
+        ("settings", {"recording_retention_days": None}, {"recording_retention_days": 30})]
     assert await apply_retention(app[DATABASE], root, now, {1: 30}) == 1
     assert not old.exists() and recent.exists()
     listed = await (await client.get(f"/api/lessons/{demo.lesson_id}/recordings", headers=admin)).json()

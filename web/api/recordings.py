@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recorder.jobs import chapters_vtt
 from recorder.models import Recording, RecordingView
-from school import access, timetable
+from school import access, audit, timetable
 from school.errors import Conflict, Forbidden, NotFound
 from school.models import Lesson, Role, School, SchoolClass, Subject, User
 from school.timezones import school_today
@@ -299,6 +299,11 @@ def register(api: Api) -> None:
     async def retention(call: Call) -> RetentionOut:
         school = await call.session.get(School, call.user.school_id)
         assert school is not None
+        before = school.recording_retention_days
         school.recording_retention_days = call.body.retention_days
+        if before != school.recording_retention_days:
+            audit.record(call.session, call.user, "settings", "school", school.id, summary=school.name,
+                         before={"recording_retention_days": before},
+                         after={"recording_retention_days": school.recording_retention_days})
         return RetentionOut(retention_days=school.recording_retention_days)
 
