@@ -238,6 +238,11 @@ async def test_the_admin_creates_a_class_then_schedules_a_lesson_for_it_today_in
     await expect(block).to_have_count(1)
     await expect(block.locator(".tt-time")).to_have_text(f"{start:%H:%M}–{end:%H:%M}")
     await expect(block.locator(".tt-meta").first).to_have_text("11B2 · Toán")
+    # With every class shown, the block says whose lesson it is without being opened: its first line.
+    assert await block.evaluate("""b => {
+      const who = b.querySelector('.tt-who').getBoundingClientRect(), box = b.getBoundingClientRect();
+      return who.top >= box.top && who.bottom <= box.bottom + 0.5;
+    }""")
     await expect(page.locator("#lesson-form .form-status")).to_have_text(
         "Đã thêm tiết học “Ôn tập chương 1” vào thời khóa biểu."
     )

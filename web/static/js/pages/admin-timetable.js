@@ -136,9 +136,10 @@ function lessonBlock({ lesson, top, length, col, cols }) {
         },
       },
     },
+    // Class and subject first: a 45-minute block shows two lines until it is hovered or focused.
+    h('strong', { class: 'tt-meta tt-who' }, `${lesson.class_name} · ${lesson.subject_name}`),
     h('span', { class: 'tt-time' }, formatTimeRange(lesson.starts_at, lesson.ends_at, state.timeZone)),
-    h('strong', { class: 'tt-title' }, lesson.title),
-    h('span', { class: 'tt-meta' }, `${lesson.class_name} · ${lesson.subject_name}`),
+    h('span', { class: 'tt-title' }, lesson.title),
     h('span', { class: 'tt-meta tt-teacher' }, lesson.teacher_name),
     periods ? h('span', { class: 'tt-meta tt-period' }, periods) : null,
     h('span', { class: 'tt-meta' }, changeBadges(lesson)),
