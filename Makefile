@@ -9,7 +9,7 @@ ARGS   ?=
 GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board bench-school clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -54,12 +54,17 @@ test: install-test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS),
-# then the class's chat and a poll answered at once (CLASSROOM_ARGS), then the board's fan-out (BOARD_ARGS).
+# then the class's chat and a poll answered at once (CLASSROOM_ARGS), then the board's fan-out (BOARD_ARGS),
+# then a school year's rolls imported and its timetable generated (SCHOOL_ARGS).
 bench: install
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.groups $(GROUPS_ARGS)
 	$(PY) -m bench.classroom $(CLASSROOM_ARGS)
 	$(PY) -m bench.board $(BOARD_ARGS)
+	$(PY) -m bench.school_admin $(SCHOOL_ARGS)
+
+bench-school: install
+	$(PY) -m bench.school_admin $(ARGS)
 
 bench-board: install
 	$(PY) -m bench.board $(ARGS)
