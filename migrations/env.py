@@ -13,6 +13,7 @@ import classroom.models  # noqa: F401
 import recorder.models  # noqa: F401
 import school.audit  # noqa: F401
 import school.models  # noqa: F401
+import school.parents  # noqa: F401
 import school.sessions  # noqa: F401
 import school.timetable_models  # noqa: F401
 import whiteboard.models  # noqa: F401

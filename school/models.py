@@ -26,6 +26,8 @@ class Role(str, enum.Enum):
     admin = "admin"
     teacher = "teacher"
     student = "student"
+    parent = "parent"
+    """Phụ huynh: sees their own children (school/parents.py) and nothing of any class."""
 
 
 class School(Base):
