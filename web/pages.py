@@ -34,6 +34,7 @@ PAGES: dict[str, str] = {
     "/reports/attendance": "reports-attendance.html",
     "/recordings": "recordings.html",
     "/my-results": "my-results.html",
+    "/gradebook": "gradebook.html",
     "/supervision": "supervision.html",
     "/account": "account.html",
     "/admin/audit": "admin-audit.html",

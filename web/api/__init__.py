@@ -6,6 +6,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
                      moderation, my_results, participation, polls, questions, recordings, structure, supervision,
                      users)
 from web.api import audit as audit_log
+from web.api import gradebook as gradebook_api
 from web.api import rolls as rolls_api
 from web.api import settings as school_settings
 from web.api import timetable as timetable_api
@@ -20,6 +21,7 @@ def build_api() -> Api:
         module.register(api)
     school_settings.register(api)
     audit_log.register(api)
+    gradebook_api.register(api)
     rolls_api.register(api)
     timetable_api.register(api)
     return api

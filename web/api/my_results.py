@@ -19,7 +19,8 @@ from classroom.activity import LessonActivity
 from classroom.chat import ChatMessage
 from classroom.polls import Poll, PollAnswer
 from classroom.questions import LessonQuestion
-from school.models import Lesson, Role, School, SchoolClass, Subject, User
+from coursework.grades import DueItem, GradeItem, due_of, grades_of
+from school.models import ClassStudent, Lesson, Role, School, SchoolClass, Subject, User
 from web.routing import Api, Call
 
 
@@ -63,10 +64,69 @@ class MyLessonOut(BaseModel):
     quizzes: list[MyQuizOut]
 
 
+class AttendanceSummaryOut(BaseModel):
+    lessons: int
+    """Lessons of the student's classes that have ended or are under way (not_yet ones left out)."""
+    present: int
+    late: int
+    left_early: int
+    absent: int
+    present_s: int
+    rate: float | None
+    """Lessons attended (any status but absent) as a share of the lessons counted; null when none."""
+
+
+class GradeOut(BaseModel):
+    kind: Literal["quiz", "assignment", "test"]
+    id: int
+    title: str
+    subject_id: int
+    subject_name: str
+    class_id: int
+    score10: float | None
+    status: str
+    at: datetime
+
+
+class DueOut(BaseModel):
+    kind: Literal["quiz", "assignment", "test"]
+    id: int
+    title: str
+    subject_name: str
+    due_at: datetime
+    done: bool
+
+
+class SubjectAverageOut(BaseModel):
+    subject_id: int
+    subject_name: str
+    average10: float | None
+    graded: int
+
+
+class StudentResultsOut(BaseModel):
+    student_id: int
+    full_name: str
+    generated_at: datetime
+    grades: list[GradeOut]
+    """Oldest first."""
+    subjects: list[SubjectAverageOut]
+    """Điểm trung bình per subject: the mean of the graded items' score10."""
+    attendance: AttendanceSummaryOut
+    due: list[DueOut]
+    """Cần làm: not done first, soonest first."""
+
+
 class MyResultsOut(BaseModel):
     generated_at: datetime
     lessons: list[MyLessonOut]
     """Newest first."""
+    grades: list[GradeOut] = []
+    """Kết quả học tập: quizzes, assignments and tests on the 10-point scale, oldest first."""
+    subjects: list[SubjectAverageOut] = []
+    attendance: AttendanceSummaryOut | None = None
+    due: list[DueOut] = []
+    """Cần làm: not done first, soonest first."""
 
 
 async def _lesson_ids(session: AsyncSession, user_id: int) -> set[int]:
@@ -158,6 +218,80 @@ async def my_results(session: AsyncSession, me: User) -> list[MyLessonOut]:
     return out
 
 
+async def attendance_summary(session: AsyncSession, student: User) -> AttendanceSummaryOut:
+    """The student's attendance over the lessons of their classes that have started, by the school's rules."""
+    now = datetime.now(UTC)
+    class_ids = set(await session.scalars(select(ClassStudent.class_id).where(ClassStudent.student_id == student.id)))
+    lessons = list(await session.scalars(select(Lesson).where(
+        Lesson.class_id.in_(class_ids), Lesson.school_id == student.school_id, Lesson.starts_at <= now))) \
+        if class_ids else []
+    counts = Counter[str]()
+    seconds = 0
+    if lessons:
+        school = await session.get(School, student.school_id)
+        assert school is not None
+        ids = [lesson.id for lesson in lessons]
+        events: dict[int, list[AttendanceEvent]] = defaultdict(list)
+        for event in await session.scalars(select(AttendanceEvent).where(
+                AttendanceEvent.user_id == student.id, AttendanceEvent.lesson_id.in_(ids))
+                .order_by(AttendanceEvent.at, AttendanceEvent.id)):
+            events[event.lesson_id].append(event)
+        opened = set(await session.scalars(select(AttendanceEvent.lesson_id).where(
+            AttendanceEvent.lesson_id.in_(ids), AttendanceEvent.role == "teacher", AttendanceEvent.kind == "join")
+            .distinct()))
+        for lesson in lessons:
+            row = lesson_attendance([student.id], events.get(lesson.id, []), starts_at=lesson.starts_at,
+                                    ends_at=lesson.ends_at, now=now,
+                                    late_after=timedelta(minutes=school.late_after_minutes),
+                                    left_early=timedelta(minutes=school.left_early_minutes),
+                                    min_share=school.min_presence_percent / 100, opened=lesson.id in opened)[0]
+            counts[row.status] += 1
+            seconds += row.seconds_present
+    counted = sum(n for status, n in counts.items() if status != "not_yet")
+    attended = counted - counts["absent"]
+    return AttendanceSummaryOut(
+        lessons=counted, present=counts["present"], late=counts["late"] + counts["late_left_early"],
+        left_early=counts["left_early"] + counts["late_left_early"], absent=counts["absent"], present_s=seconds,
+        rate=round(attended / counted, 4) if counted else None)
+
+
+def average(values: list[float | None]) -> float | None:
+    scored = [v for v in values if v is not None]
+    return round(sum(scored) / len(scored), 2) if scored else None
+
+
+def grade_out(item: GradeItem) -> GradeOut:
+    return GradeOut(kind=item.kind, id=item.id, title=item.title, subject_id=item.subject_id,
+                    subject_name=item.subject_name, class_id=item.class_id, score10=item.score10,
+                    status=item.status, at=item.at)
+
+
+def due_out(item: DueItem) -> DueOut:
+    return DueOut(kind=item.kind, id=item.id, title=item.title, subject_name=item.subject_name,
+                  due_at=item.due_at, done=item.done)
+
+
+def subject_averages(grades: list[GradeItem]) -> list[SubjectAverageOut]:
+    by_subject: dict[int, list[GradeItem]] = {}
+    for item in grades:
+        by_subject.setdefault(item.subject_id, []).append(item)
+    out = [SubjectAverageOut(subject_id=sid, subject_name=items[0].subject_name,
+                             average10=average([i.score10 for i in items]),
+                             graded=sum(1 for i in items if i.score10 is not None))
+           for sid, items in by_subject.items()]
+    out.sort(key=lambda s: s.subject_name)
+    return out
+
+
+async def student_results(session: AsyncSession, student: User) -> StudentResultsOut:
+    """Grades, the average per subject, attendance and what is due, of one student."""
+    grades = await grades_of(session, [student.id])
+    return StudentResultsOut(
+        student_id=student.id, full_name=student.full_name, generated_at=datetime.now(UTC),
+        grades=[grade_out(g) for g in grades], subjects=subject_averages(grades),
+        attendance=await attendance_summary(session, student), due=[due_out(d) for d in await due_of(session, student.id)])
+
+
 def register(api: Api) -> None:
     @api.route("GET", "/api/users/me/results", summary="My results", tag="polls", response=MyResultsOut,
                roles=(Role.student,),
@@ -171,4 +305,8 @@ def register(api: Api) -> None:
                "answered (correct and score once published). Students only: teachers and administrators get 403 "
                "(they read a lesson's participation instead).")
     async def my_lesson_results(call: Call) -> MyResultsOut:
-        return MyResultsOut(generated_at=datetime.now(UTC), lessons=await my_results(call.session, call.user))
+        session, me = call.session, call.user
+        results = await student_results(session, me)
+        return MyResultsOut(generated_at=results.generated_at, lessons=await my_results(session, me),
+                            grades=results.grades, subjects=results.subjects, attendance=results.attendance,
+                            due=results.due)
