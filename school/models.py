@@ -42,6 +42,12 @@ class School(Base):
     """A student whose last leave comes earlier than this before the end left early."""
     recording_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Recordings older than this are deleted by the retention job; None keeps them."""
+    chat_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Lưu trữ: lessons' chat, boards, the materials' download log and online test attempts older
+    than these are deleted by the daily records job (coursework/records.py); None keeps them."""
+    board_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    materials_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attempts_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lesson_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     """A lesson's room closes this long after its scheduled end (unless its teacher extends it)."""
     min_presence_percent: Mapped[int] = mapped_column(Integer, default=50, server_default="50")

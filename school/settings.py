@@ -18,7 +18,8 @@ from school.models import School, User
 from school.schemas import Name
 
 FIELDS = ("name", "timezone", "late_after_minutes", "left_early_minutes", "min_presence_percent",
-          "lesson_grace_minutes", "recording_mode", "record_students", "recording_retention_days")
+          "lesson_grace_minutes", "recording_mode", "record_students", "recording_retention_days",
+          "chat_retention_days", "board_retention_days", "materials_retention_days", "attempts_retention_days")
 
 
 @cache
@@ -53,6 +54,11 @@ class SchoolSettingsOut(BaseModel):
     """New lessons record students' media too (they are told)."""
     recording_retention_days: int | None
     """Recordings older than this are deleted; null keeps them."""
+    chat_retention_days: int | None = None
+    """Lưu trữ: chat, boards, the materials' download log, test attempts older than this are deleted; null keeps."""
+    board_retention_days: int | None = None
+    materials_retention_days: int | None = None
+    attempts_retention_days: int | None = None
 
 
 class SchoolSettingsPatch(BaseModel):
@@ -68,9 +74,14 @@ class SchoolSettingsPatch(BaseModel):
     recording_mode: Literal["auto", "manual", "off"] | None = None
     record_students: StrictBool | None = None
     recording_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    chat_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    board_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    materials_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
+    attempts_retention_days: Annotated[StrictInt, Field(ge=1, le=3650)] | None = None
 
 
-NULLABLE = frozenset({"recording_retention_days"})
+NULLABLE = frozenset({"recording_retention_days", "chat_retention_days", "board_retention_days",
+                      "materials_retention_days", "attempts_retention_days"})
 """The only setting whose null is a value; for the others a null is refused."""
 
 

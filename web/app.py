@@ -15,6 +15,7 @@ from school.bootstrap import Bootstrap, bootstrap
 from school.tokens import TokenSigner
 from storage.database import Database
 from web.api import build_api
+from web.api import record_bundle
 from web.api.board_slides import slides_context
 from web.auth import login_limits_context
 from web.config import Config
@@ -89,4 +90,5 @@ def create_app(config: Config) -> web.Application:
                                                 config.redis_url))
     app.cleanup_ctx.append(rooms_context)  # needs the database
     app.cleanup_ctx.append(slides_context)  # fails conversions a stop cut short
+    app.cleanup_ctx.append(record_bundle.records_context)  # the records' retention (lưu trữ), daily
     return app

@@ -7,6 +7,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
                      users)
 from web.api import audit as audit_log
 from web.api import gradebook as gradebook_api
+from web.api import record_bundle, teaching_stats
 from web.api import rolls as rolls_api
 from web.api import settings as school_settings
 from web.api import timetable as timetable_api
@@ -22,6 +23,8 @@ def build_api() -> Api:
     school_settings.register(api)
     audit_log.register(api)
     gradebook_api.register(api)
+    teaching_stats.register(api)
+    record_bundle.register(api)
     rolls_api.register(api)
     timetable_api.register(api)
     return api

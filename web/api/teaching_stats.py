@@ -1,0 +1,158 @@
+"""Thống kê dạy học trực tuyến: lessons held (their room opened), the teachers' minutes online,
+attendance, assignments and online tests given and the average result (score10), by subject,
+teacher, grade and class over a period; as JSON, CSV or XLSX. Administrators see the school,
+teachers their own classes."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from attendance.report import ATTENDED, intervals_by_user, room_opened, seconds_within
+from classroom.polls import quiz_totals
+from coursework.statistics import GROUPS, LessonFigures, Statistics, Tally, Where, work_given
+from school import timetable
+from school.access import class_ids_of
+from school.models import Role, School
+from school.structure import class_rosters
+from school.timezones import school_zone
+from web.api.attendance import _computed, _events, local_days, period_label
+from web.api.params import DateOrTime, QueryId
+from web.routing import Api, Call
+from web.tables import export
+
+GROUP_VI = {"subject": "Môn học", "teacher": "Giáo viên", "grade": "Khối", "class": "Lớp"}
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: DateOrTime | None = Field(default=None, alias="from")
+    to: DateOrTime | None = None
+    class_id: QueryId | None = None
+    grade: int | None = Field(default=None, ge=1, le=12)
+    subject_id: QueryId | None = None
+    teacher_id: QueryId | None = None
+    by: Literal["subject", "teacher", "grade", "class"] = "subject"
+    """Which grouping a CSV/XLSX download holds (JSON has all four)."""
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+class TeachingRowOut(BaseModel):
+    id: int
+    name: str
+    lessons_scheduled: int
+    """Lessons of the timetable that have started in the period."""
+    lessons_held: int
+    """Those whose room opened (the teacher taught online)."""
+    minutes: float
+    """The teachers' time in the rooms of the lessons held."""
+    attendance_rate: float
+    """Share (0..1) of the students' places in lessons held that were attended."""
+    assignments: int
+    tests: int
+    results: int
+    """How many scores (quizzes, assignments, tests; 10-point scale) the average is of."""
+    average_score10: float | None
+
+
+class TeachingStatsOut(BaseModel):
+    from_: datetime = Field(serialization_alias="from")
+    to: datetime
+    from_date: date
+    to_date: date
+    period: str
+    total: TeachingRowOut
+    by_subject: list[TeachingRowOut]
+    by_teacher: list[TeachingRowOut]
+    by_grade: list[TeachingRowOut]
+    by_class: list[TeachingRowOut]
+
+
+def _row(key: int, name: str, t: Tally) -> TeachingRowOut:
+    return TeachingRowOut(id=key, name=name, lessons_scheduled=t.lessons_scheduled, lessons_held=t.lessons_held,
+                          minutes=round(t.minutes, 1), attendance_rate=t.attendance_rate, assignments=t.assignments,
+                          tests=t.tests, results=len(t.scores), average_score10=t.average_score10)
+
+
+async def teaching_stats(call: Call) -> TeachingStatsOut:
+    session, actor, q = call.session, call.user, call.query
+    if q.from_ is None and q.to is None:
+        today = datetime.now(await school_zone(session, actor.school_id)).date()
+        window = timetable.Window(today - timedelta(days=30), today)
+    else:
+        window = timetable.Window(q.from_, q.to)
+    start, end = await timetable.bounds(session, actor.school_id, window)
+    now = datetime.now(UTC)
+    lessons = [lesson for lesson in await timetable.list_lessons(session, actor, window, class_id=q.class_id,
+                                                                  teacher_id=q.teacher_id)
+               if lesson.starts_at <= now
+               and (q.grade is None or lesson.grade == q.grade)
+               and (q.subject_id is None or lesson.subject_id == q.subject_id)]
+    school = await session.get(School, actor.school_id)
+    assert school is not None
+    events = await _events(session, [lesson.id for lesson in lessons])
+    rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
+    stats = Statistics()
+    for lesson in lessons:
+        log = events.get(lesson.id, [])
+        where = Where(lesson.class_id, lesson.class_name, lesson.grade, lesson.subject_id, lesson.subject_name,
+                      lesson.teacher_id, lesson.teacher_name)
+        if not room_opened(log):
+            stats.add_lesson(LessonFigures(where, False, 0.0, 0, 0))
+            continue
+        roster = rosters.get(lesson.class_id, [])
+        rows = _computed(lesson, roster, log, school, now)
+        teacher = intervals_by_user(e for e in log if e.role == "teacher").get(lesson.teacher_id, [])
+        if not teacher:  # another teacher opened it (a substitute): the room's time is theirs
+            teacher = [i for intervals in intervals_by_user(e for e in log if e.role == "teacher").values()
+                       for i in intervals]
+        first = min(i.joined_at for i in teacher)
+        minutes = seconds_within(teacher, first, max(now, lesson.ends_at), now) / 60
+        worth, scores = await quiz_totals(session, lesson.id)
+        quiz = tuple(round(scores.get(u.id, 0.0) / worth * 10, 2) for u in roster) if worth > 0 else ()
+        stats.add_lesson(LessonFigures(where, True, minutes, len(rows), sum(r.status in ATTENDED for r in rows), quiz))
+    class_ids = await class_ids_of(session, actor)
+    if q.class_id is not None:
+        class_ids = {q.class_id} if class_ids is None else class_ids & {q.class_id}
+    for work in await work_given(session, actor.school_id, start, end, class_ids=class_ids,
+                                 subject_id=q.subject_id, teacher_id=q.teacher_id, grade=q.grade):
+        stats.add_work(work)
+    zone = await school_zone(session, actor.school_id)
+    first_day, last_day = local_days(start, end, zone)
+    return TeachingStatsOut(
+        from_=start, to=end, from_date=first_day, to_date=last_day, period=period_label(first_day, last_day),
+        total=_row(0, "Toàn trường" if actor.role is Role.admin else actor.full_name, stats.total),
+        **{f"by_{g}": [_row(*row) for row in stats.rows(g)] for g in GROUPS})
+
+
+def stats_table(report: TeachingStatsOut, by: str) -> tuple[list[str], list[list[object]]]:
+    header = ["STT", GROUP_VI[by], "Số tiết theo thời khóa biểu", "Số tiết đã dạy trực tuyến", "Số phút dạy",
+              "Tỉ lệ chuyên cần (%)", "Số bài tập đã giao", "Số bài kiểm tra trực tuyến", "Số kết quả",
+              "Điểm trung bình (thang 10)", "Thời gian"]
+    rows: list[list[object]] = [
+        [n, r.name, r.lessons_scheduled, r.lessons_held, r.minutes, round(r.attendance_rate * 100, 1), r.assignments,
+         r.tests, r.results, "" if r.average_score10 is None else r.average_score10, report.period]
+        for n, r in enumerate(getattr(report, f"by_{by}"), 1)]
+    return header, rows
+
+
+def register(api: Api) -> None:
+    @api.route("GET", "/api/reports/teaching", summary="Online teaching statistics over a period",
+               tag="reports", query=StatsQuery, response=TeachingStatsOut, roles=(Role.admin, Role.teacher),
+               errors=(403, 404),
+               description="Thống kê dạy học trực tuyến for lessons that started in [from, to] (default: the last "
+               "30 days): lessons scheduled and held (room opened), the teachers' minutes online, the attendance "
+               "rate, assignments (due in the period, published) and online tests (opening in the period) given, "
+               "and the average result on the 10-point scale (lesson quizzes, graded assignments, graded "
+               "attempts), in total and by subject, teacher, grade and class. Administrators see the school, "
+               "teachers their classes. `format=csv|xlsx` downloads the grouping `by`.")
+    async def get_teaching_stats(call: Call) -> TeachingStatsOut | web.Response:
+        report = await teaching_stats(call)
+        if call.query.format == "json":
+            return report
+        header, rows = stats_table(report, call.query.by)
+        return export(header, rows, call.query.format,
+                      f"thong-ke-day-hoc-truc-tuyen-{call.query.by}-{report.from_date:%Y-%m-%d}-den-"
+                      f"{report.to_date:%Y-%m-%d}", "Thống kê dạy học")
