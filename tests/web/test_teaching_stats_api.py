@@ -45,7 +45,8 @@ async def seed(app: web.Application, demo: DemoSchool) -> dict[str, Any]:
         await session.flush()
         for uid, choice, score in ((an, [1], 2.0), (binh, [0], 0.0)):
             session.add(PollAnswer(poll_id=poll.id, user_id=uid, answer=choice, correct=score > 0, score=score,
-                                   answered_at=t0 + timedelta(minutes=1)))
+                                   answered_at=t0 + timedelta(minutes=1),
+                                   updated_at=t0 + timedelta(minutes=1)))
         van = await session.scalar(select(Subject).where(Subject.school_id == school, Subject.name == "Ngữ văn"))
         assert van is not None
         yesterday = t0 - timedelta(days=1)
@@ -100,7 +101,6 @@ async def test_xlsx_and_who_may_ask(client: TestClient, app: web.Application, de
 
     student = await login(demo.students[0])
     assert (await client.get("/api/reports/teaching", headers=student)).status == 403
-    assert (await client.get("/api/reports/teaching")).status == 401
     bad = await client.get("/api/reports/teaching?by=<script>", headers=teacher)
     assert bad.status == 422
     assert (await client.get("/api/reports/teaching?grade=13", headers=teacher)).status == 422
