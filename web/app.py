@@ -17,6 +17,7 @@ from storage.database import Database
 from web.api import build_api
 from web.api import record_bundle
 from web.api.board_slides import slides_context
+from web.api.online_tests import sweeper_context
 from web.auth import login_limits_context
 from web.config import Config
 from web.cors import add_cors
@@ -90,5 +91,6 @@ def create_app(config: Config) -> web.Application:
                                                 config.redis_url))
     app.cleanup_ctx.append(rooms_context)  # needs the database
     app.cleanup_ctx.append(slides_context)  # fails conversions a stop cut short
+    app.cleanup_ctx.append(sweeper_context)  # online test attempts past their deadline submitted
     app.cleanup_ctx.append(record_bundle.records_context)  # the records' retention (lưu trữ), daily
     return app

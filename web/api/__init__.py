@@ -8,6 +8,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
 from web.api import audit as audit_log
 from web.api import gradebook as gradebook_api
 from web.api import record_bundle, teaching_stats
+from web.api import online_tests
 from web.api import rolls as rolls_api
 from web.api import settings as school_settings
 from web.api import timetable as timetable_api
@@ -27,4 +28,5 @@ def build_api() -> Api:
     record_bundle.register(api)
     rolls_api.register(api)
     timetable_api.register(api)
+    online_tests.register(api)
     return api
