@@ -42,6 +42,7 @@ ERROR_TEXT = {
     412: "The If-Match precondition failed (a stale ETag)",
     413: "Body too large",
     415: "Body is not JSON",
+    416: "The requested byte range lies outside the file",
     422: "Invalid field; `fields` names it",
     428: "The If-Match header is required",
     429: "Too many attempts; see Retry-After",

@@ -5,6 +5,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
                      live_patch,
                      moderation, my_results, participation, polls, questions, recordings, structure, supervision,
                      users)
+from web.api import assignments as coursework_assignments
 from web.api import audit as audit_log
 from web.api import gradebook as gradebook_api
 from web.api import record_bundle, teaching_stats
@@ -29,4 +30,5 @@ def build_api() -> Api:
     rolls_api.register(api)
     timetable_api.register(api)
     online_tests.register(api)
+    coursework_assignments.register(api)
     return api
