@@ -114,6 +114,8 @@ ALLOWED = {
 }
 """A parent's own endpoints (checked on their own in the tests above)."""
 REFUSED = {400, 401, 403, 404, 405, 409, 415, 422}
+SCHOOL_FACTS = {"/api/school-years", "/api/grades", "/api/subjects", "/api/school/periods"}
+"""The school's calendar and subjects, the same for everyone (students read them too): no person in them."""
 
 
 def _empty(value: Any) -> bool:
@@ -147,8 +149,14 @@ async def test_every_other_endpoint_refuses_a_parent(client: TestClient, demo: D
             continue
         body = await response.read()
         content_type = response.headers.get("Content-Type", "")
-        if response.status == 200 and content_type.startswith("application/json") and _empty(await response.json()):
-            continue
+        if response.status == 200 and content_type.startswith("application/json"):
+            data = await response.json()
+            if path in SCHOOL_FACTS and "full_name" not in body.decode() and "username" not in body.decode():
+                continue
+            if path == "/api/timetable/week" and data["blocks"] == []:
+                continue
+            if _empty(data):
+                continue
         answered.append((endpoint.method, path, response.status, body[:200]))
     assert tried > 60, "the whole API was tried"
     assert answered == [], answered
