@@ -74,6 +74,13 @@ class Config:
     grants, groups and board stay as they were); zero closes it at once."""
     join_capacity: int = JOIN_CAPACITY
     """Joins negotiated at once; more wait a few seconds for a turn, then get 503 / overloaded."""
+    max_material_mb: int = 100
+    """The largest learning material file (học liệu) a teacher may upload, in MB."""
+    s3_endpoint: str | None = None
+    """When set with `s3_bucket`, material files live in this S3-compatible store, not in data_dir."""
+    s3_bucket: str | None = None
+    s3_access_key: str | None = field(default=None, repr=False)
+    s3_secret_key: str | None = field(default=None, repr=False)
 
     def rtc_ice_servers(self) -> tuple[RTCIceServer, ...]:
         servers = []

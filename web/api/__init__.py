@@ -7,6 +7,7 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
                      users)
 from web.api import assignments as coursework_assignments
 from web.api import audit as audit_log
+from web.api import materials as materials_api
 from web.api import gradebook as gradebook_api
 from web.api import record_bundle, teaching_stats
 from web.api import online_tests
@@ -24,6 +25,7 @@ def build_api() -> Api:
         module.register(api)
     school_settings.register(api)
     audit_log.register(api)
+    materials_api.register(api)
     gradebook_api.register(api)
     teaching_stats.register(api)
     record_bundle.register(api)
