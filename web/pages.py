@@ -32,6 +32,7 @@ PAGES: dict[str, str] = {
     "/admin/settings": "admin-settings.html",
     r"/lessons/{lesson_id:\d+}/attendance": "lesson-attendance.html",
     "/reports/attendance": "reports-attendance.html",
+    "/reports/teaching": "reports-teaching.html",
     "/recordings": "recordings.html",
     "/my-results": "my-results.html",
     "/gradebook": "gradebook.html",

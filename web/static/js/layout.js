@@ -7,6 +7,7 @@ import { errorMessage } from './forms.js';
 import { LANGUAGES, applyTranslations, getLang, onLangChange, setLang, t } from './i18n.js';
 import { DEFAULT_TIMEZONE } from './format.js';
 import './i18n-records.js'; // nav.reports, nav.recordings
+import './i18n-teaching.js'; // nav.teaching_stats
 import './i18n-results.js'; // nav.my_results
 import './i18n-supervision.js'; // nav.supervision
 import './i18n-account.js'; // nav.account
@@ -23,6 +24,7 @@ const NAV = [
   { href: '/my-results', key: 'nav.my_results', roles: ['student'] },
   { href: '/gradebook', key: 'nav.gradebook', roles: ['admin', 'teacher'] },
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
+  { href: '/reports/teaching', key: 'nav.teaching_stats', roles: ['admin', 'teacher'] },
   { href: '/recordings', key: 'nav.recordings', roles: ['admin', 'teacher', 'student'] },
   { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
   { href: '/supervision', key: 'nav.supervision', roles: ['admin'] },
