@@ -94,7 +94,7 @@ async def other_class_student(app: Any, demo: Any) -> tuple[int, tuple[str, str]
 
 async def upload(client: TestClient, headers: dict[str, str], *, status: int = 201, data: bytes | None = PDF,
                  name: str = "Bài 1 – Hàm số.pdf", **fields: Any) -> dict[str, Any]:
-    form = FormData()
+    form = FormData(default_to_multipart=True)  # as a browser sends a FormData
     for key, value in {"title": "Hàm số bậc nhất", **fields}.items():
         form.add_field(key, str(value))
     if data is not None:
