@@ -130,6 +130,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "default 127.0.0.1/32 and ::1)")
     parser.add_argument("--metrics-token", default=os.environ.get("LOPHOC_METRICS_TOKEN"),
                         help="a bearer token that lets the monitoring system read /metrics from anywhere")
+    parser.add_argument("--max-material-mb", type=positive_int, default=100,
+                        help="largest learning material file a teacher may upload, in MB (default 100)")
+    parser.add_argument("--s3-endpoint", default=os.environ.get("LOPHOC_S3_ENDPOINT"),
+                        help="keep material files in this S3-compatible store (e.g. https://s3.school.vn)")
+    parser.add_argument("--s3-bucket", default=os.environ.get("LOPHOC_S3_BUCKET"))
+    parser.add_argument("--s3-access-key", default=os.environ.get("LOPHOC_S3_ACCESS_KEY"))
+    parser.add_argument("--s3-secret-key", default=os.environ.get("LOPHOC_S3_SECRET_KEY"),
+                        help="(or LOPHOC_S3_SECRET_KEY, kept out of the process list)")
     parser.add_argument("--demo", action="store_true",
                         help="seed a demo school with a lesson happening now and print its sign-ins")
     parser.add_argument("--log-level", default="INFO")
@@ -161,6 +169,11 @@ def config_from(args: argparse.Namespace) -> Config:
         admin_password=os.environ.get("LOPHOC_ADMIN_PASSWORD") or None,
         metrics_allow=tuple(args.metrics_allow) or ("127.0.0.1/32", "::1/128"),
         metrics_token=args.metrics_token or None,
+        max_material_mb=args.max_material_mb,
+        s3_endpoint=args.s3_endpoint or None,
+        s3_bucket=args.s3_bucket or None,
+        s3_access_key=args.s3_access_key or None,
+        s3_secret_key=args.s3_secret_key or None,
     )
 
 
