@@ -34,6 +34,8 @@ PAGES: dict[str, str] = {
     "/reports/attendance": "reports-attendance.html",
     "/reports/teaching": "reports-teaching.html",
     "/recordings": "recordings.html",
+    "/assignments": "assignments.html",
+    r"/assignments/{assignment_id:\d+}": "assignment.html",
     "/my-results": "my-results.html",
     "/gradebook": "gradebook.html",
     "/supervision": "supervision.html",

@@ -21,6 +21,7 @@ if (!document.querySelector(`link[href="${MENU_CSS}"]`)) {
 
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
+  { href: '/assignments', key: 'nav.assignments', roles: ['admin', 'teacher', 'student'] },
   { href: '/my-results', key: 'nav.my_results', roles: ['student'] },
   { href: '/gradebook', key: 'nav.gradebook', roles: ['admin', 'teacher'] },
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
