@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import attendance.models  # noqa: F401  (registers the tables on Base.metadata)
 import classroom.models  # noqa: F401
+import coursework.notices  # noqa: F401
 import coursework.materials_models  # noqa: F401
 import coursework.tests_models  # noqa: F401
 import coursework.assignments_models  # noqa: F401

@@ -15,6 +15,7 @@ from school.bootstrap import Bootstrap, bootstrap
 from school.tokens import TokenSigner
 from storage.database import Database
 from web.api import build_api
+from web.api.notices import notices_context
 from web.api import record_bundle
 from web.api.board_slides import slides_context
 from web.api.online_tests import sweeper_context
@@ -90,6 +91,7 @@ def create_app(config: Config) -> web.Application:
                                                 config.login_address_attempts, config.login_backoff_cap,
                                                 config.redis_url))
     app.cleanup_ctx.append(rooms_context)  # needs the database
+    app.cleanup_ctx.append(notices_context)  # absences told, e-mails sent
     app.cleanup_ctx.append(slides_context)  # fails conversions a stop cut short
     app.cleanup_ctx.append(sweeper_context)  # online test attempts past their deadline submitted
     app.cleanup_ctx.append(record_bundle.records_context)  # the records' retention (lưu trữ), daily

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from school.catalogue import accounts, assignments, attendance, common, materials, online_tests, rolls, settings, structure, timetable
+from school.catalogue import accounts, assignments, attendance, common, materials, online_tests, parents, rolls, settings, structure, timetable
 
 LANGS = ("vi", "en")
 DEFAULT_LANG = "en"
@@ -18,7 +18,7 @@ DEFAULT_LANG = "en"
 
 Entry = Mapping[str, str]
 CATALOGUE: dict[str, Entry] = {}
-for _module in (common, accounts, structure, timetable, rolls, settings, attendance, online_tests, assignments, materials):
+for _module in (common, accounts, structure, timetable, rolls, settings, attendance, assignments, materials, parents, online_tests):
     for _key, _entry in _module.MESSAGES.items():
         if _key in CATALOGUE:
             raise RuntimeError(f"catalogue entry {_key!r} is defined twice")

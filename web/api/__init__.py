@@ -8,9 +8,11 @@ from web.api import (attendance, auth, board, board_export, board_slides, breako
 from web.api import assignments as coursework_assignments
 from web.api import audit as audit_log
 from web.api import materials as materials_api
+from web.api import notices as notices_api
+from web.api import online_tests
+from web.api import parents as parents_api
 from web.api import gradebook as gradebook_api
 from web.api import record_bundle, teaching_stats
-from web.api import online_tests
 from web.api import rolls as rolls_api
 from web.api import settings as school_settings
 from web.api import timetable as timetable_api
@@ -26,6 +28,8 @@ def build_api() -> Api:
     school_settings.register(api)
     audit_log.register(api)
     materials_api.register(api)
+    parents_api.register(api)
+    notices_api.register(api)
     gradebook_api.register(api)
     teaching_stats.register(api)
     record_bundle.register(api)

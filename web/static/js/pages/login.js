@@ -57,7 +57,7 @@ async function submit(event) {
   }
   const next = new URLSearchParams(location.search).get('next');
   // Administrators land on the lessons happening now ("Đang diễn ra"), unless sent for a page.
-  location.assign(next === null && signedIn?.user?.role === 'admin' ? '/supervision' : safeNext(next));
+  location.assign(next === null && signedIn?.user?.role === 'admin' ? '/supervision' : next === null && signedIn?.user?.role === 'parent' ? '/parent' : safeNext(next));
 }
 
 applyTranslations(document);
