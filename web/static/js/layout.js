@@ -12,6 +12,7 @@ import './i18n-results.js'; // nav.my_results
 import './i18n-supervision.js'; // nav.supervision
 import './i18n-account.js'; // nav.account
 import './i18n-admin-people.js'; // nav.menu
+import { noticesBell } from './notices-bell.js'; // the bell, nav.parent, role.parent
 
 // The small-screen menu's style: one file for every page, whichever page links which stylesheets.
 const MENU_CSS = '/static/css/menu.css';
@@ -23,6 +24,7 @@ const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
   { href: '/assignments', key: 'nav.assignments', roles: ['admin', 'teacher', 'student'] },
   { href: '/my-results', key: 'nav.my_results', roles: ['student'] },
+  { href: '/parent', key: 'nav.parent', roles: ['parent'] },
   { href: '/gradebook', key: 'nav.gradebook', roles: ['admin', 'teacher'] },
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
   { href: '/reports/teaching', key: 'nav.teaching_stats', roles: ['admin', 'teacher'] },
@@ -31,6 +33,7 @@ const NAV = [
   { href: '/supervision', key: 'nav.supervision', roles: ['admin'] },
   { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
   { href: '/admin/users', key: 'nav.users', roles: ['admin'] },
+  { href: '/admin/parents', key: 'nav.parents_admin', roles: ['admin'] },
   { href: '/admin/subjects', key: 'nav.subjects', roles: ['admin'] },
   { href: '/admin/import', key: 'nav.import', roles: ['admin'] },
   { href: '/admin/settings', key: 'nav.settings', roles: ['admin'] },
@@ -96,6 +99,8 @@ function menuButton(header) {
   );
 }
 
+let bell = null;
+
 function renderHeader(header, me) {
   const user = me?.user;
   header.classList.remove('menu-open');
@@ -153,6 +158,7 @@ function renderHeader(header, me) {
               h('span', { class: `role-badge role-${user.role}`, id: 'me-role' }, t(`role.${user.role}`)),
             )
           : null,
+        user ? (bell ??= noticesBell(me.school?.timezone || DEFAULT_TIMEZONE)) : null,
         languageSwitch(),
         user
           ? h('button', { type: 'button', class: 'button ghost', id: 'logout', on: { click: logout } }, t('nav.logout'))
