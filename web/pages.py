@@ -44,6 +44,8 @@ PAGES: dict[str, str] = {
     "/supervision": "supervision.html",
     "/account": "account.html",
     "/admin/audit": "admin-audit.html",
+    "/materials": "materials.html",
+    "/materials/review": "materials.html",
 }
 
 # path -> where it sends the browser (302)

@@ -11,6 +11,7 @@ import './i18n-teaching.js'; // nav.teaching_stats
 import './i18n-results.js'; // nav.my_results
 import './i18n-supervision.js'; // nav.supervision
 import './i18n-account.js'; // nav.account
+import './i18n-materials.js'; // nav.materials
 import './i18n-admin-people.js'; // nav.menu
 import { noticesBell } from './notices-bell.js'; // the bell, nav.parent, role.parent
 
@@ -29,6 +30,7 @@ const NAV = [
   { href: '/reports/attendance', key: 'nav.reports', roles: ['admin', 'teacher', 'student'] },
   { href: '/reports/teaching', key: 'nav.teaching_stats', roles: ['admin', 'teacher'] },
   { href: '/recordings', key: 'nav.recordings', roles: ['admin', 'teacher', 'student'] },
+  { href: '/materials', key: 'nav.materials', roles: ['admin', 'teacher', 'student'] },
   { href: '/admin/timetable', key: 'nav.timetable', roles: ['admin'] },
   { href: '/supervision', key: 'nav.supervision', roles: ['admin'] },
   { href: '/admin/classes', key: 'nav.classes', roles: ['admin'] },
