@@ -7,10 +7,11 @@ import { addStrings } from './i18n.js';
 addStrings({
   vi: {
     'nav.my_results': 'Kết quả của tôi',
+    'nav.gradebook': 'Sổ điểm',
     'title.my_results': 'Kết quả của tôi · lophoc',
 
     'res.heading': 'Kết quả của tôi',
-    'res.intro': 'Các tiết học trực tuyến em đã tham gia: thời gian có mặt, điểm kiểm tra nhanh, câu hỏi, tin nhắn và lần giơ tay. Điểm chỉ hiện khi giáo viên đã công bố kết quả.',
+    'res.intro': 'Việc em cần làm, điểm các môn (kiểm tra nhanh, bài tập, bài kiểm tra; thang điểm 10), chuyên cần, và các tiết học trực tuyến em đã tham gia: thời gian có mặt, điểm kiểm tra nhanh, câu hỏi, tin nhắn và lần giơ tay. Điểm chỉ hiện khi giáo viên đã công bố kết quả.',
     'res.summary': 'Tổng hợp',
     'res.sum.lessons': 'Tiết học đã tham gia',
     'res.sum.present': 'Tổng thời gian có mặt',
@@ -53,10 +54,11 @@ addStrings({
   },
   en: {
     'nav.my_results': 'My results',
+    'nav.gradebook': 'Gradebook',
     'title.my_results': 'My results · lophoc',
 
     'res.heading': 'My results',
-    'res.intro': 'The online lessons you took part in: time present, quick quiz scores, questions, messages and raised hands. Scores show once your teacher publishes the results.',
+    'res.intro': 'What you have to do, your scores by subject (quick quizzes, assignments, tests; 10-point scale), your attendance, and the online lessons you took part in: time present, quick quiz scores, questions, messages and raised hands. Scores show once your teacher publishes the results.',
     'res.summary': 'Summary',
     'res.sum.lessons': 'Lessons taken part in',
     'res.sum.present': 'Total time present',

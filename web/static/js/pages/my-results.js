@@ -1,6 +1,7 @@
-// /my-results: "Kết quả của tôi": a student's own lessons, newest first, with their time present,
-// quick quiz scores (once published), questions, messages and raised hands; a summary and bars of
-// the quiz score per lesson. Students only; text from the server is only ever set as text.
+// /my-results: "Kết quả của tôi": a student's learning results (grades by subject with averages,
+// what is due, attendance), then their own lessons, newest first, with their time present, quick
+// quiz scores (once published), questions, messages and raised hands; a summary and bars of the quiz
+// score per lesson. Students only; text from the server is only ever set as text.
 
 import { request } from '../api.js';
 import { h, loaded, loading, replace } from '../dom.js';
@@ -11,6 +12,7 @@ import '../i18n-records.js';
 import '../i18n-results.js';
 import { initLayout } from '../layout.js';
 import { s } from '../records-charts.js';
+import { attendanceSection, dueSection, gradesSection } from '../results-grades.js';
 import { formatNumber, formatPercent } from '../records-parts.js';
 
 const REFRESH_MS = 60_000; // a teacher may publish a quiz's results while the page is open
@@ -185,12 +187,14 @@ function render(state, timeZone) {
   const { lessons } = state.data;
   // A refresh or a language switch keeps open the answers the student was reading.
   const open = new Set([...root.querySelectorAll('tr[data-lesson-id] details[open]')].map((d) => d.closest('tr').dataset.lessonId));
+  const results = [dueSection(state.data, timeZone), gradesSection(state.data, timeZone), attendanceSection(state.data)];
   if (!lessons.length) {
-    replace(root, h('section', { class: 'panel' }, h('p', { class: 'empty', id: 'results-empty' }, t('res.empty'))));
+    replace(root, results, h('section', { class: 'panel' }, h('p', { class: 'empty', id: 'results-empty' }, t('res.empty'))));
     return;
   }
   replace(
     root,
+    results,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'summary-heading' },
