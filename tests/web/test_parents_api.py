@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+from aiortc import RTCPeerConnection
 from aiohttp.test_utils import TestClient
 
 from school.demo import DemoSchool
-from tests.conftest import Login
+from signaling.client import LessonClient, ProtocolError
+from tests.conftest import LiveServer, Login
 from web.api import build_api
 
 PARENT_PASSWORD = "phuhuynh-mat-khau-1"
@@ -160,3 +163,28 @@ async def test_every_other_endpoint_refuses_a_parent(client: TestClient, demo: D
         answered.append((endpoint.method, path, response.status, body[:200]))
     assert tried > 60, "the whole API was tried"
     assert answered == [], answered
+
+
+async def test_a_parent_cannot_enter_a_lesson_live(live_server: LiveServer, demo: DemoSchool, login: Login) -> None:
+    client = live_server.client
+    admin = await login(demo.admin)
+    ids = await student_ids(client, admin)
+    await make_parent(client, admin, "ph.an", [ids["hs.an"]])
+    parent = await login(("ph.an", PARENT_PASSWORD))
+    peer = LessonClient(live_server.url, demo.lesson_id, parent["Authorization"].removeprefix("Bearer "))
+    try:
+        with pytest.raises(ProtocolError) as refused:
+            await peer.connect()
+        assert refused.value.code in ("forbidden", "not_found")
+    finally:
+        await peer.close(leave=False)
+    pc = RTCPeerConnection()
+    pc.addTransceiver("audio", direction="sendrecv")
+    pc.addTransceiver("video", direction="sendrecv")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    await pc.close()
+    for media in ("whip", "whep"):
+        response = await client.post(f"/api/lessons/{demo.lesson_id}/{media}", data=offer,
+                                     headers={**parent, "Content-Type": "application/sdp"})
+        assert response.status in (403, 404), (media, response.status)
