@@ -94,5 +94,20 @@ async def test_teacher_uploads_admin_approves_student_opens(
         tab = await opened.value
         assert tab.url == f"{live_server.url}{href}"
         await tab.close()
-        log = await api_get(page, live_server, f"/api/materials/{await found.get_attribute('data-material-id')}/downloads")
+        material_id = await found.get_attribute("data-material-id")
+        log = await api_get(page, live_server, f"/api/materials/{material_id}/downloads")
         assert log["total"] >= 1 and demo.students[0].full_name in {i["user_name"] for i in log["items"]}
+
+        # The teacher attaches it to today's lesson; the lesson page lists it for the student.
+        await page.goto(f"{live_server.url}/lessons/{demo.lesson_id}")
+        panel = page.locator("#lesson-materials")
+        await expect(panel.locator("h2")).to_have_text("Học liệu của tiết học")
+        await expect(panel.locator(".muted")).to_have_text("Tiết học chưa có học liệu.")
+        await panel.locator("#attach-material").select_option(material_id)
+        await panel.get_by_role("button", name="Gắn vào tiết học").click()
+        await expect(panel.locator(".lesson-material a")).to_have_text(TITLE)
+        await student.goto(f"{live_server.url}/lessons/{demo.lesson_id}")
+        listed = student.locator("#lesson-materials .lesson-material a")
+        await expect(listed).to_have_text(TITLE)
+        assert await listed.get_attribute("href") == href
+        await expect(student.locator("#lesson-materials .detach")).to_have_count(0)

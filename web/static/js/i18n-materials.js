@@ -71,6 +71,9 @@ addStrings({
     'mat.failed': 'Không thực hiện được: {error}',
     'mat.lesson_heading': 'Học liệu của tiết học',
     'mat.lesson_none': 'Tiết học chưa có học liệu.',
+    'mat.attach_label': 'Học liệu đã duyệt',
+    'mat.attach': 'Gắn vào tiết học',
+    'mat.detach': 'Gỡ “{title}” khỏi tiết học',
   },
   en: {
     'nav.materials': 'Materials',
@@ -138,5 +141,8 @@ addStrings({
     'mat.failed': 'Could not do it: {error}',
     'mat.lesson_heading': "The lesson's materials",
     'mat.lesson_none': 'No materials for this lesson yet.',
+    'mat.attach_label': 'Approved material',
+    'mat.attach': 'Attach to the lesson',
+    'mat.detach': 'Remove “{title}” from the lesson',
   },
 });
