@@ -114,6 +114,7 @@ class TestsOut(BaseModel):
 
 class ItemOut(BaseModel):
     position: int
+    question_id: int
     kind: str
     text: str
     options: list[str]
@@ -246,7 +247,7 @@ async def _attempt_out(session: AsyncSession, attempt: TestAttempt, test: Online
         value = row.answer if row is not None else None
         if value is not None and q.kind in CHOICE_KINDS:
             value = sorted(order.index(c) for c in value if c in order)
-        items.append(ItemOut(position=position, kind=q.kind, text=q.text, options=[q.options[i] for i in order],
+        items.append(ItemOut(position=position, question_id=q.id, kind=q.kind, text=q.text, options=[q.options[i] for i in order],
                              points=q.points,
                              image_url=f"/api/questions/{q.id}/image?attempt={attempt.id}" if q.image else None,
                              answer=value, awarded=row.points if (row is not None and shown) else None,

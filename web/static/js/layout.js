@@ -11,6 +11,7 @@ import './i18n-teaching.js'; // nav.teaching_stats
 import './i18n-results.js'; // nav.my_results
 import './i18n-supervision.js'; // nav.supervision
 import './i18n-account.js'; // nav.account
+import './i18n-tests.js'; // nav.tests
 import './i18n-materials.js'; // nav.materials
 import './i18n-admin-people.js'; // nav.menu
 import { noticesBell } from './notices-bell.js'; // the bell, nav.parent, role.parent
@@ -24,6 +25,7 @@ if (!document.querySelector(`link[href="${MENU_CSS}"]`)) {
 const NAV = [
   { href: '/lessons', key: 'nav.lessons', roles: ['admin', 'teacher', 'student'] },
   { href: '/assignments', key: 'nav.assignments', roles: ['admin', 'teacher', 'student'] },
+  { href: '/tests', key: 'nav.tests', roles: ['admin', 'teacher', 'student'] },
   { href: '/my-results', key: 'nav.my_results', roles: ['student'] },
   { href: '/parent', key: 'nav.parent', roles: ['parent'] },
   { href: '/gradebook', key: 'nav.gradebook', roles: ['admin', 'teacher'] },
