@@ -1,6 +1,8 @@
-"""A student's own results ("Kết quả của tôi"): every lesson they took part in, newest first, with
-their time present (the attendance log), the quizzes' score out of the points published so far,
-questions asked, chat messages and hands raised (the classroom records), and their quiz answers.
+"""A student's own results ("Kết quả của tôi"): their learning results (grades by subject on the
+10-point scale, attendance, what is due: also served to their parents and teachers), and every lesson
+they took part in, newest first, with their time present (the attendance log), the quizzes' score
+out of the points published so far, questions asked, chat messages and hands raised (the classroom
+records), and their quiz answers.
 Students follow their own results only: nobody else's rows are ever read."""
 from __future__ import annotations
 
@@ -302,7 +304,10 @@ def register(api: Api) -> None:
                "left_early flags; `share` of the lesson present); the quiz score out of the points "
                "of the quizzes whose results the teacher published (`quiz_pending`: answered quizzes not published "
                "yet); questions asked (not hidden), chat messages (not deleted), hands raised; and each quiz "
-               "answered (correct and score once published). Students only: teachers and administrators get 403 "
+               "answered (correct and score once published). Also the student's learning results as in "
+               "`GET /api/students/{id}/results`: `grades` (quizzes per lesson, assignments, online tests on the "
+               "10-point scale), `subjects` (average per subject), `attendance` (summary over the lessons held) "
+               "and `due` (what is to do). Students only: teachers and administrators get 403 "
                "(they read a lesson's participation instead).")
     async def my_lesson_results(call: Call) -> MyResultsOut:
         session, me = call.session, call.user
