@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from school.models import School
 from storage.database import Database
+from storage.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,11 @@ def write_zip(members: Sequence[Member], directory: Path) -> Path:
 
 
 # --- retention ---------------------------------------------------------------------------------------
+TIMES = frozenset({"created_at", "at", "started_at"})
+
+
 def _t(name: str, *columns: str) -> sa.TableClause:
-    return sa.table(name, *(sa.column(c) for c in columns))
+    return sa.table(name, *(sa.column(c, UTCDateTime()) if c in TIMES else sa.column(c) for c in columns))
 
 
 CHAT = _t("chat_messages", "id", "school_id", "created_at")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from school.models import Grade, SchoolClass, Subject, User
+from storage.types import UTCDateTime
 
 GROUPS = ("subject", "teacher", "grade", "class")
 
@@ -116,10 +117,10 @@ async def _has(session: AsyncSession, name: str) -> bool:
 
 
 ASSIGNMENTS = sa.table("assignments", sa.column("id"), sa.column("school_id"), sa.column("class_id"),
-                       sa.column("subject_id"), sa.column("teacher_id"), sa.column("due_at"), sa.column("published"))
+                       sa.column("subject_id"), sa.column("teacher_id"), sa.column("due_at", UTCDateTime()), sa.column("published"))
 SUBMISSIONS = sa.table("submissions", sa.column("assignment_id"), sa.column("score10"))
 TESTS = sa.table("online_tests", sa.column("id"), sa.column("school_id"), sa.column("class_id"),
-                 sa.column("subject_id"), sa.column("teacher_id"), sa.column("opens_at"))
+                 sa.column("subject_id"), sa.column("teacher_id"), sa.column("opens_at", UTCDateTime()))
 ATTEMPTS = sa.table("test_attempts", sa.column("test_id"), sa.column("score10"))
 
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -130,8 +131,8 @@ async def _board(call: Call, lesson: Lesson) -> Member | None:
     return Member("board.pdf", await asyncio.to_thread(_pdf, pages, images, f"Bảng — {lesson.title}"))
 
 
-async def _chunks(path: Path) -> AsyncIterator[bytes]:
-    with path.open("rb") as handle:
+async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+    with handle:
         while chunk := await asyncio.to_thread(handle.read, CHUNK):
             yield chunk
 
@@ -168,15 +169,20 @@ def register(api: Api) -> None:
             members.insert(5, board)
         path = await asyncio.to_thread(write_zip, members, data_dir / "tmp")
         try:
-            day = lesson.starts_at.astimezone(zone).strftime("%Y-%m-%d")
-            response = web.StreamResponse(headers={
-                "Content-Type": "application/zip", "Cache-Control": "private, no-store",
-                "Content-Length": str(path.stat().st_size),
-                "Content-Disposition": f'attachment; filename="ho-so-tiet-hoc-{lesson.id}-{day}.zip"'})
-            await response.prepare(call.request)
-            async for chunk in _chunks(path):
-                await response.write(chunk)
-            await response.write_eof()
-            return response
+            size, handle = path.stat().st_size, path.open("rb")
         finally:
-            path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)  # read from the open handle: nothing is left behind, whatever happens
+        day = lesson.starts_at.astimezone(zone).strftime("%Y-%m-%d")
+        response = web.StreamResponse(headers={
+            "Content-Type": "application/zip", "Cache-Control": "private, no-store", "Content-Length": str(size),
+            "Content-Disposition": f'attachment; filename="ho-so-tiet-hoc-{lesson.id}-{day}.zip"'})
+        chunks = _chunks(handle)
+        try:
+            await response.prepare(call.request)
+            async for chunk in chunks:
+                await response.write(chunk)
+        finally:
+            await chunks.aclose()
+            handle.close()
+        await response.write_eof()
+        return response
