@@ -2,8 +2,8 @@
 10-point scale: lesson quizzes (per lesson, once the teacher published their results), assignments
 (once graded) and online tests (once their results are published).
 
-The records are read by their tables' names (the lesson polls belong to the classroom, which this
-package does not import): a table the running server does not have reads as no records."""
+The lesson polls are read by their tables' names (they belong to the classroom, which this package
+does not import): a server without them reads no quizzes."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -14,7 +14,8 @@ from typing import Literal
 from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coursework import assignments_models, tests_models  # noqa: F401  (their tables, read by name)
+from coursework.assignments_models import Assignment, Submission
+from coursework.tests_models import OnlineTest, TestAttempt
 from school.models import ClassStudent, Lesson, Subject
 from storage.database import Base
 
@@ -122,8 +123,8 @@ async def _quizzes(session: AsyncSession, members: dict[int, set[int]], subject_
 
 async def _assignments(session: AsyncSession, members: dict[int, set[int]], subject_id: int | None,
                        now: datetime) -> list[tuple[int, int, str, int, int, float | None, str, datetime]]:
-    table, subs = _table("assignments"), _table("submissions")
-    if table is None or subs is None or not members:
+    table, subs = Assignment.__table__, Submission.__table__
+    if not members:
         return []
     query = select(table.c.id, table.c.title, table.c.subject_id, table.c.class_id, table.c.due_at,
                    table.c.opens_at).where(table.c.class_id.in_(members), table.c.published.is_(True))
@@ -153,8 +154,8 @@ async def _assignments(session: AsyncSession, members: dict[int, set[int]], subj
 
 async def _tests(session: AsyncSession, members: dict[int, set[int]], subject_id: int | None,
                  now: datetime) -> list[tuple[int, int, str, int, int, float | None, str, datetime]]:
-    table, attempts = _table("online_tests"), _table("test_attempts")
-    if table is None or attempts is None or not members:
+    table, attempts = OnlineTest.__table__, TestAttempt.__table__
+    if not members:
         return []
     query = select(table.c.id, table.c.title, table.c.subject_id, table.c.class_id, table.c.closes_at,
                    table.c.results_published).where(table.c.class_id.in_(members))
@@ -214,30 +215,28 @@ async def due_of(session: AsyncSession, student_id: int) -> list[DueItem]:
         return []
     now = datetime.now(UTC)
     rows: list[tuple[str, int, str, int, datetime, bool]] = []
-    table, subs = _table("assignments"), _table("submissions")
-    if table is not None and subs is not None:
-        submitted = select(subs.c.id).where(and_(subs.c.assignment_id == table.c.id,
-                                                 subs.c.student_id == student_id)).exists()
-        for aid, title, sid, due_at, opens_at, policy, done in (await session.execute(
-                select(table.c.id, table.c.title, table.c.subject_id, table.c.due_at, table.c.opens_at,
-                       table.c.late_policy, submitted).where(table.c.class_id.in_(members),
-                                                             table.c.published.is_(True)))).all():
-            due, opens = _aware(due_at), _aware(opens_at)
-            if due is None or (opens is not None and opens > now):
-                continue
-            if due >= now or (not done and policy != "refuse"):
-                rows.append(("assignment", aid, title, sid, due, bool(done)))
-    tests, attempts = _table("online_tests"), _table("test_attempts")
-    if tests is not None and attempts is not None:
-        finished = select(attempts.c.id).where(and_(attempts.c.test_id == tests.c.id,
-                                                    attempts.c.student_id == student_id,
-                                                    attempts.c.status.in_(("submitted", "graded")))).exists()
-        for tid, title, sid, closes_at, done in (await session.execute(
-                select(tests.c.id, tests.c.title, tests.c.subject_id, tests.c.closes_at, finished)
-                .where(tests.c.class_id.in_(members)))).all():
-            closes = _aware(closes_at)
-            if closes is not None and closes >= now:
-                rows.append(("test", tid, title, sid, closes, bool(done)))
+    table, subs = Assignment.__table__, Submission.__table__
+    submitted = select(subs.c.id).where(and_(subs.c.assignment_id == table.c.id,
+                                             subs.c.student_id == student_id)).exists()
+    for aid, title, sid, due_at, opens_at, policy, done in (await session.execute(
+            select(table.c.id, table.c.title, table.c.subject_id, table.c.due_at, table.c.opens_at,
+                   table.c.late_policy, submitted).where(table.c.class_id.in_(members),
+                                                         table.c.published.is_(True)))).all():
+        due, opens = _aware(due_at), _aware(opens_at)
+        if due is None or (opens is not None and opens > now):
+            continue
+        if due >= now or (not done and policy != "refuse"):
+            rows.append(("assignment", aid, title, sid, due, bool(done)))
+    tests, attempts = OnlineTest.__table__, TestAttempt.__table__
+    finished = select(attempts.c.id).where(and_(attempts.c.test_id == tests.c.id,
+                                                attempts.c.student_id == student_id,
+                                                attempts.c.status.in_(("submitted", "graded")))).exists()
+    for tid, title, sid, closes_at, done in (await session.execute(
+            select(tests.c.id, tests.c.title, tests.c.subject_id, tests.c.closes_at, finished)
+            .where(tests.c.class_id.in_(members)))).all():
+        closes = _aware(closes_at)
+        if closes is not None and closes >= now:
+            rows.append(("test", tid, title, sid, closes, bool(done)))
     names = await _subject_names(session, {r[3] for r in rows})
     out = [DueItem(kind=kind, id=iid, title=title, subject_name=names.get(sid, ""), due_at=due,  # type: ignore[arg-type]
                    done=done) for kind, iid, title, sid, due, done in rows]
