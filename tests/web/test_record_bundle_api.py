@@ -134,3 +134,37 @@ async def test_retention_set_and_applied(client: TestClient, app: web.Applicatio
     assert (await apply_retention(app[DATABASE], now))["chat_retention_days"] == 0
     async with app[DATABASE].session() as session:
         assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 3
+
+
+async def test_the_lessons_materials_listed_and_their_files_inside(client: TestClient, app: web.Application,
+                                                                   demo: DemoSchool, login: Login) -> None:
+    from coursework.materials_models import LessonMaterial, Material
+    from coursework.storage import LocalStore
+
+    lesson, ids = await seed(app, demo)
+    source = app[CONFIG].data_dir / "upload.pdf"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(b"%PDF-1.4 phieu hoc tap")
+    await LocalStore(app[CONFIG].data_dir / "materials").put("m/phieu", source)
+    async with app[DATABASE].session() as session:
+        made = [Material(school_id=lesson.school_id, class_id=lesson.class_id, subject_id=lesson.subject_id,
+                         owner_id=ids["teacher"], title=title, kind=kind, url=url, file_key=key, file_name=name,
+                         mime=mime, size_bytes=size, status="published")
+                for title, kind, url, key, name, mime, size in (
+                    ("Phiếu học tập", "file", None, "m/phieu", "../Phiếu học tập 1.pdf", "application/pdf", 22),
+                    ("Video tham khảo", "link", "https://example.edu.vn/v", None, "", "", 0),
+                    ("Tệp đã mất", "file", None, "m/gone", "mat.pdf", "application/pdf", 5))]
+        session.add_all(made)
+        await session.flush()
+        session.add_all(LessonMaterial(lesson_id=lesson.id, material_id=m.id) for m in made)
+    response = await client.get(f"/api/lessons/{lesson.id}/record.zip", headers=await login(demo.teacher))
+    assert response.status == 200, await response.text()
+    bundle = zipfile.ZipFile(io.BytesIO(await response.read()))
+    listed = rows(bundle.read("materials.csv"))[1:]
+    assert [(row[1], row[2], row[3]) for row in listed] == [("Phiếu học tập", "file", ""),
+                                                            ("Video tham khảo", "link", "https://example.edu.vn/v"),
+                                                            ("Tệp đã mất", "file", "")]
+    inside = [name for name in bundle.namelist() if name.startswith("materials/")]
+    assert inside == ["materials/01-_Phiếu học tập 1.pdf"]  # no folder climbing; the lost file left out
+    assert bundle.read(inside[0]) == b"%PDF-1.4 phieu hoc tap"
+    assert not list((app[CONFIG].data_dir / "tmp").iterdir())

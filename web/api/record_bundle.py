@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +25,7 @@ from classroom import chat as chat_rules
 from classroom.participation import export_rows, lesson_participation
 from classroom.polls import lesson_polls, poll_answers, result_rows
 from coursework.records import Member, retention_loop, write_zip
+from coursework.storage import store_for
 from recorder.models import Recording
 from school import access
 from school.errors import Forbidden
@@ -31,6 +34,7 @@ from school.structure import class_rosters
 from school.timezones import school_zone
 from web.api.attendance import REASON_VI, STATUS_VI
 from web.api.board_export import _only, _pdf, _slide_ids
+from web.config import Config
 from web.keys import CONFIG, DATABASE
 from web.routing import Api, Call
 from web.tables import export
@@ -40,7 +44,7 @@ from whiteboard.store import MAIN, BoardStore
 
 CHUNK = 256 * 1024
 MATERIALS = sa.table("materials", *(sa.column(c) for c in ("id", "title", "kind", "url", "file_name", "mime",
-                                                             "size_bytes", "status")))
+                                                             "size_bytes", "status", "file_key")))
 LESSON_MATERIALS = sa.table("lesson_materials", sa.column("lesson_id"), sa.column("material_id"))
 
 
@@ -52,8 +56,9 @@ def _local(value: datetime | None, zone: object) -> str:
     return value.astimezone(zone).strftime("%d/%m/%Y %H:%M:%S") if value else ""  # type: ignore[arg-type]
 
 
-async def _gather(session: AsyncSession, lesson: Lesson, data_dir: Path) -> list[Member]:
-    """Everything but the board, in one short unit of work (database statements only)."""
+async def _gather(session: AsyncSession, lesson: Lesson, data_dir: Path) -> tuple[list[Member], list[tuple[str, str]]]:
+    """Everything but the board and the materials' files (their zip names and storage keys, returned
+    to be fetched after), in one short unit of work (database statements only)."""
     school = await session.get(School, lesson.school_id)
     assert school is not None
     zone = await school_zone(session, lesson.school_id)
@@ -106,13 +111,43 @@ async def _gather(session: AsyncSession, lesson: Lesson, data_dir: Path) -> list
             ["STT", "Tên học liệu", "Loại", "Liên kết", "Tệp", "Kiểu tệp", "Dung lượng (byte)", "Trạng thái"],
             [[n, m.title, m.kind, m.url or "", m.file_name or "", m.mime or "", m.size_bytes or 0, m.status]
              for n, m in enumerate(found, 1)])))
+        files = [(f"materials/{n:02d}-{_safe_name(m.file_name or m.title)}", m.file_key)
+                 for n, m in enumerate(found, 1) if m.kind == "file" and m.file_key]
+    else:
+        files = []
     videos = list(await session.scalars(select(Recording).where(
         Recording.lesson_id == lesson.id, Recording.kind == "composite",
         Recording.status.in_(("complete", "interrupted"))).order_by(Recording.started_at, Recording.id)))
     for n, video in enumerate(videos, 1):
         suffix = Path(video.path).suffix or ".mp4"
         members.append(Member(f"video/lesson-{lesson.id}-{n}{suffix}", path=data_dir / "recordings" / video.path))
-    return members
+    return members, files
+
+
+def _safe_name(name: str) -> str:
+    """A file name as a ZIP member's last part: printable, no folders, not hidden."""
+    clean = "".join(ch if ch.isprintable() and ch not in '/\\:*?"<>|' else "_" for ch in name).strip(" .")
+    return clean[:120] or "file"
+
+
+async def _material_files(config: Config, files: list[tuple[str, str]], directory: Path) -> list[Member]:
+    """The materials' files copied out of their store (local or S3) to temporary files; a file the
+    store no longer has is left out (the list still names it)."""
+    store = store_for(config.data_dir, s3_endpoint=config.s3_endpoint, s3_bucket=config.s3_bucket,
+                      s3_access_key=config.s3_access_key, s3_secret_key=config.s3_secret_key)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, key in files:
+        size = await store.size(key)
+        if size is None:
+            continue
+        fd, temp = tempfile.mkstemp(prefix="material-", dir=directory)
+        with os.fdopen(fd, "wb") as handle:
+            if size:
+                async for chunk in store.read(key, 0, size - 1):
+                    await asyncio.to_thread(handle.write, chunk)
+        out.append(Member(name, path=Path(temp)))
+    return out
 
 
 async def _board(call: Call, lesson: Lesson) -> Member | None:
@@ -162,12 +197,18 @@ def register(api: Api) -> None:
             lesson = await access.get_lesson(session, call.user, call.path_id("id"))
             if not (call.user.role is Role.admin or lesson.teacher_id == call.user.id):
                 raise Forbidden("only the lesson's teacher or an administrator may download its records")
-            members = await _gather(session, lesson, data_dir)
+            members, files = await _gather(session, lesson, data_dir)
             zone = await school_zone(session, lesson.school_id)
         board = await _board(call, lesson)
         if board is not None:
             members.insert(5, board)
-        path = await asyncio.to_thread(write_zip, members, data_dir / "tmp")
+        copies = await _material_files(call.request.app[CONFIG], files, data_dir / "tmp")
+        try:
+            path = await asyncio.to_thread(write_zip, members + copies, data_dir / "tmp")
+        finally:
+            for copy in copies:
+                if copy.path is not None:
+                    copy.path.unlink(missing_ok=True)
         try:
             size, handle = path.stat().st_size, path.open("rb")
         finally:
