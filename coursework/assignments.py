@@ -31,7 +31,7 @@ Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT)]
 Status = Literal["graded", "submitted", "late", "missing", "not_submitted"]
 
 
-class AssignmentCreate(BaseModel):
+class CourseworkAssignmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     class_id: Id
     subject_id: Id
@@ -45,7 +45,7 @@ class AssignmentCreate(BaseModel):
     published: bool = False
 
 
-class AssignmentUpdate(BaseModel):
+class CourseworkAssignmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Name | None = None
     instructions: LongText | None = None
@@ -56,7 +56,7 @@ class AssignmentUpdate(BaseModel):
     published: bool | None = None
 
 
-class GradeBody(BaseModel):
+class SubmissionGrade(BaseModel):
     model_config = ConfigDict(extra="forbid")
     score10: float = Field(ge=0, le=10, description="The mark on the 10-point scale, before any late penalty")
     comment: Comment = ""
@@ -94,7 +94,7 @@ async def get_assignment(session: AsyncSession, actor: User, assignment_id: int)
     return row
 
 
-async def create(session: AsyncSession, actor: User, body: AssignmentCreate, zone: ZoneInfo) -> Assignment:
+async def create(session: AsyncSession, actor: User, body: CourseworkAssignmentCreate, zone: ZoneInfo) -> Assignment:
     access.require_staff(actor)
     cls = await session.get(SchoolClass, body.class_id)
     if cls is None or cls.school_id != actor.school_id:
@@ -126,7 +126,7 @@ FIELDS = ("class_id", "subject_id", "title", "opens_at", "due_at", "late_policy"
           "published")
 
 
-async def update(session: AsyncSession, actor: User, row: Assignment, body: AssignmentUpdate,
+async def update(session: AsyncSession, actor: User, row: Assignment, body: CourseworkAssignmentUpdate,
                  zone: ZoneInfo) -> Assignment:
     may_manage(actor, row)
     before = audit.snapshot(row, FIELDS)
@@ -250,7 +250,7 @@ async def get_submission(session: AsyncSession, actor: User, submission_id: int)
     return sub, row
 
 
-async def grade(session: AsyncSession, actor: User, sub: Submission, row: Assignment, body: GradeBody) -> Submission:
+async def grade(session: AsyncSession, actor: User, sub: Submission, row: Assignment, body: SubmissionGrade) -> Submission:
     may_manage(actor, row)
     before = audit.snapshot(sub, ("score10", "comment"))
     sub.raw_score10 = round(body.score10, 2)

@@ -43,7 +43,7 @@ async def test_a_student_hands_in_the_teacher_grades_the_student_sees_the_grade(
     await page.wait_for_url(f"{live_server.url}/assignments/*")
     aid = int(page.url.rsplit("/", 1)[1])
     await expect(page.locator("#assignment-title")).to_have_text(title)
-    await expect(page.locator("#due-line")).to_contain_text(f"Hạn nộp: 21:00")
+    await expect(page.locator("#due-line")).to_contain_text("Hạn nộp: 21:00")
     stored = await api_get(page, live_server, f"/api/coursework/assignments/{aid}")
     assert datetime.fromisoformat(stored["due_at"]).astimezone(SCHOOL_ZONE).strftime("%H:%M") == "21:00"
 
@@ -67,7 +67,7 @@ async def test_a_student_hands_in_the_teacher_grades_the_student_sees_the_grade(
         assert await student.evaluate("document.documentElement.scrollWidth") <= 360
 
         await page.reload()
-        an = page.locator(f"#roster tr[data-status='submitted']")
+        an = page.locator("#roster tr[data-status='submitted']")
         await expect(an).to_have_count(1)
         await expect(an.locator("th")).to_have_text(demo.students[0].full_name)
         await an.locator("input[name=score10]").fill("9")

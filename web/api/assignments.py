@@ -4,14 +4,13 @@ times, late policy) and grade what comes in; students of the class hand in text 
 (multipart) until the due time, late per the policy; a class's submissions download as XLSX/CSV."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coursework import assignments as work
@@ -58,7 +57,7 @@ class SubmissionOut(BaseModel):
     files: list[FileOut]
 
 
-class AssignmentOut(BaseModel):
+class CourseworkAssignmentOut(BaseModel):
     id: int
     class_id: int
     class_name: str
@@ -83,8 +82,8 @@ class AssignmentOut(BaseModel):
     """Staff: students per state (graded, submitted, late, missing, not_submitted)."""
 
 
-class AssignmentsOut(BaseModel):
-    items: list[AssignmentOut]
+class CourseworkAssignmentsOut(BaseModel):
+    items: list[CourseworkAssignmentOut]
 
 
 class RosterRowOut(BaseModel):
@@ -132,14 +131,14 @@ def _sub_out(sub: Submission, name: str, sfiles: list[SubmissionFile]) -> Submis
                          files=[_sfile(f) for f in sfiles])
 
 
-async def _out(session: AsyncSession, actor: User, row: Assignment, *, detail: bool = True) -> AssignmentOut:
+async def _out(session: AsyncSession, actor: User, row: Assignment, *, detail: bool = True) -> CourseworkAssignmentOut:
     cls = await session.get(SchoolClass, row.class_id)
     subject = await session.get(Subject, row.subject_id)
     teacher = await session.get(User, row.teacher_id) if row.teacher_id else None
     afiles = list(await session.scalars(select(AssignmentFile).where(AssignmentFile.assignment_id == row.id)
                                         .order_by(AssignmentFile.id))) if detail else []
     manage = actor.role is Role.admin or (actor.role is Role.teacher and row.teacher_id == actor.id)
-    out = AssignmentOut(id=row.id, class_id=row.class_id, class_name=cls.name if cls else "", subject_id=row.subject_id,
+    out = CourseworkAssignmentOut(id=row.id, class_id=row.class_id, class_name=cls.name if cls else "", subject_id=row.subject_id,
                         subject_name=subject.name if subject else "", teacher_id=row.teacher_id,
                         teacher_name=teacher.full_name if teacher else "", title=row.title,
                         instructions=row.instructions, opens_at=row.opens_at, due_at=row.due_at,
@@ -249,30 +248,30 @@ def _download(data_dir: Path, key: str, name: str, mime: str) -> web.FileRespons
 
 def register(api: Api) -> None:
     @api.route("GET", f"{BASE}/assignments", summary="Assignments I may see", tag="assignments",
-               query=ListQuery, response=AssignmentsOut,
+               query=ListQuery, response=CourseworkAssignmentsOut,
                description="Students: their classes' published assignments once open, with their own state. "
                "Teachers: those of the classes they teach. Administrators: all. Newest due first.")
-    async def list_assignments(call: Call) -> AssignmentsOut:
+    async def list_coursework_assignments(call: Call) -> CourseworkAssignmentsOut:
         q: ListQuery = call.query
         rows = await work.list_for(call.session, call.user, q.class_id, q.subject_id)
-        return AssignmentsOut(items=[await _out(call.session, call.user, r, detail=False) for r in rows])
+        return CourseworkAssignmentsOut(items=[await _out(call.session, call.user, r, detail=False) for r in rows])
 
     @api.route("POST", f"{BASE}/assignments", summary="Set an assignment for a class", tag="assignments",
-               body=work.AssignmentCreate, response=AssignmentOut, status=201, roles=STAFF, errors=(403, 422))
-    async def create_assignment(call: Call) -> AssignmentOut:
+               body=work.CourseworkAssignmentCreate, response=CourseworkAssignmentOut, status=201, roles=STAFF, errors=(403, 422))
+    async def create_coursework_assignment(call: Call) -> CourseworkAssignmentOut:
         zone = await school_zone(call.session, call.user.school_id)
         row = await work.create(call.session, call.user, call.body, zone)
         return await _out(call.session, call.user, row)
 
     @api.route("GET", rf"{BASE}/assignments/{{id:\d+}}", summary="An assignment", tag="assignments",
-               response=AssignmentOut, errors=(403, 404))
-    async def get_assignment(call: Call) -> AssignmentOut:
+               response=CourseworkAssignmentOut, errors=(403, 404))
+    async def get_coursework_assignment(call: Call) -> CourseworkAssignmentOut:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         return await _out(call.session, call.user, row)
 
     @api.route("PATCH", rf"{BASE}/assignments/{{id:\d+}}", summary="Change an assignment", tag="assignments",
-               body=work.AssignmentUpdate, response=AssignmentOut, roles=STAFF, errors=(403, 404, 422))
-    async def update_assignment(call: Call) -> AssignmentOut:
+               body=work.CourseworkAssignmentUpdate, response=CourseworkAssignmentOut, roles=STAFF, errors=(403, 404, 422))
+    async def update_coursework_assignment(call: Call) -> CourseworkAssignmentOut:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         zone = await school_zone(call.session, call.user.school_id)
         await work.update(call.session, call.user, row, call.body, zone)
@@ -280,13 +279,13 @@ def register(api: Api) -> None:
 
     @api.route("DELETE", rf"{BASE}/assignments/{{id:\d+}}", summary="Delete an assignment and its submissions",
                tag="assignments", roles=STAFF, status=204, errors=(403, 404))
-    async def delete_assignment(call: Call) -> None:
+    async def delete_coursework_assignment(call: Call) -> None:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         keys = await work.remove(call.session, call.user, row)
         await call.session.commit()
         files.remove(call.request.app[CONFIG].data_dir, keys)
 
-    async def attach(call: Call) -> AssignmentOut:
+    async def attach(call: Call) -> CourseworkAssignmentOut:
         data_dir = call.request.app[CONFIG].data_dir
         async with call.db.session() as session:
             row = await work.get_assignment(session, call.user, call.path_id("id"))
@@ -307,17 +306,17 @@ def register(api: Api) -> None:
         async with call.db.session() as session:
             return await _out(session, call.user, await work.get_assignment(session, call.user, row.id))
 
-    attach.__name__ = "attach_assignment_files"
+    attach.__name__ = "attach_coursework_assignment_files"
     api.endpoints.append(Endpoint(
         method="POST", path=rf"{BASE}/assignments/{{id:\d+}}/files", handler=attach, tag="assignments",
-        summary="Attach files to an assignment", response=AssignmentOut, roles=STAFF, errors=(403, 404, 409, 413, 422),
+        summary="Attach files to an assignment", response=CourseworkAssignmentOut, roles=STAFF, errors=(403, 404, 409, 413, 422),
         unit_of_work=False, streamed=True,
         description=f"multipart/form-data with `file` parts (each at most {files.MAX_FILE_BYTES // 2**20} MB; PDF, "
         f"images, audio, video, office documents, plain text: told by content; at most {files.MAX_FILES} in all)."))
 
     @api.route("DELETE", rf"{BASE}/assignment-files/{{fid:\d+}}", summary="Remove a file of an assignment",
                tag="assignments", roles=STAFF, status=204, errors=(403, 404))
-    async def delete_assignment_file(call: Call) -> None:
+    async def delete_coursework_assignment_file(call: Call) -> None:
         f = await call.session.get(AssignmentFile, call.path_id("fid"))
         if f is None:
             raise NotFound("file not found")
@@ -330,7 +329,7 @@ def register(api: Api) -> None:
 
     @api.route("GET", rf"{BASE}/assignment-files/{{fid:\d+}}", summary="Download a file of an assignment",
                tag="assignments", errors=(403, 404))
-    async def assignment_file(call: Call) -> web.StreamResponse:
+    async def coursework_assignment_file(call: Call) -> web.StreamResponse:
         f = await call.session.get(AssignmentFile, call.path_id("fid"))
         if f is None:
             raise NotFound("file not found")
@@ -363,7 +362,7 @@ def register(api: Api) -> None:
                                                 .order_by(SubmissionFile.id)))
             return _sub_out(sub, call.user.full_name, sfiles)
 
-    hand_in.__name__ = "hand_in_submission"
+    hand_in.__name__ = "hand_in_coursework_submission"
     api.endpoints.append(Endpoint(
         method="POST", path=rf"{BASE}/assignments/{{id:\d+}}/submission", handler=hand_in, tag="assignments",
         summary="Hand in (or again) my work", response=SubmissionOut, roles=(Role.student,),
@@ -376,7 +375,7 @@ def register(api: Api) -> None:
                tag="assignments", query=RosterQuery, response=RosterOut, roles=STAFF, errors=(403, 404),
                description="Every student of the class with their submission and state; `status=late` lists the "
                "late ones, `status=missing` those with nothing handed in by the due time.")
-    async def submissions(call: Call) -> RosterOut:
+    async def list_coursework_submissions(call: Call) -> RosterOut:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         q: RosterQuery = call.query
         items = [RosterRowOut(student_id=r.student.id, student_name=r.student.full_name, status=r.status,
@@ -386,7 +385,7 @@ def register(api: Api) -> None:
 
     @api.route("GET", rf"{BASE}/assignments/{{id:\d+}}/submissions/export", summary="The class's submissions as a sheet",
                tag="assignments", query=ExportQuery, roles=STAFF, errors=(403, 404))
-    async def export_submissions(call: Call) -> web.StreamResponse:
+    async def export_coursework_submissions(call: Call) -> web.StreamResponse:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         zone = await school_zone(call.session, call.user.school_id)
         rows = await work.roster(call.session, row)
@@ -405,7 +404,7 @@ def register(api: Api) -> None:
     @api.route("GET", rf"{BASE}/submissions/{{sid:\d+}}", summary="A submission", tag="assignments",
                response=SubmissionOut, errors=(403, 404),
                description="Its student, the assignment's teacher, the class's teachers, administrators.")
-    async def get_submission(call: Call) -> SubmissionOut:
+    async def get_coursework_submission(call: Call) -> SubmissionOut:
         sub, _ = await work.get_submission(call.session, call.user, call.path_id("sid"))
         student = await call.session.get(User, sub.student_id)
         sfiles = list(await call.session.scalars(select(SubmissionFile).where(SubmissionFile.submission_id == sub.id)
@@ -413,10 +412,10 @@ def register(api: Api) -> None:
         return _sub_out(sub, student.full_name if student else "", sfiles)
 
     @api.route("PUT", rf"{BASE}/submissions/{{sid:\d+}}/grade", summary="Grade a submission", tag="assignments",
-               body=work.GradeBody, response=SubmissionOut, roles=STAFF, errors=(403, 404, 422),
+               body=work.SubmissionGrade, response=SubmissionOut, roles=STAFF, errors=(403, 404, 422),
                description="Chấm điểm: the mark on the 10-point scale (a late penalty, if the policy has one, is "
                "taken off) and a comment (nhận xét). Again to change it.")
-    async def grade(call: Call) -> SubmissionOut:
+    async def grade_coursework_submission(call: Call) -> SubmissionOut:
         sub, row = await work.get_submission(call.session, call.user, call.path_id("sid"))
         await work.grade(call.session, call.user, sub, row, call.body)
         student = await call.session.get(User, sub.student_id)
@@ -426,7 +425,7 @@ def register(api: Api) -> None:
 
     @api.route("GET", rf"{BASE}/submission-files/{{fid:\d+}}", summary="Download a file of a submission",
                tag="assignments", errors=(403, 404))
-    async def submission_file(call: Call) -> web.StreamResponse:
+    async def coursework_submission_file(call: Call) -> web.StreamResponse:
         f = await call.session.get(SubmissionFile, call.path_id("fid"))
         if f is None:
             raise NotFound("file not found")
