@@ -3,6 +3,7 @@ given, the time left shown, a reload resumes the same paper, 'Nộp bài'), and 
 the essay on the grading page ('Chấm bài tự luận'); the student sees the score once published."""
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,10 +13,12 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
 from school.demo import DemoSchool
+from signaling.client import LessonClient
 from tests.browser import BrowserPage, browser_page, open_browser_page  # noqa: F401  (the fixture)
 from tests.conftest import LiveServer
 from tests.web.test_online_tests_api import CAPITALS, ok, subject_of
 from tests.web.test_pages_browser import sign_in
+from web.keys import ROOMS
 
 ESSAY = "Em hãy tả ngôi trường của em."
 
@@ -113,3 +116,50 @@ async def test_a_student_takes_a_test_on_a_phone_and_the_teacher_grades_the_essa
     await page.goto(f"{live_server.url}/tests")
     await expect(page.locator(f"#tests-list tr[data-test-id='{test_id}']")).to_contain_text("7 điểm")
     browser_page.assert_no_errors()
+
+
+async def test_a_test_that_requires_the_camera_shares_it_into_the_live_lesson(
+    live_server: LiveServer, client: TestClient, app: web.Application, demo: DemoSchool, login: Any,
+    browser_page: BrowserPage,
+) -> None:
+    teacher = await login(demo.teacher)
+    subject_id = await subject_of(app, demo.lesson_id)
+    bank = await ok(await client.post("/api/question-banks", json={"subject_id": subject_id, "title": "Camera"},
+                                      headers=teacher), 201)
+    text, options, right = CAPITALS[0]
+    added = await ok(await client.post(f"/api/question-banks/{bank['id']}/questions", json={"questions": [
+        {"kind": "single", "text": text, "options": options, "correct": [right]}]}, headers=teacher), 201)
+    now = datetime.now(UTC)
+    test = await ok(await client.post("/api/online-tests", json={
+        "class_id": demo.class_id, "subject_id": subject_id, "title": "Kiểm tra có camera",
+        "question_ids": [added["items"][0]["id"]], "camera_required": True, "lesson_id": demo.lesson_id,
+        "opens_at": (now - timedelta(minutes=1)).isoformat(), "closes_at": (now + timedelta(hours=1)).isoformat(),
+        "time_limit_minutes": 10}, headers=teacher), 201)
+    # The teacher is in the live lesson (the room is open).
+    room_client = LessonClient(live_server.url, demo.lesson_id, teacher["Authorization"].removeprefix("Bearer "))
+    await room_client.connect(auto_subscribe=False)
+    try:
+        page = browser_page.page
+        await page.set_viewport_size({"width": 360, "height": 760})
+        await sign_in(page, live_server, demo.students[0], next_path=f"/tests/{test['id']}/take")
+        await expect(page.locator("#camera-status")).to_have_text("Camera của em đang được chia sẻ với giáo viên.")
+        room = app[ROOMS].rooms[demo.lesson_id]
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 15
+        while not any(p.via == "whip" and p.role == "student" and "camera" in p.producers
+                      for p in room.participants.values()):
+            assert loop.time() < until, "the student's camera did not reach the lesson"
+            await asyncio.sleep(0.1)
+        (publisher,) = [p for p in room.participants.values() if p.via == "whip"]
+        assert publisher.full_name == demo.students[0].full_name
+        # Submitting ends the camera's session.
+        await page.locator("#submit").click()
+        await page.locator("#submit-yes").click()
+        await expect(page.locator("#done-text")).to_have_text("Em đã nộp bài.")
+        until = loop.time() + 15
+        while any(p.via == "whip" for p in room.participants.values()):
+            assert loop.time() < until, "the camera's session stayed after submitting"
+            await asyncio.sleep(0.1)
+        browser_page.assert_no_errors()
+    finally:
+        await room_client.close()

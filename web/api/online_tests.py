@@ -23,6 +23,10 @@ from coursework.tests_import import read_sheet
 from coursework.tests_models import AttemptAnswer, AttemptEvent, OnlineTest, Question, QuestionBank, TestAttempt
 from school.errors import Conflict, Forbidden, NotFound
 from school.models import Role, User
+from signaling.lesson_room import LessonRoom
+from signaling.participant import Participant
+from web.api import live
+from web.api.live import SDP
 from web.auth import current_claims
 from web.keys import DATABASE
 from web.routing import Api, Call
@@ -476,6 +480,29 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
         async with call.db.session() as session:
             attempt, test, staff = await _attempt_for(session, user, attempt_id)
             return await _attempt_out(session, attempt, test, staff=staff, now=_now())
+
+    @api.route("POST", r"/api/lessons/{id:\d+}/test-camera/{attempt:\d+}", summary="Share my camera for a test",
+               tag="online-tests", status=201, media_type=SDP, errors=(400, 403, 404, 406, 409, 413, 415, 503),
+               unit_of_work=False,
+               description="WHIP (like POST /api/lessons/{id}/whip) for a student whose attempt at a test that "
+               "requires the camera is in progress, the test naming this live lesson: the camera is allowed for "
+               "this session without the teacher's grant, so the teacher sees them. Ended with DELETE on the "
+               "Location (the lesson's WHIP session URL). Recorded only when the lesson records students.")
+    async def test_camera(call: Call) -> web.Response:
+        _student(call)
+        lesson_id, attempt_id = call.path_id("id"), call.path_id("attempt")
+        async with call.db.session() as session:
+            attempt = await attempts.own_attempt(session, attempt_id, call.user.id)
+            test = await session.get(OnlineTest, attempt.test_id)
+            if test is None or not test.camera_required or test.lesson_id != lesson_id:
+                raise Forbidden("this test does not share a camera into this lesson")
+            if attempt.status != "in_progress" or _now() >= attempt.deadline_at:
+                raise Conflict("this attempt is submitted", reason="test_attempt_submitted")
+
+        async def publish(room: LessonRoom, participant: Participant, offer: str) -> str:
+            participant.permissions["camera"] = True  # this session only; the test requires it
+            return str((await room.publish(participant, offer, live._whip_tracks(offer)))["sdp"])
+        return await live._enter(call, "whip", publish)  # the lesson's own WHIP entry
 
     @api.route("PUT", r"/api/test-attempts/{id:\d+}/answers/{pos:\d+}", summary="Save one answer",
                tag="online-tests", body=AnswerIn, response=SavedOut, errors=(403, 404, 409, 422),

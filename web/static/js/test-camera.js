@@ -1,6 +1,6 @@
 // A test that requires the camera publishes the student's camera into the live lesson the test
-// names, over the lesson's WHIP endpoint, so the teacher sees them in the room (and the lesson's
-// recording keeps it only when the lesson records students).
+// names, over WHIP for the attempt (the camera is allowed there while the attempt runs), so the
+// teacher sees them in the room (the lesson's recording keeps it only when it records students).
 
 import { readCookie } from './api.js';
 
@@ -18,7 +18,7 @@ function gathered(pc) {
 }
 
 /** Start publishing; resolves to { stream, stop } or rejects with an Error whose message is shown. */
-export async function publishCamera(lessonId) {
+export async function publishCamera(lessonId, attemptId) {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 320, height: 240 }, audio: false });
   const pc = new RTCPeerConnection();
   for (const track of stream.getVideoTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
@@ -27,7 +27,7 @@ export async function publishCamera(lessonId) {
   const headers = { 'Content-Type': 'application/sdp' };
   const csrf = readCookie('lophoc_csrf');
   if (csrf) headers['X-CSRF-Token'] = csrf;
-  const response = await fetch(`/api/lessons/${encodeURIComponent(lessonId)}/whip`, {
+  const response = await fetch(`/api/lessons/${encodeURIComponent(lessonId)}/test-camera/${encodeURIComponent(attemptId)}`, {
     method: 'POST',
     headers,
     body: pc.localDescription.sdp,
@@ -46,10 +46,13 @@ export async function publishCamera(lessonId) {
   }
   const location = response.headers.get('Location');
   await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+  // The session ends by DELETE first (the server lets go of it), then the connection closes.
   const stop = () => {
-    pc.close();
     for (const track of stream.getTracks()) track.stop();
-    if (location) fetch(location, { method: 'DELETE', headers: csrf ? { 'X-CSRF-Token': csrf } : {}, credentials: 'same-origin', keepalive: true });
+    const ended = location
+      ? fetch(location, { method: 'DELETE', headers: csrf ? { 'X-CSRF-Token': csrf } : {}, credentials: 'same-origin', keepalive: true }).catch(() => {})
+      : Promise.resolve();
+    return ended.finally(() => pc.close());
   };
   return { stream, pc, stop };
 }

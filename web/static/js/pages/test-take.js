@@ -203,7 +203,7 @@ async function startCamera() {
   const note = el('camera-status');
   note.hidden = false;
   try {
-    state.camera = await publishCamera(state.test.lesson_id);
+    state.camera = await publishCamera(state.test.lesson_id, state.attempt.id);
     el('camera-preview').srcObject = state.camera.stream;
     el('camera-preview').hidden = false;
     note.textContent = t('ot.camera_on');
