@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from aiohttp import BodyPartReader, web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -432,7 +432,8 @@ def register(api: Api) -> None:
             row.team_id = None
         old, new = audit.changed(before, audit.snapshot(row, ("title", "description", "team_id")))
         if new:
-            audit.record(call.session, call.user, "update", "material", row.id, summary=row.title, before=old, after=new)
+            audit.record(call.session, call.user, "update", "material", row.id, summary=row.title,
+                         before=old, after=new)
         return (await describe(call.session, call.user, [row]))[0]
 
     async def transition(call: Call, row: Material, status: str, action: str, **changes: Any) -> MaterialOut:
@@ -447,7 +448,7 @@ def register(api: Api) -> None:
 
     @api.route("POST", r"/api/materials/{id:\d+}/submit", summary="Submit a material for review (gửi duyệt)",
                tag="materials", response=MaterialOut, roles=STAFF, errors=(403, 404, 409))
-    async def submit(call: Call) -> MaterialOut:
+    async def submit_material(call: Call) -> MaterialOut:
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         rules.require_owner(call.user, row)
         rules.require_status(row, ("draft", "returned"), "submitted")
@@ -456,7 +457,7 @@ def register(api: Api) -> None:
     @api.route("POST", r"/api/materials/{id:\d+}/review", summary="Approve (duyệt) or return a material",
                tag="materials", body=ReviewBody, response=MaterialOut, roles=(Role.admin,), errors=(403, 404, 409, 422),
                description="Administrators. `return` needs a comment saying what to change.")
-    async def review(call: Call) -> MaterialOut:
+    async def review_material(call: Call) -> MaterialOut:
         body: ReviewBody = call.body
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         rules.require_status(row, ("submitted",), "reviewed")
@@ -473,7 +474,7 @@ def register(api: Api) -> None:
                tag="materials", body=PublishBody, response=MaterialOut, roles=STAFF, errors=(403, 404, 409, 422),
                description="An approved material, by its teacher (or an administrator), to a class they teach; "
                "the class's students see it from then on.")
-    async def publish(call: Call) -> MaterialOut:
+    async def publish_material(call: Call) -> MaterialOut:
         body: PublishBody = call.body
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         if call.user.role is not Role.admin:
@@ -485,7 +486,7 @@ def register(api: Api) -> None:
 
     @api.route("POST", r"/api/materials/{id:\d+}/archive", summary="Archive a material (students no longer see it)",
                tag="materials", response=MaterialOut, roles=STAFF, errors=(403, 404, 409))
-    async def archive(call: Call) -> MaterialOut:
+    async def archive_material(call: Call) -> MaterialOut:
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         if call.user.role is not Role.admin:
             rules.require_owner(call.user, row)
@@ -494,7 +495,7 @@ def register(api: Api) -> None:
 
     @api.route("GET", r"/api/materials/{id:\d+}/comments", summary="Comments of the subject team and reviewers",
                tag="materials", response=CommentsOut, roles=STAFF, errors=(403, 404))
-    async def comments(call: Call) -> CommentsOut:
+    async def material_comments(call: Call) -> CommentsOut:
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         await rules.may_comment(call.session, call.user, row)
         rows = await call.session.scalars(select(MaterialComment).where(MaterialComment.material_id == row.id)
@@ -506,7 +507,7 @@ def register(api: Api) -> None:
                tag="materials", body=CommentBody, response=CommentOut, status=201, roles=STAFF,
                errors=(403, 404, 422),
                description="Its teacher, the teachers of the subject team it is shared with, administrators.")
-    async def add_comment(call: Call) -> CommentOut:
+    async def add_material_comment(call: Call) -> CommentOut:
         body: CommentBody = call.body
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         await rules.may_comment(call.session, call.user, row)
@@ -519,7 +520,7 @@ def register(api: Api) -> None:
 
     @api.route("GET", r"/api/materials/{id:\d+}/downloads", summary="Who opened a material", tag="materials",
                response=DownloadsOut, roles=STAFF, errors=(403, 404))
-    async def downloads(call: Call) -> DownloadsOut:
+    async def material_downloads(call: Call) -> DownloadsOut:
         row = await rules.get_material(call.session, call.user, call.path_id("id"))
         if call.user.role is not Role.admin:
             rules.require_owner(call.user, row)
@@ -547,7 +548,7 @@ def register(api: Api) -> None:
                body=AttachBody, response=MaterialOut, status=201, roles=STAFF, errors=(403, 404, 409, 422),
                description="The lesson's teacher or an administrator; the material must be approved. An approved "
                "material not yet published is published to the lesson's class.")
-    async def attach(call: Call) -> MaterialOut:
+    async def attach_lesson_material(call: Call) -> MaterialOut:
         body: AttachBody = call.body
         lesson = await access.get_lesson(call.session, call.user, call.path_id("id"))
         if call.user.role is not Role.admin and lesson.teacher_id != call.user.id:
@@ -567,7 +568,7 @@ def register(api: Api) -> None:
 
     @api.route("DELETE", r"/api/lessons/{id:\d+}/materials/{mid:\d+}", summary="Detach a material from a lesson",
                tag="materials", status=204, roles=STAFF, errors=(403, 404))
-    async def detach(call: Call) -> None:
+    async def detach_lesson_material(call: Call) -> None:
         lesson = await access.get_lesson(call.session, call.user, call.path_id("id"))
         if call.user.role is not Role.admin and lesson.teacher_id != call.user.id:
             raise Forbidden("only the lesson's teacher or an administrator may detach materials")
