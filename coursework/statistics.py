@@ -118,10 +118,10 @@ async def _has(session: AsyncSession, name: str) -> bool:
 
 ASSIGNMENTS = sa.table("assignments", sa.column("id"), sa.column("school_id"), sa.column("class_id"),
                        sa.column("subject_id"), sa.column("teacher_id"), sa.column("due_at", UTCDateTime()), sa.column("published"))
-SUBMISSIONS = sa.table("submissions", sa.column("assignment_id"), sa.column("score10"))
+SUBMISSIONS = sa.table("submissions", sa.column("assignment_id"), sa.column("student_id"), sa.column("score10"))
 TESTS = sa.table("online_tests", sa.column("id"), sa.column("school_id"), sa.column("class_id"),
                  sa.column("subject_id"), sa.column("teacher_id"), sa.column("opens_at", UTCDateTime()))
-ATTEMPTS = sa.table("test_attempts", sa.column("test_id"), sa.column("score10"))
+ATTEMPTS = sa.table("test_attempts", sa.column("test_id"), sa.column("student_id"), sa.column("score10"))
 
 
 async def work_given(session: AsyncSession, school_id: int, start: datetime, end: datetime, *,
@@ -149,7 +149,12 @@ async def work_given(session: AsyncSession, school_id: int, start: datetime, end
         rows.extend(found)
         ids = [r[1] for r in found]
         if ids and await _has(session, results.name):
-            for wid, score in (await session.execute(sa.select(results.c[link], results.c.score10).where(
+            if kind == "assignment":  # one submission per student
+                graded = sa.select(results.c[link], results.c.score10)
+            else:  # a student's best graded attempt counts
+                graded = sa.select(results.c[link], sa.func.max(results.c.score10)).group_by(
+                    results.c[link], results.c.student_id)
+            for wid, score in (await session.execute(graded.where(
                     results.c[link].in_(ids), results.c.score10.is_not(None)))).all():
                 scores[(kind, wid)].append(float(score))
     if not rows:

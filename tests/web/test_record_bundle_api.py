@@ -168,3 +168,28 @@ async def test_the_lessons_materials_listed_and_their_files_inside(client: TestC
     assert inside == ["materials/01-_Phiếu học tập 1.pdf"]  # no folder climbing; the lost file left out
     assert bundle.read(inside[0]) == b"%PDF-1.4 phieu hoc tap"
     assert not list((app[CONFIG].data_dir / "tmp").iterdir())
+
+
+async def test_old_test_attempts_go_with_their_answers(client: TestClient, app: web.Application, demo: DemoSchool,
+                                                        login: Login) -> None:
+    from coursework.tests_models import OnlineTest, TestAttempt
+
+    lesson, ids = await seed(app, demo)
+    admin = await login(demo.admin)
+    response = await client.patch("/api/school/settings", json={"attempts_retention_days": 30}, headers=admin)
+    assert response.status == 200, await response.text()
+    now = datetime.now(UTC)
+    async with app[DATABASE].session() as session:
+        test = OnlineTest(school_id=lesson.school_id, class_id=lesson.class_id, subject_id=lesson.subject_id,
+                          teacher_id=ids["teacher"], title="Kiểm tra", opens_at=now - timedelta(days=50),
+                          closes_at=now, time_limit_minutes=15)
+        session.add(test)
+        await session.flush()
+        for number, days in ((1, 40), (2, 1)):
+            session.add(TestAttempt(test_id=test.id, student_id=ids["an"], number=number,
+                                    started_at=now - timedelta(days=days), deadline_at=now - timedelta(days=days),
+                                    status="graded", points=5.0, max_points=10.0, score10=5.0, items=[], device="d"))
+    deleted = await apply_retention(app[DATABASE], now)
+    assert deleted["attempts_retention_days"] == 1 and deleted["chat_retention_days"] == 0
+    async with app[DATABASE].session() as session:
+        assert list(await session.scalars(select(TestAttempt.number))) == [2]

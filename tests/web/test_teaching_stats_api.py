@@ -128,3 +128,29 @@ async def test_assignments_given_and_their_results(client: TestClient, app: web.
     toan = next(row for row in report["by_subject"] if row["name"] == "Toán")
     assert toan["assignments"] == 1  # the draft is not given
     assert toan["results"] == 5 and toan["average_score10"] == round((10 + 8.5) / 5, 2)
+
+
+async def test_online_tests_given_count_each_students_best_attempt(client: TestClient, app: web.Application,
+                                                                   demo: DemoSchool, login: Login) -> None:
+    models = pytest.importorskip("coursework.tests_models")
+    ids = await seed(app, demo)
+    now = datetime.now(UTC)
+    async with app[DATABASE].session() as session:
+        users = {u.username: u.id for u in await session.scalars(select(User))}
+        test = models.OnlineTest(school_id=ids["school"], class_id=ids["class_id"], subject_id=ids["van"],
+                                 teacher_id=ids["teacher"], title="Kiểm tra 15 phút", opens_at=now - timedelta(hours=3),
+                                 closes_at=now - timedelta(hours=1), time_limit_minutes=15, attempts_allowed=2)
+        session.add(test)
+        await session.flush()
+        binh = users[demo.students[1].username]
+        chi = users[demo.students[2].username]
+        for number, (student, status, score) in enumerate(((ids["an"], "graded", 4.0), (ids["an"], "graded", 8.0),
+                                                           (binh, "graded", 6.0), (chi, "in_progress", None)), 1):
+            session.add(models.TestAttempt(test_id=test.id, student_id=student, number=number,
+                                           started_at=now - timedelta(hours=2), deadline_at=now - timedelta(hours=1),
+                                           status=status, points=score, max_points=10.0, score10=score, items=[],
+                                           device="d"))
+    report = await (await client.get(f"/api/reports/teaching?{period()}", headers=await login(demo.admin))).json()
+    van = next(row for row in report["by_subject"] if row["name"] == "Ngữ văn")
+    assert (van["tests"], van["results"], van["average_score10"]) == (1, 2, 7.0)  # An's best 8, Bình's 6
+    assert report["total"]["tests"] == 1 and report["total"]["average_score10"] == round((10 + 8 + 6) / 6, 2)
