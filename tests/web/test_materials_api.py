@@ -298,3 +298,31 @@ async def test_lessons_team_space_and_parents(client, app, login, demo, admin):
     await call(client, "DELETE", f"/api/lessons/{demo.lesson_id}/materials/{mid}", teacher, status=404)
     async with app[DATABASE].session() as session:
         assert await session.scalar(select(MaterialDownload.id)) is None
+
+
+async def test_malformed_uploads_are_refused_cleanly(client, app, login, demo):
+    teacher = await login(demo.teacher)
+    toan = await subject_id(app)
+    broken = [
+        ("multipart/form-data", b"no boundary at all"),
+        ("multipart/form-data; boundary=XYZ", b"--XYZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nabc"),
+        ("multipart/form-data; boundary=XYZ", b"garbage without any boundary line"),
+    ]
+    for content_type, body in broken:
+        response = await client.post("/api/materials", data=body, headers={**teacher, "Content-Type": content_type})
+        assert response.status in (400, 422), (content_type, body, response.status, await response.text())
+    # Repeated parts: one file only, each field once.
+    form = FormData(default_to_multipart=True)
+    for key, value in (("title", "a"), ("title", "b"), ("subject_id", str(toan))):
+        form.add_field(key, value)
+    response = await client.post("/api/materials", data=form, headers=teacher)
+    assert response.status == 422 and (await response.json())["error"]["fields"][0]["field"] == "title"
+    form = FormData()
+    form.add_field("title", "a")
+    form.add_field("subject_id", str(toan))
+    form.add_field("file", io.BytesIO(PDF), filename="a.pdf")
+    form.add_field("file", io.BytesIO(PDF), filename="b.pdf")
+    response = await client.post("/api/materials", data=form, headers=teacher)
+    assert response.status == 400
+    async with app[DATABASE].session() as session:
+        assert list(await session.scalars(select(Material))) == []

@@ -265,22 +265,25 @@ async def upload(call: Call) -> MaterialOut:
         values: dict[str, str] = {}
         head, size, file_name = b"", 0, ""
         has_file = False
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise ApiError(400, "bad_request", "nested multipart bodies are not accepted")
-            if part.name == "file" and part.filename is not None:
-                if has_file:
-                    raise ApiError(400, "bad_request", "send one file per material")
-                has_file = True
-                file_name = clean_name(part.filename)
-                head, size = await _receive_file(part, partial, limit)
-            elif part.name in FORM_FIELDS and part.name not in values:
-                values[part.name] = await _read_field(part)
-            else:
-                raise ApiError(422, "validation_error", "invalid form",
-                               fields=[{"field": part.name or "", "code": "unknown_field",
-                                        "message": "unknown or repeated form field"}])
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise ApiError(400, "bad_request", "nested multipart bodies are not accepted")
+                if part.name == "file" and part.filename is not None:
+                    if has_file:
+                        raise ApiError(400, "bad_request", "send one file per material")
+                    has_file = True
+                    file_name = clean_name(part.filename)
+                    head, size = await _receive_file(part, partial, limit)
+                elif part.name in FORM_FIELDS and part.name not in values:
+                    values[part.name] = await _read_field(part)
+                else:
+                    raise ApiError(422, "validation_error", "invalid form",
+                                   fields=[{"field": part.name or "", "code": "unknown_field",
+                                            "message": "unknown or repeated form field"}])
+        except (ValueError, AssertionError, EOFError) as exc:  # a broken multipart body
+            raise ApiError(400, "bad_request", "the body is not valid multipart/form-data") from exc
         form = _form(values)
         if has_file and size == 0:
             raise InvalidField("file", "the file is empty", reason="material_empty")
