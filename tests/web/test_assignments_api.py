@@ -245,3 +245,22 @@ async def test_class_sheet(client: TestClient, app: web.Application, demo: DemoS
     an_row = next(r for r in rows if r[1] == demo.students[0].username)
     assert an_row[2] == "Đã chấm" and an_row[5] == 7 and an_row[6] == "'=cmd"
     await call(client, "GET", f"{BASE}/assignments/{made['id']}/submissions/export", an, 403)
+
+
+async def test_a_class_sheet_of_every_assignment(client: TestClient, app: web.Application, demo: DemoSchool,
+                                                  login: Login) -> None:
+    teacher, an = await login(demo.teacher), await login(demo.students[0])
+    subject = await math_id(app)
+    first = await create(client, teacher, demo, subject, title="Bài 1")
+    await create(client, teacher, demo, subject, title="Bài 2")
+    await call(client, "POST", f"{BASE}/assignments/{first['id']}/submission", an, data=form("xong"))
+    response = await client.get(f"{BASE}/classes/{demo.class_id}/submissions/export?format=csv", headers=teacher)
+    assert response.status == 200
+    text = (await response.read()).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("Bài tập,Môn học,Hạn nộp,Học sinh") and len(lines) == 1 + 2 * 4
+    assert sum(1 for line in lines if line.startswith("Bài 1,Toán") and demo.students[0].username in line
+               and "Đã nộp" in line) == 1
+    await call(client, "GET", f"{BASE}/classes/{demo.class_id}/submissions/export", an, 403)
+    elsewhere = await other_class(app, demo)
+    await call(client, "GET", f"{BASE}/classes/{elsewhere}/submissions/export", teacher, 403)

@@ -76,6 +76,11 @@ async def test_a_student_hands_in_the_teacher_grades_the_student_sees_the_grade(
         graded = page.locator("#roster tr[data-status='graded']")
         await expect(graded).to_have_count(1)
         await expect(graded.locator(".status-badge")).to_have_text("Đã chấm điểm")
+        await page.goto(f"{live_server.url}/assignments")
+        sheet = page.locator("#class-sheets a")
+        await expect(sheet).to_have_text(f"Tải bảng bài nộp của lớp {demo.class_name} (XLSX)")
+        download = await page.request.get(f"{live_server.url}{await sheet.get_attribute('href')}")
+        assert download.status == 200 and (await download.body())[:2] == b"PK"
 
         await student.reload()
         await expect(student.locator("#my-score")).to_have_text("Điểm: 9/10")

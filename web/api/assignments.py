@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coursework import assignments as work
 from coursework import assignments_files as files
 from coursework.assignments_models import Assignment, AssignmentFile, Submission, SubmissionFile
+from school import access
 from school.errors import Conflict, Forbidden, InvalidField, NotFound
 from school.models import Role, SchoolClass, Subject, User
 from school.schemas import Id
@@ -112,6 +113,14 @@ class RosterQuery(BaseModel):
 class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: Literal["xlsx", "csv"] = "xlsx"
+
+
+class ClassExportQuery(ExportQuery):
+    subject_id: Id | None = None
+
+
+STATUS_LABELS = {"graded": "Đã chấm", "submitted": "Đã nộp", "late": "Nộp muộn", "missing": "Chưa nộp (quá hạn)",
+                 "not_submitted": "Chưa nộp"}
 
 
 def _afile(f: AssignmentFile) -> FileOut:
@@ -389,8 +398,7 @@ def register(api: Api) -> None:
         row = await work.get_assignment(call.session, call.user, call.path_id("id"))
         zone = await school_zone(call.session, call.user.school_id)
         rows = await work.roster(call.session, row)
-        labels = {"graded": "Đã chấm", "submitted": "Đã nộp", "late": "Nộp muộn", "missing": "Chưa nộp (quá hạn)",
-                  "not_submitted": "Chưa nộp"}
+        labels = STATUS_LABELS
         header = ["Học sinh", "Tên đăng nhập", "Trạng thái", "Nộp lúc", "Nộp muộn", "Điểm (thang 10)",
                   "Nhận xét", "Số tệp"]
         body = [[r.student.full_name, r.student.username, labels[r.status],
@@ -400,6 +408,29 @@ def register(api: Api) -> None:
                  r.submission.comment if r.submission else "", len(r.files)] for r in rows]
         q: ExportQuery = call.query
         return export(header, body, q.format, f"bai-tap-{row.id}-{row.title}", "Bài nộp")
+
+    @api.route("GET", rf"{BASE}/classes/{{id:\d+}}/submissions/export", summary="A class's submissions as a sheet",
+               tag="assignments", query=ClassExportQuery, roles=STAFF, errors=(403, 404),
+               description="One row per assignment and student of the class (optionally of one subject): state, "
+               "time handed in, late, grade on 10, comment. Teachers of the class and administrators.")
+    async def export_class_submissions(call: Call) -> web.StreamResponse:
+        cls = await access.get_class(call.session, call.user, call.path_id("id"))
+        q: ClassExportQuery = call.query
+        zone = await school_zone(call.session, call.user.school_id)
+        subjects = {s.id: s.name for s in await call.session.scalars(
+            select(Subject).where(Subject.school_id == call.user.school_id))}
+        header = ["Bài tập", "Môn học", "Hạn nộp", "Học sinh", "Tên đăng nhập", "Trạng thái", "Nộp lúc", "Nộp muộn",
+                  "Điểm (thang 10)", "Nhận xét"]
+        body: list[list[object]] = []
+        for row in reversed(await work.list_for(call.session, call.user, cls.id, q.subject_id)):
+            for r in await work.roster(call.session, row):
+                sub = r.submission
+                body.append([row.title, subjects.get(row.subject_id, ""), row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                             r.student.full_name, r.student.username, STATUS_LABELS[r.status],
+                             sub.submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if sub else "",
+                             ("Có" if sub.late else "Không") if sub else "",
+                             sub.score10 if sub and sub.score10 is not None else "", sub.comment if sub else ""])
+        return export(header, body, q.format, f"bai-tap-lop-{cls.name}", "Bài nộp")
 
     @api.route("GET", rf"{BASE}/submissions/{{sid:\d+}}", summary="A submission", tag="assignments",
                response=SubmissionOut, errors=(403, 404),

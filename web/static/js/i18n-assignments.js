@@ -84,6 +84,7 @@ addStrings({
     'asg.grade': 'Chấm điểm',
     'asg.graded': 'Đã chấm điểm {name}: {score}.',
     'asg.nothing': '—',
+    'asg.class_sheet': 'Tải bảng bài nộp của lớp {name} (XLSX)',
   },
   en: {
     'title.assignments': 'Assignments · lophoc',
@@ -165,5 +166,6 @@ addStrings({
     'asg.grade': 'Grade',
     'asg.graded': 'Graded {name}: {score}.',
     'asg.nothing': '—',
+    'asg.class_sheet': "Download class {name}'s submissions (XLSX)",
   },
 });

@@ -41,6 +41,21 @@ function render() {
       })),
       emptyText: t('asg.none'),
     }),
+    classSheets(),
+  );
+}
+
+/** Staff: one sheet per class of every assignment's submissions. */
+function classSheets() {
+  if (state.user.role === 'student') return null;
+  const classes = new Map(state.items.map((a) => [a.class_id, a.class_name]));
+  if (!classes.size) return null;
+  return h(
+    'ul',
+    { class: 'file-list', id: 'class-sheets' },
+    [...classes].map(([id, name]) =>
+      h('li', {}, h('a', { href: `/api/coursework/classes/${id}/submissions/export?format=xlsx` }, t('asg.class_sheet', { name }))),
+    ),
   );
 }
 
