@@ -326,3 +326,21 @@ async def test_malformed_uploads_are_refused_cleanly(client, app, login, demo):
     assert response.status == 400
     async with app[DATABASE].session() as session:
         assert list(await session.scalars(select(Material))) == []
+
+
+async def test_a_material_of_another_class_reaches_students_through_their_lesson(client, app, login, demo, admin):
+    teacher, an = await login(demo.teacher), await login(demo.students[0])
+    other_class, other_login = await other_class_student(app, demo)
+    khac = await login(other_login)
+    mid = (await upload(client, teacher, subject_id=await subject_id(app)))["id"]
+    await call(client, "POST", f"/api/materials/{mid}/submit", teacher)
+    await call(client, "POST", f"/api/materials/{mid}/review", admin, json={"decision": "approve"})
+    await call(client, "POST", f"/api/materials/{mid}/publish", admin, json={"class_id": other_class})
+    assert [m["id"] for m in (await call(client, "GET", "/api/materials", khac))["items"]] == [mid]
+    await call(client, "GET", f"/api/materials/{mid}", an, status=404)
+    await call(client, "POST", f"/api/lessons/{demo.lesson_id}/materials", admin, status=201, json={"material_id": mid})
+    assert (await call(client, "GET", f"/api/materials/{mid}", an))["class_name"] == "10A2"
+    response = await client.get(f"/api/materials/{mid}/file", headers=an)
+    assert response.status == 200 and await response.read() == PDF
+    # The other class's student may not see the 10A1 lesson's list.
+    await call(client, "GET", f"/api/lessons/{demo.lesson_id}/materials", khac, status=403)
