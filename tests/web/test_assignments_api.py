@@ -46,7 +46,7 @@ def form(text: str | None = None, files: list[tuple[str, bytes, str]] = (), keep
     if text is not None:
         data.add_field("text", text)
     for name, content, ctype in files:
-        data.add_field("file", content, filename=name, content_type=ctype)
+        data.add_field("file", io.BytesIO(content), filename=name, content_type=ctype)
     if keep:
         data.add_field("keep", ",".join(map(str, keep)))
     return data
@@ -264,3 +264,24 @@ async def test_a_class_sheet_of_every_assignment(client: TestClient, app: web.Ap
     await call(client, "GET", f"{BASE}/classes/{demo.class_id}/submissions/export", an, 403)
     elsewhere = await other_class(app, demo)
     await call(client, "GET", f"{BASE}/classes/{elsewhere}/submissions/export", teacher, 403)
+
+
+async def test_too_large_and_too_many_files_leave_nothing_behind(client: TestClient, app: web.Application,
+                                                                 demo: DemoSchool, login: Login) -> None:
+    from coursework.assignments_files import MAX_FILE_BYTES, MAX_FILES
+    from web.keys import CONFIG
+
+    teacher, an = await login(demo.teacher), await login(demo.students[0])
+    made = await create(client, teacher, demo, await math_id(app))
+    big = PDF + b"0" * (MAX_FILE_BYTES + 1 - len(PDF))
+    response = await client.post(f"{BASE}/assignments/{made['id']}/submission", headers=an,
+                                 data=form("bài", [("ok.pdf", PDF, "application/pdf"), ("big.pdf", big, "application/pdf")]))
+    body = await response.json()
+    assert response.status == 422 and body["error"]["fields"][0]["field"] == "file", body
+    many = [(f"{n}.pdf", PDF, "application/pdf") for n in range(MAX_FILES + 1)]
+    response = await client.post(f"{BASE}/assignments/{made['id']}/submission", headers=an, data=form("bài", many))
+    assert response.status == 409 and (await response.json())["error"]["reason"] == "too_many_files"
+    folder = app[CONFIG].data_dir / "assignments"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    async with app[DATABASE].session() as session:
+        assert await session.scalar(select(Submission.id)) is None
