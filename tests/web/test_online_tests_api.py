@@ -260,3 +260,42 @@ async def test_import_from_csv_and_xlsx_and_refusals(client: TestClient, demo: D
     assert camera.status == 422  # a camera needs the live lesson it is shown in
     listed_tests = await ok(await client.get("/api/online-tests", headers=student))
     assert [t["title"] for t in listed_tests["items"]] == ["Tuần sau"]
+
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+async def test_a_question_image_is_seen_by_staff_and_by_a_student_in_their_own_attempt(
+        client: TestClient, demo: DemoSchool, login: Any, app: web.Application) -> None:
+    teacher = await login(demo.teacher)
+    subject_id = await subject_of(app, demo.lesson_id)
+    _bank, questions = await make_bank(client, teacher, subject_id)
+    qid = questions[0]["id"]
+    not_image = await client.put(f"/api/questions/{qid}/image", json={
+        "mime": "image/png", "data": base64.b64encode(b"<svg onload=alert(1)>").decode()}, headers=teacher)
+    assert not_image.status == 422
+    await ok(await client.put(f"/api/questions/{qid}/image", json={
+        "mime": "image/png", "data": base64.b64encode(PNG).decode()}, headers=teacher), 204)
+    staff_view = await client.get(f"/api/questions/{qid}/image", headers=teacher)
+    assert staff_view.status == 200 and await staff_view.read() == PNG
+    assert staff_view.headers["Content-Type"] == "image/png"
+    test = await ok(await client.post("/api/online-tests", json={
+        "class_id": demo.class_id, "subject_id": subject_id, "title": "Ảnh", "question_ids": [qid], **window()},
+        headers=teacher), 201)
+    a, b = await asyncio.gather(login(demo.students[0]), login(demo.students[1]))
+    assert (await client.get(f"/api/questions/{qid}/image", headers=a)).status == 404  # not in an attempt yet
+    attempt = await req(client, "POST", f"/api/online-tests/{test['id']}/attempts", a, 201)
+    url = attempt["items"][0]["image_url"]
+    assert url == f"/api/questions/{qid}/image?attempt={attempt['id']}"
+    mine = await client.get(url, headers=a)
+    assert mine.status == 200 and await mine.read() == PNG
+    assert (await client.get(url, headers=b)).status == 404  # another student's attempt
+
+
+async def test_the_pages_are_served_without_inline_script_or_style(client: TestClient) -> None:
+    for path, module in (("/tests", "tests.js"), ("/tests/5/take", "test-take.js"), ("/tests/5/grade", "test-grade.js")):
+        response = await client.get(path)
+        assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+        html = await response.text()
+        assert f'<script type="module" src="/static/js/pages/{module}"></script>' in html
+        assert "style=" not in html and "onclick" not in html.lower() and "<script>" not in html

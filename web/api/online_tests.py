@@ -327,7 +327,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("POST", "/api/question-banks", summary="Create a question bank", tag="online-tests", body=papers.BankIn,
                response=BankOut, status=201, errors=(403, 422), roles=staff_roles, unit_of_work=False,
                description="Ngân hàng câu hỏi of a subject; a teacher of that subject or an administrator.")
-    async def create_bank(call: Call) -> BankOut:
+    async def create_question_bank(call: Call) -> BankOut:
         user, spec = call.user, call.body
 
         async def write(s: AsyncSession) -> BankOut:
@@ -336,7 +336,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
     @api.route("GET", "/api/question-banks", summary="Question banks", tag="online-tests", response=BanksOut,
                roles=staff_roles, description="The school's banks of the subjects the teacher teaches (all for admins).")
-    async def list_banks(call: Call) -> BanksOut:
+    async def list_question_banks(call: Call) -> BanksOut:
         out = []
         for bank in await call.session.scalars(select(QuestionBank).where(
                 QuestionBank.school_id == call.user.school_id).order_by(QuestionBank.id)):
@@ -349,7 +349,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
     @api.route("GET", r"/api/question-banks/{id:\d+}/questions", summary="A bank's questions", tag="online-tests",
                response=QuestionsOut, errors=(403, 404), roles=staff_roles)
-    async def bank_questions(call: Call) -> QuestionsOut:
+    async def list_bank_questions(call: Call) -> QuestionsOut:
         bank = await papers.get_bank(call.session, call.user, call.path_id("id"))
         rows = await call.session.scalars(select(Question).where(Question.bank_id == bank.id).order_by(Question.id))
         return QuestionsOut(items=[_question_out(q) for q in rows])
@@ -367,7 +367,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                roles=staff_roles, unit_of_work=False,
                description="Kinds: single, multiple, true_false, short, number (graded automatically) and essay "
                "(graded by the teacher). All or none are added.")
-    async def add_questions(call: Call) -> QuestionsOut:
+    async def add_bank_questions(call: Call) -> QuestionsOut:
         return await _add(call, list(call.body.questions))
 
     @api.route("POST", r"/api/question-banks/{id:\d+}/import", summary="Import questions from a sheet",
@@ -376,12 +376,12 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                description="CSV (UTF-8) or XLSX (base64) with the columns kind, text, option1..option10, correct, "
                "points. correct: the option numbers from 1 (\"1;3\"), Đúng/Sai, the text or the number. A bad row "
                "is refused by its row number and nothing is added.")
-    async def import_questions(call: Call) -> QuestionsOut:
+    async def import_bank_questions(call: Call) -> QuestionsOut:
         return await _add(call, read_sheet(call.body.format, call.body.content))
 
     @api.route("PUT", r"/api/questions/{id:\d+}/image", summary="A question's image", tag="online-tests",
                body=ImageIn, status=204, errors=(403, 404, 422), roles=staff_roles, unit_of_work=False)
-    async def put_image(call: Call) -> None:
+    async def put_question_image(call: Call) -> None:
         import filetype
         raw = await _decode(call.body.data, MAX_IMAGE)
         kind = filetype.guess(raw)
@@ -401,7 +401,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("GET", r"/api/questions/{id:\d+}/image", summary="A question's image", tag="online-tests",
                errors=(403, 404),
                description="Staff of the bank; a student only for a question of their own attempt (?attempt=).")
-    async def get_image(call: Call) -> web.Response:
+    async def get_question_image(call: Call) -> web.Response:
         q = await call.session.get(Question, call.path_id("id"))
         if q is None or q.image is None:
             raise NotFound("no image")
@@ -420,7 +420,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                description="Bài kiểm tra for a class: listed questions and/or N drawn from banks per student, "
                "the time window, the time limit (kept by the server), attempts allowed, shuffling, and "
                "`camera_required` with the live lesson the students' cameras are shown in.")
-    async def create_test(call: Call) -> TestOut:
+    async def create_online_test(call: Call) -> TestOut:
         user, spec = call.user, call.body
 
         async def write(s: AsyncSession) -> TestOut:
@@ -430,14 +430,14 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
     @api.route("GET", "/api/online-tests", summary="Tests", tag="online-tests", response=TestsOut,
                description="A student's class's tests (with their attempts), a teacher's classes' tests, all for admins.")
-    async def list_tests(call: Call) -> TestsOut:
+    async def list_online_tests(call: Call) -> TestsOut:
         tests = await papers.visible_tests(call.session, call.user)
         staff = call.user.role is not Role.student
         return TestsOut(items=[await _test_out(call.session, t, staff, call.user) for t in tests])
 
     @api.route("GET", r"/api/online-tests/{id:\d+}", summary="A test", tag="online-tests", response=TestOut,
                errors=(403, 404))
-    async def get_test(call: Call) -> TestOut:
+    async def get_online_test(call: Call) -> TestOut:
         test, staff = await papers.get_test(call.session, call.user, call.path_id("id"))
         return await _test_out(call.session, test, staff, call.user)
 
@@ -446,7 +446,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                description="Students of the class, while the test is open: the attempt in progress, or a new one "
                "if attempts remain (409 test_not_open, test_closed, no_attempts_left). Its paper is drawn and "
                "shuffled for this attempt. Starting from another sign-in logs a second device.")
-    async def start(call: Call) -> AttemptOut:
+    async def start_test_attempt(call: Call) -> AttemptOut:
         _student(call)
         test_id = call.path_id("id")
         async with call.db.session() as session:
@@ -464,7 +464,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                errors=(403, 404), unit_of_work=False,
                description="The student's own (scores once published) or the test's staff. An attempt past its "
                "deadline is submitted by the server first.")
-    async def get_attempt(call: Call) -> AttemptOut:
+    async def get_test_attempt(call: Call) -> AttemptOut:
         attempt_id, user = call.path_id("id"), call.user
         async with call.db.session() as session:
             attempt, test, staff = await _attempt_for(session, user, attempt_id)
@@ -488,7 +488,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                "requires the camera is in progress, the test naming this live lesson: the camera is allowed for "
                "this session without the teacher's grant, so the teacher sees them. Ended with DELETE on the "
                "Location (the lesson's WHIP session URL). Recorded only when the lesson records students.")
-    async def test_camera(call: Call) -> web.Response:
+    async def share_test_camera(call: Call) -> web.Response:
         _student(call)
         lesson_id, attempt_id = call.path_id("id"), call.path_id("attempt")
         async with call.db.session() as session:
@@ -509,7 +509,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                unit_of_work=False,
                description="The answer to item `pos` of the paper (choices as shown), committed before the reply. "
                "409 attempt_submitted, or time_over once the deadline has passed (the attempt is then submitted).")
-    async def save(call: Call) -> SavedOut:
+    async def save_test_answer(call: Call) -> SavedOut:
         _student(call)
         attempt_id, position, user_id, device, body = (call.path_id("id"), call.path_id("pos"), call.user.id,
                                                        _device(call), call.body)
@@ -523,7 +523,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
     @api.route("POST", r"/api/test-attempts/{id:\d+}/submit", summary="Submit my attempt", tag="online-tests",
                response=AttemptOut, errors=(403, 404, 409), unit_of_work=False)
-    async def submit(call: Call) -> AttemptOut:
+    async def submit_test_attempt(call: Call) -> AttemptOut:
         _student(call)
         attempt_id, user_id, now = call.path_id("id"), call.user.id, _now()
 
@@ -537,7 +537,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("POST", r"/api/test-attempts/{id:\d+}/events", summary="Report an integrity event",
                tag="online-tests", body=EventIn, status=204, errors=(403, 404), unit_of_work=False,
                description="blur, hidden (the page was hidden), paste, camera_off: shown to the teacher.")
-    async def event(call: Call) -> None:
+    async def report_test_event(call: Call) -> None:
         _student(call)
         attempt_id, user_id, device, body = call.path_id("id"), call.user.id, _device(call), call.body
         await call.db.writer.write(lambda s: attempts.log_event(s, attempt_id, user_id, body.kind, device,
@@ -546,7 +546,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("GET", r"/api/online-tests/{id:\d+}/attempts", summary="The test's attempts", tag="online-tests",
                response=AttemptsOut, errors=(403, 404), roles=staff_roles,
                description="Every attempt with its score and integrity events (blur, hidden, paste, second_device).")
-    async def list_attempts(call: Call) -> AttemptsOut:
+    async def list_test_attempts(call: Call) -> AttemptsOut:
         test, staff = await papers.get_test(call.session, call.user, call.path_id("id"))
         if not staff:
             raise Forbidden("staff only")
@@ -567,7 +567,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("PUT", r"/api/test-attempts/{id:\d+}/grades/{qid:\d+}", summary="Grade an essay", tag="online-tests",
                body=EssayGradeIn, response=AttemptOut, errors=(403, 404, 409, 422), roles=staff_roles,
                unit_of_work=False, description="Chấm bài tự luận: points (up to the question's) and a comment.")
-    async def grade(call: Call) -> AttemptOut:
+    async def grade_test_essay(call: Call) -> AttemptOut:
         attempt_id, qid, user, body = call.path_id("id"), call.path_id("qid"), call.user, call.body
         async with call.db.session() as session:
             _a, _t, staff = await _attempt_for(session, user, attempt_id)
@@ -585,7 +585,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("POST", r"/api/online-tests/{id:\d+}/publish", summary="Publish (or hide) the results",
                tag="online-tests", body=PublishIn, response=TestOut, errors=(403, 404), roles=staff_roles,
                unit_of_work=False, description="Students see their scores only once published.")
-    async def publish(call: Call) -> TestOut:
+    async def publish_test_results(call: Call) -> TestOut:
         test_id, user, published = call.path_id("id"), call.user, call.body.published
         async with call.db.session() as session:
             _t, staff = await papers.get_test(session, user, test_id)
