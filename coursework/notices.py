@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
@@ -19,7 +20,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from school.models import ClassStudent, Lesson, Subject, SchoolClass
+from school.models import ClassStudent, Lesson, School, SchoolClass, Subject
 from school.parent_accounts import ParentContact
 from school.parents import ParentLink
 from school.timetable_models import LessonChange
@@ -190,6 +191,19 @@ def notice_for(school_id: int, parent: ParentOf, kind: str, title: str, body: st
                   email_state="pending" if mail and parent.email else None, email_tries=0, email_next_at=now)
 
 
+def _local(at: datetime, zone: str) -> datetime:
+    try:
+        return at.astimezone(ZoneInfo(zone))
+    except (KeyError, ValueError):
+        return at
+
+
+def when_text(lesson: Lesson, zone: str) -> str:
+    """The lesson's day and times in the school's time zone, e.g. "30/11/2026 07:00–07:45"."""
+    starts, ends = _local(lesson.starts_at, zone), _local(lesson.ends_at, zone)
+    return f"{starts:%d/%m/%Y %H:%M}–{ends:%H:%M}"
+
+
 CHANGE_VI = {"move": "Đổi lịch", "cancel": "Nghỉ học (hủy tiết)", "makeup": "Dạy bù", "substitute": "Dạy thay"}
 CHANGE_EN = {"move": "Moved", "cancel": "Cancelled", "makeup": "Make-up lesson", "substitute": "Substitute teacher"}
 
@@ -209,7 +223,8 @@ def _lesson_change_notices(session: Session, change: LessonChange) -> None:
     mail = smtp is not None and smtp.enabled
     what = f"{subject.name if subject else ''} · {cls.name if cls else ''}"
     title = f"{CHANGE_VI.get(change.kind, change.kind)}: {what} / {CHANGE_EN.get(change.kind, change.kind)}"
-    body = f"{lesson.title}\n{lesson.starts_at:%Y-%m-%d %H:%M} UTC\n{change.note or ''}".strip()
+    school = session.get(School, lesson.school_id)
+    body = f"{lesson.title}\n{when_text(lesson, school.timezone if school else 'UTC')}\n{change.note or ''}".strip()
     now = change.at or utcnow()
     for parent in parents:
         session.add(notice_for(lesson.school_id, parent, "lesson_change", title, body, f"/parent#child-{parent.student_id}",
@@ -235,12 +250,13 @@ async def absence_notices(session: AsyncSession, lesson: Lesson, absent: list[in
     cls = await session.get(SchoolClass, lesson.class_id)
     subject = await session.get(Subject, lesson.subject_id)
     smtp = await session.get(SchoolSmtp, lesson.school_id)
+    school = await session.get(School, lesson.school_id)
     mail = smtp is not None and smtp.enabled
     count = 0
     for parent in await parents_of(session, absent):
         name = student_names.get(parent.student_id, "")
         title = f"Vắng học: {name} — {subject.name if subject else ''} · {cls.name if cls else ''} / Absent"
-        body = f"{lesson.title}\n{lesson.starts_at:%Y-%m-%d %H:%M}–{lesson.ends_at:%H:%M} UTC"
+        body = f"{lesson.title}\n{when_text(lesson, school.timezone if school else 'UTC')}"
         session.add(notice_for(lesson.school_id, parent, "absence", title, body, f"/parent#child-{parent.student_id}",
                                lesson.id, mail, now))
         count += 1

@@ -12,7 +12,7 @@ from school.demo import Credentials, DemoSchool
 from signaling.client import LessonClient
 from tests.browser import BrowserPage, browser_page, open_browser_page  # noqa: F401  (the fixture)
 from tests.conftest import LiveServer, Login
-from tests.web.test_pages_browser import sign_in
+from tests.web.test_pages_browser import SHOTS, sign_in
 from tests.web.test_parents_api import PARENT_PASSWORD, student_ids
 from web.api.notices import sweep_absences
 from web.keys import DATABASE
@@ -67,6 +67,12 @@ async def test_a_parent_joins_signs_in_and_sees_their_childs_absence(
     await expect(item.locator(".bell-title")).to_contain_text("Vắng học: Lê Văn An")
     await page.click("#notices-read-all")
     await expect(count).to_be_hidden()
+
+    await page.set_viewport_size({"width": 360, "height": 760})  # a parent's phone
+    await expect(row.locator(".att")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "parent-child-absent-360.png"), full_page=True)
 
     await page.click(".lang-switch button[data-lang='en']")
     await expect(row.locator(".att")).to_have_text("Absent")

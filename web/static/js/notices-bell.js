@@ -17,6 +17,18 @@ function sameSiteLink(link) {
   return typeof link === 'string' && link.startsWith('/') && !link.startsWith('//') ? link : null;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+function bellIcon() {
+  const svg = document.createElementNS(SVG, 'svg');
+  for (const [k, v] of Object.entries({ class: 'bell-icon', viewBox: '0 0 24 24', width: '20', height: '20', 'aria-hidden': 'true' })) svg.setAttribute(k, v);
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', 'M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
+}
+
 /** The bell for a signed-in user; refreshes itself every minute while the page is open. */
 export function noticesBell(timeZone) {
   let state = { unread: 0, items: [] };
@@ -34,7 +46,7 @@ export function noticesBell(timeZone) {
       'aria-label': t('bell.label'),
       on: { click: () => toggle() },
     },
-    h('span', { class: 'bell-icon', 'aria-hidden': 'true' }, '🔔'),
+    bellIcon(),
     count,
   );
   const root = h('div', { class: 'bell' }, button, panel);
@@ -80,10 +92,10 @@ export function noticesBell(timeZone) {
   async function readAll() {
     await request('POST', '/api/notices/read', { body: { ids: null } });
     await refresh();
+    toggle(false);
   }
 
-  function toggle() {
-    const open = panel.hidden;
+  function toggle(open = panel.hidden) {
     panel.hidden = !open;
     button.setAttribute('aria-expanded', String(open));
     if (open) refresh();
@@ -91,6 +103,16 @@ export function noticesBell(timeZone) {
 
   render();
   onLangChange(render);
+  // The list closes with Escape (focus back on the bell) and with a click elsewhere.
+  root.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !panel.hidden) {
+      toggle(false);
+      button.focus();
+    }
+  });
+  document.addEventListener('click', (event) => {
+    if (!panel.hidden && !root.contains(event.target)) toggle(false);
+  });
   refresh();
   setInterval(refresh, POLL_MS);
   return root;
