@@ -65,6 +65,7 @@ async def test_an_admin_sets_how_long_records_are_kept(live_server: LiveServer, 
     form = page.locator("#retention-form")
     await expect(page.locator("#retention-heading")).to_have_text("Lưu trữ hồ sơ dạy học trực tuyến")
     await expect(form.locator("[name=chat_retention_days]")).to_have_attribute("placeholder", "Lưu mãi")
+    await expect(form.get_by_role("button", name="Lưu")).to_be_enabled()  # the school's values are in
     await form.locator("[name=chat_retention_days]").fill("0")
     await form.get_by_role("button", name="Lưu").click()
     await expect(form.locator("[name=chat_retention_days]")).to_have_attribute("aria-invalid", "true")

@@ -141,6 +141,8 @@ async function retention() {
   applyTranslations(section);
   const settings = await request('GET', '/api/school/settings');
   for (const name of KEEP) keep.elements.namedItem(name).value = settings[name] ?? '';
+  keep.removeAttribute('aria-busy');
+  keep.querySelector('button[type="submit"]').disabled = false; // the values shown are the school's now
   keep.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(keep);
