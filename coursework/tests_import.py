@@ -18,7 +18,8 @@ from coursework.tests_grading import MAX_OPTIONS, TRUE_FALSE, QuestionIn
 from school.errors import InvalidField
 
 MAX_ROWS = 500
-KIND_NAMES = {"single": "single", "một lựa chọn": "single", "multiple": "multiple", "nhiều lựa chọn": "multiple",
+KIND_NAMES = {"single": "single", "một lựa chọn": "single",
+              "multiple": "multiple", "nhiều lựa chọn": "multiple",
               "true_false": "true_false", "đúng/sai": "true_false", "short": "short", "trả lời ngắn": "short",
               "number": "number", "số": "number", "essay": "essay", "tự luận": "essay"}
 

@@ -14,6 +14,7 @@ from aiohttp import web
 from openpyxl import Workbook
 from sqlalchemy import select
 
+from school.audit import AuditEntry
 from school.demo import DemoSchool
 from school.models import Lesson
 from web.api.online_tests import sweep_once
@@ -260,6 +261,11 @@ async def test_import_from_csv_and_xlsx_and_refusals(client: TestClient, demo: D
     assert camera.status == 422  # a camera needs the live lesson it is shown in
     listed_tests = await ok(await client.get("/api/online-tests", headers=student))
     assert [t["title"] for t in listed_tests["items"]] == ["Tuần sau"]
+    # The teacher's changes are in the school's change log.
+    async with app[DATABASE].session() as session:
+        logged = {(e.action, e.entity, e.entity_id) for e in await session.scalars(select(AuditEntry))}
+    assert ("create", "online_test", not_open["id"]) in logged
+    assert ("add_questions", "question_bank", bank["id"]) in logged
 
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")

@@ -4,6 +4,8 @@ essay grading (chấm bài tự luận), integrity events, and the results publi
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import logging
@@ -11,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import filetype
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
@@ -21,7 +24,8 @@ from coursework import tests_papers as papers
 from coursework.tests_grading import CHOICE_KINDS, QuestionIn
 from coursework.tests_import import read_sheet
 from coursework.tests_models import AttemptAnswer, AttemptEvent, OnlineTest, Question, QuestionBank, TestAttempt
-from school.errors import Conflict, Forbidden, NotFound
+from school import audit
+from school.errors import Conflict, Forbidden, InvalidField, NotFound
 from school.models import Role, User
 from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
@@ -251,7 +255,8 @@ async def _attempt_out(session: AsyncSession, attempt: TestAttempt, test: Online
         value = row.answer if row is not None else None
         if value is not None and q.kind in CHOICE_KINDS:
             value = sorted(order.index(c) for c in value if c in order)
-        items.append(ItemOut(position=position, question_id=q.id, kind=q.kind, text=q.text, options=[q.options[i] for i in order],
+        items.append(ItemOut(position=position, question_id=q.id, kind=q.kind, text=q.text,
+                             options=[q.options[i] for i in order],
                              points=q.points,
                              image_url=f"/api/questions/{q.id}/image?attempt={attempt.id}" if q.image else None,
                              answer=value, awarded=row.points if (row is not None and shown) else None,
@@ -281,10 +286,6 @@ def _student(call: Call) -> None:
 
 
 async def _decode(data: str, limit: int) -> bytes:
-    import base64
-    import binascii
-
-    from school.errors import InvalidField
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
@@ -331,11 +332,14 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
         user, spec = call.user, call.body
 
         async def write(s: AsyncSession) -> BankOut:
-            return await _bank_out(s, await papers.create_bank(s, user, spec))
+            bank = await papers.create_bank(s, user, spec)
+            audit.record(s, user, "create", "question_bank", bank.id, summary=bank.title)
+            return await _bank_out(s, bank)
         return await call.db.writer.write(write)
 
     @api.route("GET", "/api/question-banks", summary="Question banks", tag="online-tests", response=BanksOut,
-               roles=staff_roles, description="The school's banks of the subjects the teacher teaches (all for admins).")
+               roles=staff_roles,
+               description="The school's banks of the subjects the teacher teaches (all for admins).")
     async def list_question_banks(call: Call) -> BanksOut:
         out = []
         for bank in await call.session.scalars(select(QuestionBank).where(
@@ -359,6 +363,7 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
         async def write(s: AsyncSession) -> QuestionsOut:
             rows = await papers.add_questions(s, user, bank_id, specs)
+            audit.record(s, user, "add_questions", "question_bank", bank_id, summary=f"{len(rows)} questions")
             return QuestionsOut(items=[_question_out(q) for q in rows])
         return await call.db.writer.write(write)
 
@@ -382,10 +387,8 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
     @api.route("PUT", r"/api/questions/{id:\d+}/image", summary="A question's image", tag="online-tests",
                body=ImageIn, status=204, errors=(403, 404, 422), roles=staff_roles, unit_of_work=False)
     async def put_question_image(call: Call) -> None:
-        import filetype
         raw = await _decode(call.body.data, MAX_IMAGE)
         kind = filetype.guess(raw)
-        from school.errors import InvalidField
         if kind is None or kind.mime not in IMAGE_TYPES:
             raise InvalidField("data", "a PNG, JPEG, WebP or GIF image", reason="test_image_type")
         user, qid, mime = call.user, call.path_id("id"), kind.mime
@@ -424,12 +427,15 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
         user, spec = call.user, call.body
 
         async def write(s: AsyncSession) -> TestOut:
-            actor = user
-            return await _test_out(s, await papers.create_test(s, actor, spec), True, actor)
+            test = await papers.create_test(s, user, spec)
+            audit.record(s, user, "create", "online_test", test.id, summary=test.title,
+                         after=spec.model_dump(mode="json"))
+            return await _test_out(s, test, True, user)
         return await call.db.writer.write(write)
 
     @api.route("GET", "/api/online-tests", summary="Tests", tag="online-tests", response=TestsOut,
-               description="A student's class's tests (with their attempts), a teacher's classes' tests, all for admins.")
+               description="A student's class's tests (with their attempts), a teacher's classes' tests, all for "
+               "admins.")
     async def list_online_tests(call: Call) -> TestsOut:
         tests = await papers.visible_tests(call.session, call.user)
         staff = call.user.role is not Role.student
@@ -577,6 +583,8 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
 
         async def write(s: AsyncSession) -> AttemptOut:
             attempt = await attempts.grade_essay(s, attempt_id, qid, body.points, body.comment, user.id, now)
+            audit.record(s, user, "grade", "test_attempt", attempt_id, summary=f"question {qid}: {body.points}",
+                         after={"points": body.points, "score10": attempt.score10})
             test = await s.get(OnlineTest, attempt.test_id)
             assert test is not None
             return await _attempt_out(s, attempt, test, staff=True, now=now)
@@ -596,5 +604,6 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
             test = await s.get(OnlineTest, test_id)
             assert test is not None
             test.results_published = published
+            audit.record(s, user, "publish" if published else "unpublish", "online_test", test_id, summary=test.title)
             return await _test_out(s, test, True, user)
         return await call.db.writer.write(write)
