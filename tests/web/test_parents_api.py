@@ -188,3 +188,31 @@ async def test_a_parent_cannot_enter_a_lesson_live(live_server: LiveServer, demo
         response = await client.post(f"/api/lessons/{demo.lesson_id}/{media}", data=offer,
                                      headers={**parent, "Content-Type": "application/sdp"})
         assert response.status in (403, 404), (media, response.status)
+
+
+async def test_guessing_codes_is_slowed_and_hostile_input_refused(client: TestClient, demo: DemoSchool,
+                                                                 login: Login) -> None:
+    admin = await login(demo.admin)
+    ids = await student_ids(client, admin)
+    await make_parent(client, admin, "ph.an", [ids["hs.an"]])
+    parent = await login(("ph.an", PARENT_PASSWORD))
+    statuses = [(await client.post("/api/parent/link", json={"code": f"WRONG{n:05d}"}, headers=parent)).status
+                for n in range(12)]
+    assert statuses[0] == 422 and statuses[-1] == 429, statuses
+    # Hostile or wrong input: typed refusals, nothing half-written.
+    for bad in ({"username": "ph.x", "password": "short", "full_name": "X", "student_ids": [ids["hs.an"]]},
+                {"username": "ph.x", "password": PARENT_PASSWORD, "full_name": "X", "student_ids": []},
+                {"username": "ph.x", "password": PARENT_PASSWORD, "full_name": "X", "student_ids": [999999]},
+                {"username": "ph.x", "password": PARENT_PASSWORD, "full_name": "X", "student_ids": [ids["hs.an"]],
+                 "email": "<script>@x"},
+                {"username": "ph.x", "password": PARENT_PASSWORD, "full_name": "X", "student_ids": ["1"]},
+                {"username": "ph.x", "password": PARENT_PASSWORD, "full_name": "X" * 5000,
+                 "student_ids": [ids["hs.an"]]}):
+        assert (await client.post("/api/parents", json=bad, headers=admin)).status == 422, bad
+    assert (await client.post("/api/parents", headers=admin, json={
+        "username": "ph.an", "password": PARENT_PASSWORD, "full_name": "X", "student_ids": [ids["hs.an"]]})).status == 409
+    html = await client.post("/api/parents", headers=admin, json={
+        "username": "ph.html", "password": PARENT_PASSWORD, "full_name": "<b>Bà</b> Hoa", "student_ids": [ids["hs.an"]]})
+    assert (await html.json())["full_name"] == "<b>Bà</b> Hoa", "kept as plain text (pages show it as text)"
+    listed = await (await client.get("/api/parents", headers=admin)).json()
+    assert sorted(p["username"] for p in listed["items"]) == ["ph.an", "ph.html"]

@@ -14,10 +14,13 @@ from sqlalchemy import select
 from attendance.models import AttendanceEvent
 from attendance.report import lesson_attendance, room_opened
 from school import parent_accounts as pa
-from school.errors import Forbidden
+from school.errors import Forbidden, InvalidField
 from school.models import Lesson, Role, School, Subject, User
 from school.parents import children_of, may_see_student
 from school.passwords import hash_password
+from web.auth import LIMITS
+from web.errors import ApiError
+from web.ratelimit import retry_after
 from web.routing import Api, Call
 
 PARENT_ID = r"/api/parents/{id:\d+}"
@@ -125,6 +128,23 @@ async def _results(call: Call, student_id: int) -> tuple[list[ChildGradeOut] | N
              for d in due])
 
 
+async def _guarded(call: Call, key: str, attempt: Any, *, per_account: bool = False) -> Any:
+    """Wrong codes are slowed like failed sign-ins (the address's or the account's own count, a
+    growing wait, 429 with Retry-After): guessing codes is as slow as guessing passwords."""
+    limits = call.request.app[LIMITS]
+    backoff = limits.account if per_account else limits.address
+    wait = backoff.wait(await limits.limiter.failures(key))
+    if wait > 0:
+        raise ApiError(429, "rate_limited", "too many wrong invitation codes; try again later",
+                       headers={"Retry-After": retry_after(wait)})
+    try:
+        return await attempt()
+    except InvalidField as exc:
+        if exc.reason == "parent_invite_invalid":
+            await limits.limiter.fail(key)
+        raise
+
+
 def register(api: Api) -> None:
     @api.route("GET", "/api/parent/children", summary="My children", tag="parents", response=ChildrenOut,
                roles=(Role.parent,), description="The students this parent account is linked to.")
@@ -177,16 +197,21 @@ def register(api: Api) -> None:
         return await pa.issue_invite(call.session, call.user, call.path_id("id"), datetime.now(UTC))
 
     @api.route("POST", "/api/parent/join", summary="Create a parent account with an invitation code",
-               tag="parents", body=pa.JoinIn, response=JoinOut, status=201, public=True, errors=(409, 422),
+               tag="parents", body=pa.JoinIn, response=JoinOut, status=201, public=True, errors=(409, 422, 429),
                unit_of_work=False,
                description="An unknown, used or expired code: 422 `parent_invite_invalid` (one refusal for all three).")
     async def join(call: Call) -> JoinOut:
-        password_hash = await hash_password(call.body.password)
-        async with call.db.session() as session:
-            parent = await pa.join(session, call.body, password_hash, datetime.now(UTC))
-            return JoinOut(id=parent.id, username=parent.username, full_name=parent.full_name)
+        async def attempt() -> JoinOut:
+            password_hash = await hash_password(call.body.password)
+            async with call.db.session() as session:
+                parent = await pa.join(session, call.body, password_hash, datetime.now(UTC))
+                return JoinOut(id=parent.id, username=parent.username, full_name=parent.full_name)
+
+        return await _guarded(call, f"invite:{call.request.remote or '?'}", attempt)
 
     @api.route("POST", "/api/parent/link", summary="Link another child with an invitation code", tag="parents",
-               body=pa.LinkCodeIn, response=pa.ParentOut, roles=(Role.parent,), errors=(422,))
+               body=pa.LinkCodeIn, response=pa.ParentOut, roles=(Role.parent,), errors=(422, 429))
     async def link_code(call: Call) -> pa.ParentOut:
-        return await pa.link_with_code(call.session, call.user, call.body.code, datetime.now(UTC))
+        return await _guarded(call, f"invite-user:{call.user.id}",
+                              lambda: pa.link_with_code(call.session, call.user, call.body.code, datetime.now(UTC)),
+                              per_account=True)
