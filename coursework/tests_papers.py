@@ -165,8 +165,9 @@ async def visible_tests(session: AsyncSession, actor: User) -> list[OnlineTest]:
         return []
     query = select(OnlineTest).where(OnlineTest.school_id == actor.school_id)
     if actor.role is Role.teacher:
-        pairs = set((await session.execute(select(TeachingAssignment.class_id, TeachingAssignment.subject_id)
-                                           .where(TeachingAssignment.teacher_id == actor.id))).tuples())
+        pairs = {(class_id, subject_id) for class_id, subject_id in await session.execute(
+            select(TeachingAssignment.class_id, TeachingAssignment.subject_id)
+            .where(TeachingAssignment.teacher_id == actor.id))}
         rows = await session.scalars(query.order_by(OnlineTest.opens_at.desc()))
         return [t for t in rows if t.teacher_id == actor.id or (t.class_id, t.subject_id) in pairs]
     if actor.role is Role.student:

@@ -78,6 +78,8 @@ async def test_papers_are_shuffled_per_student_and_graded_right(client: TestClie
     test = await ok(await client.post("/api/online-tests", json={
         "class_id": demo.class_id, "subject_id": subject_id, "title": "Kiểm tra 15 phút",
         "draws": [{"bank_id": bank_id, "count": 5}], **window()}, headers=teacher), 201)
+    listed = await ok(await client.get("/api/online-tests", headers=teacher))
+    assert [(t["id"], t["staff"], t["question_count"]) for t in listed["items"]] == [(test["id"], True, 5)]
     students = await asyncio.gather(*(login(s) for s in demo.students))
     attempts = await asyncio.gather(*(req(client, "POST", f"/api/online-tests/{test['id']}/attempts", h, 201)
                                       for h in students))

@@ -163,3 +163,41 @@ async def test_a_test_that_requires_the_camera_shares_it_into_the_live_lesson(
         browser_page.assert_no_errors()
     finally:
         await room_client.close()
+
+
+async def test_a_teacher_makes_a_bank_a_question_and_a_test_on_the_tests_page(
+    live_server: LiveServer, demo: DemoSchool, browser_page: BrowserPage,
+) -> None:
+    page = browser_page.page
+    await sign_in(page, live_server, demo.teacher, next_path="/tests")
+    await expect(page.locator("#staff-tools")).to_be_visible()
+    await page.locator("#bank-title").fill("Toán 10: hàm số")
+    await page.locator("#bank-form button[type=submit]").click()
+    await expect(page.locator("#banks-list li")).to_have_count(1)
+    await expect(page.locator("#banks-list li")).to_contain_text("Toán 10: hàm số")
+    await page.locator("#q-kind").select_option("single")
+    await page.locator("#q-text").fill("Đồ thị hàm số y = x² là?")
+    await page.locator("#q-options").fill("Đường thẳng\nParabol\nĐường tròn")
+    await page.locator("#q-correct").fill("2")
+    await page.locator("#question-form button[type=submit]").click()
+    await expect(page.locator("#question-form .form-status")).to_have_text("Đã thêm câu hỏi.")
+    await expect(page.locator("#banks-list li")).to_contain_text("1 câu hỏi")
+    # A wrong correct answer is refused by the server, next to the form.
+    await page.locator("#q-text").fill("Câu sai đáp án")
+    await page.locator("#q-options").fill("A\nB")
+    await page.locator("#q-correct").fill("7")
+    await page.locator("#question-form button[type=submit]").click()
+    await expect(page.locator("#question-form .form-error, #question-form .field-error").first).to_be_visible()
+    await expect(page.locator("#banks-list li")).to_contain_text("1 câu hỏi")
+
+    await page.locator("#t-title").fill("Kiểm tra 15 phút: hàm số")
+    await page.locator("#t-opens").fill("2026-01-01T07:00")
+    await page.locator("#t-closes").fill("2036-01-01T07:00")
+    await page.locator("#t-count").fill("1")
+    await page.locator("#test-form button[type=submit]").click()
+    await expect(page.locator("#test-form .form-status")).to_have_text("Đã tạo bài kiểm tra.")
+    row = page.locator("#tests-list tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Kiểm tra 15 phút: hàm số")
+    await expect(row.get_by_role("link", name="Chấm bài")).to_be_visible()
+    browser_page.assert_no_errors("422")
