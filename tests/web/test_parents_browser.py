@@ -78,3 +78,39 @@ async def test_a_parent_joins_signs_in_and_sees_their_childs_absence(
     await expect(row.locator(".att")).to_have_text("Absent")
     await expect(page.locator("#main-nav a")).to_have_text(["My children"])
     browser_page.assert_no_errors()
+
+
+async def test_the_school_makes_a_parent_account_a_code_and_its_mail_settings(
+    live_server: LiveServer, demo: DemoSchool, login: Login, browser_page: BrowserPage
+) -> None:
+    page = browser_page.page
+    await sign_in(page, live_server, demo.admin, next_path="/admin/parents")
+    await expect(page.locator("#main-nav a[href='/admin/parents']")).to_have_text("Phụ huynh")
+    await page.select_option("#p-student", label="Phạm Thị Bình (10A1)")
+    await page.fill("#p-full-name", "<b>Phạm Văn Hải</b>")
+    await page.fill("#p-username", "ph.binh")
+    await page.fill("#p-password", PARENT_PASSWORD)
+    await page.click("#parent-form button[type=submit]")
+    await expect(page.locator("#parent-status")).to_have_text("Đã tạo tài khoản phụ huynh.")
+    row = page.locator("#parents-table tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row.locator("td").first).to_have_text("<b>Phạm Văn Hải</b>")  # text, never markup
+    await expect(row).to_contain_text("Phạm Thị Bình (10A1)")
+
+    await page.click("#invite-button")
+    await expect(page.locator("#parent-status")).to_contain_text("Mã mời cho phụ huynh của Phạm Thị Bình: ")
+
+    await page.check("#smtp-enabled")
+    await page.fill("#smtp-host", "smtp.example.edu.vn")
+    await page.fill("#smtp-port", "587")
+    await page.fill("#smtp-user", "thongbao")
+    await page.fill("#smtp-password", "mat-khau-thu")
+    await page.fill("#smtp-from", "thongbao@example.edu.vn")
+    await page.click("#smtp-form button[type=submit]")
+    await expect(page.locator("#smtp-status")).to_have_text("Đã lưu.")
+    await expect(page.locator("#smtp-password")).to_have_value("")
+    await expect(page.locator("#smtp-password")).to_have_attribute("placeholder", "Đã lưu mật khẩu")
+    await page.reload()
+    await expect(page.locator("#smtp-host")).to_have_value("smtp.example.edu.vn")
+    assert "mat-khau-thu" not in await page.content()
+    browser_page.assert_no_errors()

@@ -76,7 +76,9 @@ if (ctx) {
     if (value('email')) body.email = value('email');
     try {
       await request('POST', '/api/parents', { body });
+      const student = form.elements.student_id.value;
       form.reset();
+      form.elements.student_id.value = student; // the same child: ready for a code or a second parent
       status.textContent = t('adm.created');
       await loadParents();
     } catch (err) {
