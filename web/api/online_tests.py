@@ -297,8 +297,15 @@ async def _decode(data: str, limit: int) -> bytes:
 
 # --- the sweeper -----------------------------------------------------------------------------------
 async def sweep_once(app: web.Application) -> int:
+    """Submit the attempts past their deadline: a short read first, a write only when there are some."""
     now = _now()
-    return await app[DATABASE].writer.write(lambda s: attempts.sweep(s, now))
+    db = app[DATABASE]
+    async with db.session() as session:
+        overdue = await session.scalar(select(TestAttempt.id).where(
+            TestAttempt.status == "in_progress", TestAttempt.deadline_at <= now).limit(1))
+    if overdue is None:
+        return 0
+    return await db.writer.write(lambda s: attempts.sweep(s, now))
 
 
 async def sweeper_context(app: web.Application) -> AsyncIterator[None]:
