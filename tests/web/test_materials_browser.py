@@ -45,8 +45,17 @@ async def test_teacher_uploads_admin_approves_student_opens(
         await page.select_option("#mat-subject", label="Toán")
         await page.fill("#mat-description", "Đọc trước\ntrang 12")
         await page.set_input_files("#mat-file", str(pdf))
+        # The upload's progress bar: shown while the file goes, gone once it is stored.
+        await page.evaluate("""() => {
+          window.seenProgress = [];
+          const box = document.getElementById('mat-progress-box');
+          new MutationObserver(() => window.seenProgress.push(box.hidden ? 'hidden' : 'shown'))
+            .observe(box, { attributes: true, attributeFilter: ['hidden'] });
+        }""")
         await page.click("#upload-form button[type=submit]")
         await expect(page.locator("#upload-form .form-status")).to_have_text(f"Đã lưu bản nháp “{TITLE}”.")
+        assert await page.evaluate("window.seenProgress") == ["shown", "hidden"]
+        await expect(page.locator("#mat-progress-box")).to_be_hidden()
         mine = await card(page, TITLE)
         await expect(mine.locator(".mat-title")).to_have_text(TITLE)  # as text, no image element
         await expect(mine.locator("img")).to_have_count(0)

@@ -2,11 +2,12 @@
 // by the server row by row, imported all or nothing, then the new accounts' slips per class.
 
 import '../i18n-import.js';
-import { ApiError, readCookie, redirectToLogin } from '../api.js';
+import { ApiError, readCookie } from '../api.js';
 import { h, replace } from '../dom.js';
 import { clearErrors, errorMessage, showErrors, showFieldError } from '../forms.js';
 import { getLang, onLangChange, t } from '../i18n.js';
 import { initLayout } from '../layout.js';
+import { postForm } from '../upload.js';
 
 const COLUMNS = {
   students: [['full_name', true], ['class_name', true], ['username', false], ['birth_date', false]],
@@ -33,43 +34,24 @@ const state = { kind: 'students', preview: null, previewedFile: null, result: nu
 const kind = () => form.elements.kind.value;
 
 /** POST the chosen file as multipart/form-data, with upload progress; resolves to the parsed answer. */
-function upload(url, file, label) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', url);
-    xhr.setRequestHeader('Accept', 'application/json');
-    xhr.setRequestHeader('Accept-Language', getLang());
-    const token = readCookie('lophoc_csrf');
-    if (token) xhr.setRequestHeader('X-CSRF-Token', token);
-    progressBox.hidden = false;
-    progress.value = 0;
-    progressLabel.textContent = t('imp.uploading');
-    xhr.upload.addEventListener('progress', (event) => {
-      if (event.lengthComputable) progress.value = Math.round((100 * event.loaded) / event.total);
-    });
-    xhr.upload.addEventListener('load', () => {
+async function upload(url, file, label) {
+  progressBox.hidden = false;
+  progress.value = 0;
+  progressLabel.textContent = t('imp.uploading');
+  const body = new FormData();
+  body.append('file', file);
+  try {
+    return await postForm(url, body, (share) => {
+      if (share !== null) {
+        progress.value = Math.round(100 * share);
+        return;
+      }
       progress.removeAttribute('value'); // the server is checking: indeterminate
       progressLabel.textContent = t(label);
     });
-    xhr.addEventListener('load', () => {
-      progressBox.hidden = true;
-      let data = null;
-      try {
-        data = JSON.parse(xhr.responseText);
-      } catch {
-        data = null;
-      }
-      if (xhr.status === 401) redirectToLogin();
-      resolve({ status: xhr.status, data });
-    });
-    xhr.addEventListener('error', () => {
-      progressBox.hidden = true;
-      reject(new ApiError(0, 'network_error', ''));
-    });
-    const body = new FormData();
-    body.append('file', file);
-    xhr.send(body);
-  });
+  } finally {
+    progressBox.hidden = true;
+  }
 }
 
 function asError(status, data) {

@@ -6,11 +6,12 @@
 // with textContent; links are <a> only for http(s) addresses (the server accepts no other).
 
 import '../i18n-materials.js';
-import { ApiError, readCookie, request } from '../api.js';
+import { ApiError, request } from '../api.js';
 import { fillSelect, h, loaded, loading, replace } from '../dom.js';
 import { clearErrors, errorMessage, showErrors, showFieldError, whileBusy } from '../forms.js';
 import { formatDate } from '../format.js';
-import { getLang, onLangChange, t } from '../i18n.js';
+import { onLangChange, t } from '../i18n.js';
+import { postForm } from '../upload.js';
 import { initLayout, showForbidden } from '../layout.js';
 
 const el = (id) => document.getElementById(id);
@@ -199,16 +200,23 @@ async function load() {
 
 // --- upload ----------------------------------------------------------------------------------------
 async function upload(data) {
-  const headers = { Accept: 'application/json', 'Accept-Language': getLang() };
-  const token = readCookie('lophoc_csrf');
-  if (token) headers['X-CSRF-Token'] = token;
-  const response = await fetch('/api/materials', { method: 'POST', body: data, headers, credentials: 'same-origin' });
-  const body = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = body?.error ?? {};
-    throw new ApiError(response.status, error.code ?? `http_${response.status}`, error.message ?? response.statusText, error.fields);
+  const box = el('mat-progress-box');
+  const bar = el('mat-progress');
+  box.hidden = false;
+  bar.value = 0;
+  try {
+    const { status, data: body } = await postForm('/api/materials', data, (share) => {
+      if (share === null) bar.removeAttribute('value'); // sent: the server checks and stores it
+      else bar.value = Math.round(100 * share);
+    });
+    if (status < 200 || status >= 300) {
+      const error = body?.error ?? {};
+      throw new ApiError(status, error.code ?? `http_${status}`, error.message ?? '', error.fields);
+    }
+    return body;
+  } finally {
+    box.hidden = true;
   }
-  return body;
 }
 
 function syncKind() {
