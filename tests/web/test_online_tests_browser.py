@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from PIL import Image
 from playwright.async_api import expect
 
 from school.demo import DemoSchool
@@ -166,7 +168,7 @@ async def test_a_test_that_requires_the_camera_shares_it_into_the_live_lesson(
 
 
 async def test_a_teacher_makes_a_bank_a_question_and_a_test_on_the_tests_page(
-    live_server: LiveServer, demo: DemoSchool, browser_page: BrowserPage,
+    live_server: LiveServer, demo: DemoSchool, browser_page: BrowserPage, tmp_path: Path,
 ) -> None:
     page = browser_page.page
     await sign_in(page, live_server, demo.teacher, next_path="/tests")
@@ -179,9 +181,19 @@ async def test_a_teacher_makes_a_bank_a_question_and_a_test_on_the_tests_page(
     await page.locator("#q-text").fill("Đồ thị hàm số y = x² là?")
     await page.locator("#q-options").fill("Đường thẳng\nParabol\nĐường tròn")
     await page.locator("#q-correct").fill("2")
+    picture = tmp_path / "parabol.png"
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(picture)
+    await page.set_input_files("#q-image", str(picture))
     await page.locator("#question-form button[type=submit]").click()
     await expect(page.locator("#question-form .form-status")).to_have_text("Đã thêm câu hỏi.")
     await expect(page.locator("#banks-list li")).to_contain_text("1 câu hỏi")
+    assert await page.locator("#q-image").input_value() == "", "the form is cleared for the next question"
+    (bank,) = (await (await page.request.get(f"{live_server.url}/api/question-banks")).json())["items"]
+    (question,) = (await (await page.request.get(
+        f"{live_server.url}/api/question-banks/{bank['id']}/questions")).json())["items"]
+    assert question["has_image"] is True
+    stored = await page.request.get(f"{live_server.url}/api/questions/{question['id']}/image")
+    assert stored.status == 200 and await stored.body() == picture.read_bytes()
     # A wrong correct answer is refused by the server, next to the form.
     await page.locator("#q-text").fill("Câu sai đáp án")
     await page.locator("#q-options").fill("A\nB")

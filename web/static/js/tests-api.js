@@ -10,6 +10,7 @@ export const banks = {
   create: (bank) => request('POST', '/api/question-banks', { body: bank }),
   addQuestions: (id, questions) => request('POST', `/api/question-banks/${enc(id)}/questions`, { body: { questions } }),
   importSheet: (id, format, content) => request('POST', `/api/question-banks/${enc(id)}/import`, { body: { format, content } }),
+  setImage: (questionId, mime, data) => request('PUT', `/api/questions/${enc(questionId)}/image`, { body: { mime, data } }),
 };
 
 export const tests = {

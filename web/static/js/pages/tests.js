@@ -152,10 +152,21 @@ function wireForms() {
     clearErrors(form);
     await whileBusy(form, 'ot.q_add', async () => {
       try {
-        await banksApi.addQuestions(Number(form.elements.bank_id.value), [questionFrom(form)]);
+        const image = form.elements.image.files[0];
+        const added = await banksApi.addQuestions(Number(form.elements.bank_id.value), [questionFrom(form)]);
+        if (image) {
+          try {
+            await banksApi.setImage(added.items[0].id, image.type, base64Of(await image.arrayBuffer()));
+          } catch (err) {
+            showErrors(form, err); // the question is kept; its image may be sent again
+            await loadBanks();
+            return;
+          }
+        }
         form.elements.text.value = '';
         form.elements.options.value = '';
         form.elements.correct.value = '';
+        form.elements.image.value = '';
         announce(form, t('ot.q_added'));
         await loadBanks();
       } catch (err) {
