@@ -29,6 +29,7 @@ from web.keys import CONFIG, DATABASE, METRICS, SIGNER
 from web.metrics import Metrics, handle_metrics, metrics_middleware
 from web.openapi import build_openapi
 from web.pages import add_page_routes
+from web.static_assets import add_static_routes
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -85,7 +86,7 @@ def create_app(config: Config) -> web.Application:
     add_live_routes(app)
     add_cors(app)  # OPTIONS of the WHIP and WHEP URLs; their replies readable by allowed origins
     add_page_routes(app)
-    app.router.add_static("/static/", STATIC, append_version=False)
+    add_static_routes(app, STATIC)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(login_limits_context(config.login_window, config.login_attempts,
                                                 config.login_address_attempts, config.login_backoff_cap,
