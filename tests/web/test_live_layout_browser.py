@@ -152,6 +152,14 @@ async def test_on_a_desktop_no_control_covers_the_stage_and_the_open_panel_is_be
         await expect(page.locator("#drawer-class")).to_be_hidden()
         await expect(page.locator("#drawer-btn-class")).to_be_focused()
 
+        # The lesson's materials are a panel of the room, not a box above the stage.
+        await page.click("#drawer-btn-materials")
+        materials = page.locator("#drawer-materials #lesson-materials")
+        await expect(materials.locator("h2")).to_have_text("Học liệu của tiết học")
+        await expect(materials.locator("#attach-material")).to_have_count(0)  # nothing approved yet
+        await page.click("#drawer-materials .drawer-close")
+        assert_stage_first(await page.evaluate(STAGE_GEOMETRY))
+
         # Ending the lesson asks first; cancelling keeps everyone in.
         await page.click("#btn-end")
         await expect(page.locator("#end-dialog")).to_be_visible()

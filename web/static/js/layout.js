@@ -77,6 +77,13 @@ function isCurrent(href) {
   return path === href || (href !== '/lessons' && path.startsWith(`${href}/`)) || (href === '/lessons' && path.startsWith('/lessons/'));
 }
 
+// The nav folds on a phone, and on a page that keeps the screen for itself (<body class="compact-nav">).
+const PHONE = window.matchMedia('(max-width: 30rem)');
+
+function foldNav(header) {
+  header.classList.toggle('nav-folded', PHONE.matches || document.body.classList.contains('compact-nav'));
+}
+
 /** At ≤ 480 px the nav folds behind a "Menu" button; it opens and closes with the button, closes
  * with Escape (focus back on the button) and when a link is followed. */
 function setMenu(header, open, { focusButton = false } = {}) {
@@ -217,6 +224,8 @@ export async function initLayout({ role = null } = {}) {
   applyTranslations(document);
   const header = document.getElementById('site-header');
   const main = document.getElementById('main');
+  foldNav(header);
+  PHONE.addEventListener('change', () => foldNav(header));
   let me;
   try {
     me = await meApi.get();

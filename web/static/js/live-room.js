@@ -39,8 +39,9 @@ export class LiveRoom {
    * @param {{lesson: object, user: object, timeZone?: string, onLeave: () => void}} options
    *   `timeZone`: the school's (GET /api/me -> school.timezone), in which the panels tell times
    */
-  constructor(root, { lesson, user, timeZone, onLeave }) {
+  constructor(root, { lesson, user, timeZone, onLeave, panels = [] }) {
     this.root = root;
+    this.pagePanels = panels;
     this.lesson = lesson;
     this.user = user;
     this.timeZone = timeZone;
@@ -120,7 +121,7 @@ export class LiveRoom {
     } catch (err) {
       console.error('lophoc: classroom panels', err);
     }
-    for (const panel of extra) this.drawer.add(panel);
+    for (const panel of [...extra, ...this.pagePanels]) this.drawer.add(panel);
     this.classRoster.onLoad(() => this.drawer.notify('class'));
     client.onAny([...CLASS_EVENTS, 'room', 'breakouts'], () => {
       this.drawer.notify('people');

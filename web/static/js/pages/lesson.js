@@ -119,8 +119,22 @@ async function main() {
   let changeTimer = null;
   let archive = null;
 
+  // The lesson's materials (lesson-materials.js) become a panel of the room while it is open.
+  const materials = document.getElementById('lesson-materials');
+  const materialsHome = materials ? { parent: materials.parentElement, next: materials.nextSibling } : null;
+  const materialsPanel = materials && {
+    id: 'materials',
+    icon: '📚',
+    label: () => t('mat.lesson_heading'),
+    el: materials,
+    badge: () => materials.querySelectorAll('.lesson-material').length || null,
+    render: () => {},
+    available: () => !materials.hidden,
+  };
+
   const leaveRoom = () => {
     room = null;
+    if (materialsHome) materialsHome.parent.insertBefore(materials, materialsHome.next);
     roomBox?.remove();
     roomBox = null;
     main.classList.remove('page-room');
@@ -139,7 +153,9 @@ async function main() {
     roomBox = h('div', { id: 'room-box' });
     main.append(roomBox);
     document.title = `${t('room.title')} · ${lesson.title} · lophoc`;
-    room = openLiveRoom(roomBox, { lesson, user: ctx.user, timeZone: ctx.timeZone, onLeave: leaveRoom });
+    room = openLiveRoom(roomBox, {
+      lesson, user: ctx.user, timeZone: ctx.timeZone, onLeave: leaveRoom, panels: materialsPanel ? [materialsPanel] : [],
+    });
     await room;
   };
 
