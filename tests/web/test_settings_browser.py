@@ -1,6 +1,6 @@
 """'Cài đặt nhà trường' in Chromium: an administrator changes an attendance threshold and sees it
 saved (and used by the attendance page's rules); a wrong time zone is refused in Vietnamese next to
-its field, and nothing is saved."""
+its field, and nothing is saved; how long each kind of record is kept is set there too."""
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
@@ -72,6 +72,33 @@ async def test_an_admin_changes_a_threshold_and_a_wrong_time_zone_is_refused_by_
     await expect(page.locator("h1")).to_have_text("School settings")
     await expect(page.locator("label[for='set-min-presence']")).to_have_text("Minimum share present (%)")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    browser_page.assert_no_errors("422 (Unprocessable")
+
+
+async def test_an_admin_sets_how_long_each_kind_of_record_is_kept(
+    live_server: LiveServer, demo: DemoSchool, browser_page: BrowserPage
+) -> None:
+    page = browser_page.page
+    await sign_in(page, live_server, demo.admin)
+    await page.goto(f"{live_server.url}/admin/settings")
+    form = page.locator("#settings-form")
+    await expect(form).not_to_have_attribute("aria-busy", "true")
+    await expect(page.locator("#set-keep-heading")).to_have_text("Lưu trữ hồ sơ dạy học trực tuyến")
+    chat = form.locator("[name=chat_retention_days]")
+    await expect(chat).to_have_attribute("placeholder", "Lưu mãi")
+    await expect(chat).to_have_value("")
+    await chat.fill("0")
+    await page.click("#settings-form button[type=submit]")
+    await expect(chat).to_have_attribute("aria-invalid", "true")
+    await chat.fill("30")
+    await form.locator("[name=attempts_retention_days]").fill("365")
+    await page.click("#settings-form button[type=submit]")
+    await expect(page.locator("#settings-status")).to_contain_text("Đã lưu cài đặt")
+    settings = await api_get(page, live_server, "/api/school/settings")
+    assert (settings["chat_retention_days"], settings["attempts_retention_days"]) == (30, 365)
+    assert settings["board_retention_days"] is None and settings["recording_retention_days"] is None
+    await page.reload()
+    await expect(form.locator("[name=attempts_retention_days]")).to_have_value("365")
     browser_page.assert_no_errors("422 (Unprocessable")
 
 

@@ -13,7 +13,7 @@ from playwright.async_api import expect
 from school.demo import DemoSchool
 from tests.browser import BrowserPage, browser_page  # noqa: F401  (the fixture)
 from tests.conftest import LiveServer
-from tests.web.test_pages_browser import api_get, sign_in
+from tests.web.test_pages_browser import sign_in
 from tests.web.test_teaching_stats_api import seed
 
 
@@ -55,33 +55,3 @@ async def test_an_admin_reads_the_statistics_and_downloads_a_lesson_record(
     await page.set_viewport_size({"width": 360, "height": 760})
     await expect(held).to_be_visible()
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
-
-
-async def test_an_admin_sets_how_long_records_are_kept(live_server: LiveServer, demo: DemoSchool,
-                                                       browser_page: BrowserPage) -> None:
-    page = browser_page.page
-    await sign_in(page, live_server, demo.admin)
-    await page.goto(f"{live_server.url}/reports/teaching")
-    form = page.locator("#retention-form")
-    await expect(page.locator("#retention-heading")).to_have_text("Lưu trữ hồ sơ dạy học trực tuyến")
-    await expect(form.locator("[name=chat_retention_days]")).to_have_attribute("placeholder", "Lưu mãi")
-    await expect(form.get_by_role("button", name="Lưu")).to_be_enabled()  # the school's values are in
-    await form.locator("[name=chat_retention_days]").fill("0")
-    await form.get_by_role("button", name="Lưu").click()
-    await expect(form.locator("[name=chat_retention_days]")).to_have_attribute("aria-invalid", "true")
-    await form.locator("[name=chat_retention_days]").fill("30")
-    await form.locator("[name=attempts_retention_days]").fill("365")
-    await form.get_by_role("button", name="Lưu").click()
-    await expect(form.locator(".form-status")).to_have_text("Đã lưu thời hạn lưu trữ.")
-    settings = await api_get(page, live_server, "/api/school/settings")
-    assert (settings["chat_retention_days"], settings["attempts_retention_days"]) == (30, 365)
-    assert settings["board_retention_days"] is None and settings["recording_retention_days"] is None
-
-
-async def test_a_teacher_sees_no_retention_form(live_server: LiveServer, demo: DemoSchool,
-                                                browser_page: BrowserPage) -> None:
-    page = browser_page.page
-    await sign_in(page, live_server, demo.teacher)
-    await page.goto(f"{live_server.url}/reports/teaching")
-    await expect(page.locator("#teaching-summary")).to_be_visible()
-    await expect(page.locator("#retention-section")).to_be_hidden()

@@ -1,5 +1,5 @@
 // /admin/settings: "Cài đặt nhà trường": one form in sections (the school, attendance, lessons,
-// recording) over GET/PATCH /api/school/settings. Only what changed is sent; refusals come worded
+// recording, how long records are kept) over GET/PATCH /api/school/settings. Only what changed is sent; refusals come worded
 // by the server in the UI's language and sit next to their field. The periods of the day are set on
 // the timetable page (linked).
 
@@ -10,7 +10,10 @@ import { h } from '../dom.js';
 import { onLangChange, t } from '../i18n.js';
 import { initLayout } from '../layout.js';
 
-const NUMBERS = ['late_after_minutes', 'left_early_minutes', 'min_presence_percent', 'lesson_grace_minutes', 'recording_retention_days'];
+const NUMBERS = [
+  'late_after_minutes', 'left_early_minutes', 'min_presence_percent', 'lesson_grace_minutes',
+  'recording_retention_days', 'chat_retention_days', 'board_retention_days', 'materials_retention_days', 'attempts_retention_days',
+];
 const TEXTS = ['name', 'timezone', 'recording_mode'];
 
 const settingsApi = {

@@ -7,10 +7,9 @@ import '../i18n-records.js';
 import '../i18n-teaching.js';
 import { lessons as lessonsApi, request } from '../api.js';
 import { fillSelect, h, loaded, loading, replace, table } from '../dom.js';
-import { announce, clearErrors, errorMessage, showErrors, whileBusy } from '../forms.js';
-import '../limits.js';
+import { errorMessage } from '../forms.js';
 import { dayKey, formatDay, formatTimeRange, parseInstant } from '../format.js';
-import { applyTranslations, onLangChange, t } from '../i18n.js';
+import { onLangChange, t } from '../i18n.js';
 import { initLayout } from '../layout.js';
 import { apiUrl } from '../records-api.js';
 import { s } from '../records-charts.js';
@@ -131,37 +130,6 @@ function fillBy() {
   fillSelect(el('export-by'), GROUPS.map((g) => ({ value: g, label: t(`teach.by.${g}`) })));
 }
 
-const KEEP = ['recording_retention_days', 'chat_retention_days', 'board_retention_days', 'materials_retention_days', 'attempts_retention_days'];
-
-/** Lưu trữ (administrators): how many days each kind of record is kept; empty keeps it. */
-async function retention() {
-  const section = el('retention-section');
-  const keep = el('retention-form');
-  section.hidden = false;
-  applyTranslations(section);
-  const settings = await request('GET', '/api/school/settings');
-  for (const name of KEEP) keep.elements.namedItem(name).value = settings[name] ?? '';
-  keep.removeAttribute('aria-busy');
-  keep.querySelector('button[type="submit"]').disabled = false; // the values shown are the school's now
-  keep.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(keep);
-    announce(keep, '');
-    const body = {};
-    for (const name of KEEP) {
-      const value = keep.elements.namedItem(name).value.trim();
-      body[name] = value === '' ? null : Number(value);
-    }
-    try {
-      const saved = await whileBusy(keep, 'teach.keep.saving', () => request('PATCH', '/api/school/settings', { body }));
-      for (const name of KEEP) keep.elements.namedItem(name).value = saved[name] ?? '';
-      announce(keep, t('teach.keep.saved'));
-    } catch (err) {
-      showErrors(keep, err);
-    }
-  });
-}
-
 async function mainPage() {
   const ctx = await initLayout();
   if (!ctx) return;
@@ -204,7 +172,6 @@ async function mainPage() {
     run();
   });
   const done = run();
-  if (user.role === 'admin') retention().catch((err) => showErrors(el('retention-form'), err));
   state.options = await loadFilterOptions(user).catch(() => state.options);
   fillFilterSelects(form, state.options, state.values);
   await done;
