@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -168,7 +169,7 @@ class ThresholdsOut(BaseModel):
 
 
 # --- computing -------------------------------------------------------------------------------------
-async def _events(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, list[AttendanceEvent]]:
+async def events_of(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, list[AttendanceEvent]]:
     out: dict[int, list[AttendanceEvent]] = defaultdict(list)
     if lesson_ids:
         for event in await session.scalars(select(AttendanceEvent).where(AttendanceEvent.lesson_id.in_(lesson_ids))
@@ -177,7 +178,7 @@ async def _events(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int,
     return out
 
 
-def _computed(lesson: LessonOut, roster: list[User], events: list[AttendanceEvent], school: School,
+def attendance_rows(lesson: LessonOut, roster: list[User], events: list[AttendanceEvent], school: School,
               now: datetime) -> list[StudentAttendance]:
     return lesson_attendance([u.id for u in roster], events, starts_at=lesson.starts_at, ends_at=lesson.ends_at,
                              now=now, late_after=timedelta(minutes=school.late_after_minutes),
@@ -194,8 +195,8 @@ async def lesson_report(call: Call) -> LessonAttendanceOut:
     if actor.role is Role.student:
         roster = [u for u in roster if u.id == actor.id]  # a student sees only their own record
     now = datetime.now(UTC)
-    events = (await _events(session, [lesson.id]))[lesson.id]
-    rows = _computed(lesson, roster, events, school, now)
+    events = (await events_of(session, [lesson.id]))[lesson.id]
+    rows = attendance_rows(lesson, roster, events, school, now)
     students = [StudentAttendanceOut(
         user_id=user.id, full_name=user.full_name, username=user.username, status=row.status,  # type: ignore[arg-type]
         late=row.late, left_early=row.left_early, first_join=row.first_join, last_leave=row.last_leave,
@@ -211,8 +212,20 @@ async def lesson_report(call: Call) -> LessonAttendanceOut:
                                summary=AttendanceSummary(students=len(rows), **counts), students=students)
 
 
-async def range_report(call: Call) -> AttendanceReportOut:
-    session, actor, q = call.session, call.user, call.query
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report over a period reads: the period as instants, the lessons begun by ``now`` that
+    the filters keep (the caller's own lessons only), their join/leave log, and the school."""
+    start: datetime
+    end: datetime
+    now: datetime
+    lessons: list[LessonOut]
+    events: dict[int, list[AttendanceEvent]]
+    school: School
+
+
+async def report_scope(session: AsyncSession, actor: User, q: ReportQuery) -> ReportScope:
+    """The scope of a report asked with ``q``; with neither ``from`` nor ``to``, the last 30 days."""
     if q.from_ is None and q.to is None:
         today = datetime.now(await school_zone(session, actor.school_id)).date()
         window = timetable.Window(today - timedelta(days=30), today)
@@ -226,9 +239,16 @@ async def range_report(call: Call) -> AttendanceReportOut:
                and (q.subject_id is None or lesson.subject_id == q.subject_id)]
     school = await session.get(School, actor.school_id)
     assert school is not None
+    events = await events_of(session, [lesson.id for lesson in lessons])
+    return ReportScope(start, end, now, lessons, events, school)
+
+
+async def range_report(call: Call) -> AttendanceReportOut:
+    session, actor = call.session, call.user
+    scope = await report_scope(session, actor, call.query)
+    start, end, now, events, school = scope.start, scope.end, scope.now, scope.events, scope.school
     zone = ZoneInfo(school.timezone)
-    events = await _events(session, [lesson.id for lesson in lessons])
-    lessons = [lesson for lesson in lessons if room_opened(events.get(lesson.id, []))]  # held ones only
+    lessons = [lesson for lesson in scope.lessons if room_opened(events.get(lesson.id, []))]  # held ones only
     rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
     per_student: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     names: dict[int, tuple[str, str]] = {}
@@ -239,7 +259,7 @@ async def range_report(call: Call) -> AttendanceReportOut:
         roster = rosters.get(lesson.class_id, [])
         if actor.role is Role.student:
             roster = [u for u in roster if u.id == actor.id]
-        rows = _computed(lesson, roster, events.get(lesson.id, []), school, now)
+        rows = attendance_rows(lesson, roster, events.get(lesson.id, []), school, now)
         day = lesson.starts_at.astimezone(zone).date()
         keys = {"class": (lesson.class_id, lesson.class_name), "grade": (lesson.grade, f"Khối {lesson.grade}"),
                 "subject": (lesson.subject_id, lesson.subject_name), "teacher": (lesson.teacher_id, lesson.teacher_name),

@@ -4,39 +4,29 @@ teacher, grade and class over a period; as JSON, CSV or XLSX. Administrators see
 teachers their own classes."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from attendance.report import ATTENDED, intervals_by_user, room_opened, seconds_within
 from classroom.polls import quiz_totals
 from coursework.statistics import GROUPS, LessonFigures, Statistics, Tally, Where, work_given
-from school import timetable
 from school.access import class_ids_of
-from school.models import Role, School
+from school.models import Role
 from school.structure import class_rosters
 from school.timezones import school_zone
-from web.api.attendance import _computed, _events, local_days, period_label
-from web.api.params import DateOrTime, QueryId
+from web.api.attendance import ReportQuery, attendance_rows, local_days, period_label, report_scope
 from web.routing import Api, Call
 from web.tables import export
 
 GROUP_VI = {"subject": "Môn học", "teacher": "Giáo viên", "grade": "Khối", "class": "Lớp"}
 
 
-class StatsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    from_: DateOrTime | None = Field(default=None, alias="from")
-    to: DateOrTime | None = None
-    class_id: QueryId | None = None
-    grade: int | None = Field(default=None, ge=1, le=12)
-    subject_id: QueryId | None = None
-    teacher_id: QueryId | None = None
+class StatsQuery(ReportQuery):
     by: Literal["subject", "teacher", "grade", "class"] = "subject"
     """Which grouping a CSV/XLSX download holds (JSON has all four)."""
-    format: Literal["json", "csv", "xlsx"] = "json"
 
 
 class TeachingRowOut(BaseModel):
@@ -78,21 +68,9 @@ def _row(key: int, name: str, t: Tally) -> TeachingRowOut:
 
 async def teaching_stats(call: Call) -> TeachingStatsOut:
     session, actor, q = call.session, call.user, call.query
-    if q.from_ is None and q.to is None:
-        today = datetime.now(await school_zone(session, actor.school_id)).date()
-        window = timetable.Window(today - timedelta(days=30), today)
-    else:
-        window = timetable.Window(q.from_, q.to)
-    start, end = await timetable.bounds(session, actor.school_id, window)
-    now = datetime.now(UTC)
-    lessons = [lesson for lesson in await timetable.list_lessons(session, actor, window, class_id=q.class_id,
-                                                                  teacher_id=q.teacher_id)
-               if lesson.starts_at <= now
-               and (q.grade is None or lesson.grade == q.grade)
-               and (q.subject_id is None or lesson.subject_id == q.subject_id)]
-    school = await session.get(School, actor.school_id)
-    assert school is not None
-    events = await _events(session, [lesson.id for lesson in lessons])
+    scope = await report_scope(session, actor, q)
+    start, end, now, lessons, events, school = (scope.start, scope.end, scope.now, scope.lessons, scope.events,
+                                                scope.school)
     rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
     stats = Statistics()
     for lesson in lessons:
@@ -103,7 +81,7 @@ async def teaching_stats(call: Call) -> TeachingStatsOut:
             stats.add_lesson(LessonFigures(where, False, 0.0, 0, 0))
             continue
         roster = rosters.get(lesson.class_id, [])
-        rows = _computed(lesson, roster, log, school, now)
+        rows = attendance_rows(lesson, roster, log, school, now)
         teacher = intervals_by_user(e for e in log if e.role == "teacher").get(lesson.teacher_id, [])
         if not teacher:  # another teacher opened it (a substitute): the room's time is theirs
             teacher = [i for intervals in intervals_by_user(e for e in log if e.role == "teacher").values()
