@@ -144,8 +144,19 @@ async def update(session: AsyncSession, actor: User, row: Assignment, body: Cour
     if after:
         audit.record(session, actor, "update", "coursework_assignment", row.id, summary=row.title,
                      before=before, after=after)
+    if after.keys() & {"due_at", "late_policy", "late_penalty_percent"}:
+        await _remark(session, row)
     await session.flush()
     return row
+
+
+async def _remark(session: AsyncSession, row: Assignment) -> None:
+    """After a new due time or late policy: each submission is late or on time by the due time now
+    in force, and a graded one's mark follows the policy now in force (from the teacher's raw mark)."""
+    for sub in await session.scalars(select(Submission).where(Submission.assignment_id == row.id)):
+        sub.late = sub.submitted_at > row.due_at
+        if sub.raw_score10 is not None:
+            sub.score10 = score_after_penalty(row, sub.late, sub.raw_score10)
 
 
 async def remove(session: AsyncSession, actor: User, row: Assignment) -> list[str]:

@@ -185,6 +185,20 @@ async def test_late_work_per_policy_and_the_missing(client: TestClient, app: web
     assert detail["counts"]["late"] == 1 and detail["counts"]["missing"] == 3
 
 
+    # The teacher gives the class more time: work handed in before the new due time is on time,
+    # and the graded one's mark loses its penalty; moving the due time back marks it late again.
+    later = iso(now + timedelta(days=2))
+    await call(client, "PATCH", f"{BASE}/assignments/{penalty['id']}", teacher, json={"due_at": later})
+    regraded = await call(client, "GET", f"{BASE}/assignments/{penalty['id']}/submissions", teacher)
+    mine = next(r for r in regraded["items"] if r["student_name"] == demo.students[0].full_name)
+    assert mine["status"] == "graded" and mine["submission"]["late"] is False
+    assert mine["submission"]["score10"] == 9
+    await call(client, "PATCH", f"{BASE}/assignments/{penalty['id']}", teacher, json={"due_at": past["due_at"]})
+    async with app[DATABASE].session() as session:
+        again_late = await session.get(Submission, sub["id"])
+        assert again_late is not None and again_late.late is True and again_late.score10 == 7.2
+
+
 async def test_refusals(client: TestClient, app: web.Application, demo: DemoSchool, login: Login) -> None:
     teacher, an = await login(demo.teacher), await login(demo.students[0])
     subject = await math_id(app)
