@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from aiohttp import web
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from school.audit import AuditEntry
@@ -205,6 +205,17 @@ async def test_essay_graded_by_the_teacher_and_integrity_events(client: TestClie
     await ok(await client.post(f"/api/online-tests/{test['id']}/publish", json={"published": True}, headers=teacher))
     shown = await ok(await client.get(f"/api/test-attempts/{attempt['id']}", headers=student))
     assert shown["score10"] == 8.33 and shown["items"][0]["comment"] == "Bài viết có cảm xúc."
+
+    # The results sheet: the student's row with the score and the integrity events counted; not for students.
+    sheet = await client.get(f"/api/online-tests/{test['id']}/attempts?format=xlsx", headers=teacher)
+    assert sheet.status == 200 and "attachment" in sheet.headers["Content-Disposition"]
+    rows = list(load_workbook(io.BytesIO(await sheet.read())).active.iter_rows(values_only=True))
+    assert rows[0][:4] == ("STT", "Học sinh", "Lần làm", "Trạng thái") and rows[0][9] == "Điểm (thang 10)"
+    assert len(rows) == 2
+    assert rows[1][1] == demo.students[0].full_name and rows[1][3] == "Đã chấm" and rows[1][9] == 8.33
+    assert "rời cửa sổ ×" in rows[1][10] and "thiết bị thứ hai ×" in rows[1][10] and "dán nội dung ×" in rows[1][10]
+    assert (await client.get(f"/api/online-tests/{test['id']}/attempts?format=xlsx", headers=student)).status == 403
+    assert (await client.get(f"/api/online-tests/{test['id']}/attempts?format=pdf", headers=teacher)).status == 422
 
 
 async def test_import_from_csv_and_xlsx_and_refusals(client: TestClient, demo: DemoSchool, login: Any,

@@ -4,6 +4,7 @@ the essay on the grading page ('Chấm bài tự luận'); the student sees the 
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
 from PIL import Image
 from playwright.async_api import expect
 
@@ -112,6 +114,12 @@ async def test_a_student_takes_a_test_on_a_phone_and_the_teacher_grades_the_essa
         # 2 of 3 choices right (2 points) + 1.5 of 2 for the essay: 3.5 / 5 -> 7 on the 10-point scale.
         await expect(attempt_row).to_contain_text("Đã chấm")
         await expect(attempt_row.locator("td").nth(1)).to_have_text("7")
+        # The results as a sheet, from the page's link.
+        async with tpage.expect_download() as info:
+            await tpage.get_by_role("link", name="Tải kết quả (Excel)").click()
+        sheet = load_workbook(io.BytesIO((await (await info.value).path()).read_bytes())).active
+        results = list(sheet.iter_rows(values_only=True))
+        assert results[1][1] == demo.students[0].full_name and results[1][9] == 7
         teacher_browser.assert_no_errors()
 
     await ok(await client.post(f"/api/online-tests/{test_id}/publish", json={"published": True}, headers=teacher))

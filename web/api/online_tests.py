@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import filetype
 from aiohttp import web
@@ -27,13 +28,16 @@ from coursework.tests_models import AttemptAnswer, AttemptEvent, OnlineTest, Que
 from school import audit
 from school.errors import Conflict, Forbidden, InvalidField, NotFound
 from school.models import Role, User
+from school.timezones import school_zone
 from signaling.lesson_room import LessonRoom
 from signaling.participant import Participant
 from web.api import live
+from web.api.attendance import FormatQuery
 from web.api.live import SDP
 from web.auth import current_claims
 from web.keys import DATABASE
 from web.routing import Api, Call
+from web.tables import export
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(seconds=30)
@@ -278,6 +282,31 @@ async def _attempt_for(session: AsyncSession, user: User, attempt_id: int) -> tu
     if not staff and attempt.student_id != user.id:
         raise Forbidden("this attempt is not yours")
     return attempt, test, staff
+
+
+STATUS_VI = {"in_progress": "Đang làm bài", "submitted": "Chờ chấm tự luận", "graded": "Đã chấm"}
+EVENT_VI = {"blur": "rời cửa sổ", "hidden": "ẩn trang", "paste": "dán nội dung", "second_device": "thiết bị thứ hai",
+            "camera_off": "tắt camera"}
+
+
+def results_table(out: AttemptsOut, zone: ZoneInfo) -> tuple[list[str], list[list[object]]]:
+    """The test's results sheet: one row per attempt, times in the school's zone, the integrity
+    events counted by kind."""
+    def local(at: datetime | None) -> str:
+        return at.astimezone(zone).strftime("%d/%m/%Y %H:%M") if at else ""
+
+    header = ["STT", "Học sinh", "Lần làm", "Trạng thái", "Bắt đầu", "Nộp bài", "Hết giờ, máy chủ nộp",
+              "Điểm", "Điểm tối đa", "Điểm (thang 10)", "Sự kiện bất thường"]
+    rows: list[list[object]] = []
+    for n, r in enumerate(out.items, 1):
+        counts: dict[str, int] = {}
+        for e in r.events:
+            if e.kind in EVENT_VI:
+                counts[e.kind] = counts.get(e.kind, 0) + 1
+        rows.append([n, r.student_name, r.number, STATUS_VI.get(r.status, r.status), local(r.started_at),
+                     local(r.submitted_at), "có" if r.submitted_by == "server" else "", r.points, r.max_points,
+                     r.score10, ", ".join(f"{EVENT_VI[k]} ×{c}" for k, c in counts.items())])
+    return header, rows
 
 
 def _student(call: Call) -> None:
@@ -557,9 +586,10 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
                                                                 body.detail))
 
     @api.route("GET", r"/api/online-tests/{id:\d+}/attempts", summary="The test's attempts", tag="online-tests",
-               response=AttemptsOut, errors=(403, 404), roles=staff_roles,
-               description="Every attempt with its score and integrity events (blur, hidden, paste, second_device).")
-    async def list_test_attempts(call: Call) -> AttemptsOut:
+               query=FormatQuery, response=AttemptsOut, errors=(403, 404), roles=staff_roles,
+               description="Every attempt with its score and integrity events (blur, hidden, paste, second_device); "
+               "`format=csv|xlsx` downloads the test's results sheet.")
+    async def list_test_attempts(call: Call) -> AttemptsOut | web.Response:
         test, staff = await papers.get_test(call.session, call.user, call.path_id("id"))
         if not staff:
             raise Forbidden("staff only")
@@ -571,11 +601,16 @@ def register(api: Api) -> None:  # noqa: C901 - one declaration per endpoint
         for e in await call.session.scalars(select(AttemptEvent).where(
                 AttemptEvent.attempt_id.in_([r.id for r in rows])).order_by(AttemptEvent.at, AttemptEvent.id)):
             events.setdefault(e.attempt_id, []).append(EventOut(kind=e.kind, detail=e.detail, at=e.at))
-        return AttemptsOut(items=[AttemptRowOut(
+        out = AttemptsOut(items=[AttemptRowOut(
             id=r.id, student_id=r.student_id, student_name=names.get(r.student_id, ""), number=r.number,
             status=r.status, started_at=r.started_at, submitted_at=r.submitted_at, submitted_by=r.submitted_by,
             points=r.points, max_points=r.max_points, score10=r.score10, events=events.get(r.id, []))
             for r in rows])
+        if call.query.format == "json":
+            return out
+        zone = await school_zone(call.session, call.user.school_id)
+        header, table = results_table(out, zone)
+        return export(header, table, call.query.format, f"ket-qua-{test.title}", "Kết quả")
 
     @api.route("PUT", r"/api/test-attempts/{id:\d+}/grades/{qid:\d+}", summary="Grade an essay", tag="online-tests",
                body=EssayGradeIn, response=AttemptOut, errors=(403, 404, 409, 422), roles=staff_roles,

@@ -1,6 +1,7 @@
 // /tests/{id}/grade: "Chấm bài tự luận". The test's attempts, each with its status, score (thang
 // điểm 10) and integrity events (left the window, page hidden, pasted, a second device); opening one
-// shows the student's answers, and each essay gets points (up to the question's) and a comment.
+// shows the student's answers, and each essay gets points (up to the question's) and a comment. The
+// results download as a sheet (XLSX).
 
 import '../i18n-tests.js';
 import { h, replace, table } from '../dom.js';
@@ -122,6 +123,8 @@ async function main() {
   try {
     state.test = await testsApi.get(testId);
     el('grade-test').textContent = state.test.title;
+    el('results-xlsx').href = `/api/online-tests/${testId}/attempts?format=xlsx`;
+    el('results-xlsx').hidden = false;
     await loadRows();
   } catch (err) {
     el('grade-status').textContent = errorMessage(err);
