@@ -1,7 +1,8 @@
 """Notices (thông báo) in the page for any user, and by e-mail to parents when the school configures
 SMTP. Parents are told of changes to their child's lessons (each LessonChange written by the
-timetable becomes a notice to the class's students' parents, in the same unit of work) and of
-their child's absences (written by the absence sweep when a lesson is over).
+timetable becomes a notice to the class's students' parents, in the same unit of work), of
+their child's absences (written by the absence sweep when a lesson is over) and of work their
+child did not hand in by the due time (written by the same sweep once an assignment is due).
 
 E-mails are sent off the request path by `send_pending` (aiosmtplib), a few tries each, failures
 logged; the SMTP password is stored for sending and never answered."""
@@ -20,6 +21,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from coursework.assignments_models import Assignment
 from school.models import ClassStudent, Lesson, School, SchoolClass, Subject
 from school.parent_accounts import ParentContact
 from school.parents import ParentLink
@@ -29,7 +31,7 @@ from storage.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 MAX_EMAIL_TRIES = 4
-KINDS = ("lesson_change", "absence")
+KINDS = ("lesson_change", "absence", "missing_work")
 
 
 class Notice(Base):
@@ -59,6 +61,14 @@ class AbsenceSweep(Base):
 
     __tablename__ = "absence_notice_runs"
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MissingWorkSweep(Base):
+    """An assignment whose missing work was told (once, when it fell due)."""
+
+    __tablename__ = "missing_work_notice_runs"
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -259,6 +269,30 @@ async def absence_notices(session: AsyncSession, lesson: Lesson, absent: list[in
         body = f"{lesson.title}\n{when_text(lesson, school.timezone if school else 'UTC')}"
         session.add(notice_for(lesson.school_id, parent, "absence", title, body, f"/parent#child-{parent.student_id}",
                                lesson.id, mail, now))
+        count += 1
+    return count
+
+
+async def missing_work_notices(session: AsyncSession, assignment: Assignment, missing: list[int],
+                               student_names: dict[int, str], now: datetime) -> int:
+    """Notices to the parents of the students who handed nothing in by the assignment's due time;
+    marks the assignment told."""
+    session.add(MissingWorkSweep(assignment_id=assignment.id, at=now))
+    if not missing:
+        return 0
+    cls = await session.get(SchoolClass, assignment.class_id)
+    subject = await session.get(Subject, assignment.subject_id)
+    smtp = await session.get(SchoolSmtp, assignment.school_id)
+    school = await session.get(School, assignment.school_id)
+    zone = school.timezone if school else "UTC"
+    mail = smtp is not None and smtp.enabled
+    count = 0
+    for parent in await parents_of(session, missing):
+        name = student_names.get(parent.student_id, "")
+        title = f"Chưa nộp bài: {name} — {subject.name if subject else ''} · {cls.name if cls else ''} / Work not handed in"
+        body = f"{assignment.title}\nHạn nộp / Due: {_local(assignment.due_at, zone):%d/%m/%Y %H:%M}"
+        session.add(notice_for(assignment.school_id, parent, "missing_work", title, body,
+                               f"/parent#child-{parent.student_id}", None, mail, now))
         count += 1
     return count
 

@@ -20,7 +20,8 @@ from school.demo import DemoSchool
 from signaling.client import LessonClient
 from tests.conftest import LiveServer, Login
 from tests.web.test_parents_api import PARENT_PASSWORD, make_parent, student_ids
-from web.api.notices import sweep_absences
+from tests.web.test_assignments_api import BASE, create, form, iso, math_id
+from web.api.notices import sweep_absences, sweep_missing_work
 from web.keys import DATABASE
 
 
@@ -165,3 +166,34 @@ async def test_an_absent_child_is_told_to_their_parent_once_the_lesson_is_over(
     overview = await (await client.get(f"/api/parent/children/{ids['hs.an']}", headers=parent)).json()
     lesson = next(x for x in overview["lessons"] if x["lesson_id"] == demo.lesson_id)
     assert lesson["attendance"] == "absent" and overview["absences"] == 1
+
+
+async def test_work_not_handed_in_by_the_due_time_is_told_to_the_parent_once(
+        client: TestClient, demo: DemoSchool, login: Login) -> None:
+    admin = await login(demo.admin)
+    ids = await student_ids(client, admin)
+    await make_parent(client, admin, "ph.an", [ids["hs.an"]])
+    await make_parent(client, admin, "ph.binh", [ids["hs.binh"]])
+    teacher = await login(demo.teacher)
+    subject = await math_id(client.app)
+    now = datetime.now(UTC)
+    soon = await create(client, teacher, demo, subject, title="Bài tập về nhà số 1",
+                        opens_at=iso(now - timedelta(hours=1)), due_at=iso(now + timedelta(seconds=2)))
+    await create(client, teacher, demo, subject, title="Chưa giao", published=False,
+                          opens_at=iso(now - timedelta(hours=1)), due_at=iso(now + timedelta(seconds=2)))
+    binh = await login(demo.students[1])
+    handed = await client.post(f"{BASE}/assignments/{soon['id']}/submission", headers=binh, data=form("bài làm"))
+    assert handed.status in (200, 201), await handed.text()
+    db = client.app[DATABASE]
+    assert await sweep_missing_work(db, datetime.now(UTC)) == 0, "not due yet: nobody is told"
+
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    told = await sweep_missing_work(db, due)
+    assert told == 1, "An handed nothing in; Bình did; the unpublished assignment tells nobody"
+    assert await sweep_missing_work(db, due) == 0, "told once"
+    mine = await (await client.get("/api/notices", headers=await login(("ph.an", PARENT_PASSWORD)))).json()
+    (notice,) = mine["items"]
+    assert notice["kind"] == "missing_work" and notice["student_id"] == ids["hs.an"]
+    assert notice["title"].startswith("Chưa nộp bài: Lê Văn An") and "Bài tập về nhà số 1" in notice["body"]
+    theirs = await (await client.get("/api/notices", headers=await login(("ph.binh", PARENT_PASSWORD)))).json()
+    assert theirs["items"] == []

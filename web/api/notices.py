@@ -16,6 +16,7 @@ from sqlalchemy import select
 from attendance.models import AttendanceEvent
 from attendance.report import lesson_attendance, room_opened
 from coursework import notices
+from coursework.assignments_models import Assignment, Submission
 from school import audit
 from school.access import require_admin
 from school.models import ClassStudent, Lesson, Role, School, User
@@ -116,21 +117,53 @@ async def sweep_absences(db: Database, now: datetime) -> int:
     return total
 
 
+async def sweep_missing_work(db: Database, now: datetime) -> int:
+    """Tell the parents of each student who has handed nothing in once a published assignment is due
+    (once per assignment; work handed in late afterwards shows on the child's page). Returns the
+    number of notices written."""
+    async with db.session() as session:
+        done = select(notices.MissingWorkSweep.assignment_id)
+        with_parents = select(ClassStudent.class_id).join(ParentLink, ParentLink.student_id == ClassStudent.student_id)
+        assignment_ids = list(await session.scalars(
+            select(Assignment.id).where(Assignment.published.is_(True), Assignment.due_at <= now,
+                                        Assignment.due_at > now - LOOKBACK, Assignment.class_id.in_(with_parents),
+                                        Assignment.id.not_in(done))
+            .order_by(Assignment.due_at).limit(200)))
+    total = 0
+    for assignment_id in assignment_ids:
+        async def tell(session, assignment_id: int = assignment_id) -> int:  # type: ignore[no-untyped-def]
+            assignment = await session.get(Assignment, assignment_id)
+            if assignment is None or await session.get(notices.MissingWorkSweep, assignment_id) is not None:
+                return 0
+            students = dict((await session.execute(
+                select(User.id, User.full_name).join(ClassStudent, ClassStudent.student_id == User.id)
+                .where(ClassStudent.class_id == assignment.class_id))).all())
+            handed_in = set(await session.scalars(select(Submission.student_id).where(
+                Submission.assignment_id == assignment_id)))
+            missing = [sid for sid in students if sid not in handed_in]
+            return await notices.missing_work_notices(session, assignment, missing, students, now)
+
+        total += await db.writer.write(tell)
+    return total
+
+
 async def _loop(db: Database, every: float) -> None:
     while True:
         now = datetime.now(UTC)
         try:
             await sweep_absences(db, now)
+            await sweep_missing_work(db, now)
             await notices.send_pending(db, now)
         except WriterClosed:
             return
         except Exception:  # noqa: BLE001 - the task must outlive one bad run; it is logged
-            log.exception("notices: the absence sweep or the e-mails failed; trying again later")
+            log.exception("notices: the sweeps or the e-mails failed; trying again later")
         await asyncio.sleep(every)
 
 
 async def notices_context(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context (after the database's): the absence sweep and the e-mails, every 30 s."""
+    """A cleanup context (after the database's): the absence and missing-work sweeps and the e-mails,
+    every 30 s."""
     task = asyncio.ensure_future(_loop(app[DATABASE], SWEEP_SECONDS))
     yield
     task.cancel()

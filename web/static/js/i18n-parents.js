@@ -84,6 +84,7 @@ addStrings({
     'bell.none': 'Không có thông báo nào.',
     'bell.read_all': 'Đánh dấu đã đọc tất cả',
     'bell.kind.absence': 'Vắng học',
+    'bell.kind.missing_work': 'Chưa nộp bài',
     'bell.kind.lesson_change': 'Thay đổi lịch học',
   },
   en: {
@@ -166,6 +167,7 @@ addStrings({
     'bell.none': 'No notices.',
     'bell.read_all': 'Mark all read',
     'bell.kind.absence': 'Absence',
+    'bell.kind.missing_work': 'Work not handed in',
     'bell.kind.lesson_change': 'Lesson change',
   },
 });
