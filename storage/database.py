@@ -1,6 +1,8 @@
 """The database engine, the declarative base every package's tables share, and sessions."""
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,6 +68,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+class _SQLiteConnection(sqlite3.Connection):
+    """A SQLite connection that rolls back what it has open when it is closed.
+
+    A unit of work cancelled mid-statement (a task stopped, the server shutting down) has its
+    rollback cancelled with it, and SQLAlchemy then closes the connection. SQLite does not end the
+    transaction of a connection closed while a cursor still holds one of its statements: the
+    connection lives on in its transaction, keeping the write lock, until the garbage collector
+    frees that cursor, and every other writer meanwhile fails with "database is locked". The
+    driver runs its calls in order, so this rollback comes after the statement that was cut."""
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            if self.in_transaction:
+                self.rollback()
+        super().close()
+
+
 POOL_SIZE = 10
 """Connections kept open per process: a unit of work holds one for milliseconds, so ten serve a
 class arriving at once; the writer needs one, readers the rest."""
@@ -89,7 +108,7 @@ class Database:
         """What the guard already warned about (once each)."""
         self.engine: AsyncEngine = create_async_engine(
             self.url, pool_pre_ping=not self.is_sqlite, pool_size=pool_size, max_overflow=max_overflow,
-            pool_timeout=pool_timeout)
+            pool_timeout=pool_timeout, connect_args={"factory": _SQLiteConnection} if self.is_sqlite else {})
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
