@@ -4,6 +4,7 @@ checked against the same rules as a creation and leaves an entry in the audit lo
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,8 @@ from school.structure import (
 from school.timezones import school_today, school_zone, start_of_day
 from storage.types import utcnow
 
+Owned = TypeVar("Owned", SchoolYear, Subject, SubjectTeam, TeachingAssignment)
+
 LISTED = 5
 """How many names a refusal lists before saying how many more."""
 
@@ -73,13 +76,19 @@ def _sent(data: object) -> set[str]:
     return set(getattr(data, "model_fields_set", set()))
 
 
+async def _owned(session: AsyncSession, actor: User, model: type[Owned], row_id: int, label: str,
+                 reason: str | None = None) -> Owned:
+    """The administrator's own school's row, or 404 (another school's row is not found either)."""
+    access.require_admin(actor)
+    row = await session.get(model, row_id)
+    if row is None or row.school_id != actor.school_id:
+        raise NotFound(f"{label} {row_id} not found", reason=reason)
+    return row
+
+
 # --- school years ----------------------------------------------------------------------------
 async def _year(session: AsyncSession, actor: User, year_id: int) -> SchoolYear:
-    access.require_admin(actor)
-    year = await session.get(SchoolYear, year_id)
-    if year is None or year.school_id != actor.school_id:
-        raise NotFound(f"school year {year_id} not found", reason="no_such_year")
-    return year
+    return await _owned(session, actor, SchoolYear, year_id, "school year", reason="no_such_year")
 
 
 async def update_school_year(session: AsyncSession, actor: User, year_id: int,
@@ -218,11 +227,7 @@ async def restore_class(session: AsyncSession, actor: User, class_id: int) -> Cl
 
 # --- subjects --------------------------------------------------------------------------------
 async def _subject(session: AsyncSession, actor: User, subject_id: int) -> Subject:
-    access.require_admin(actor)
-    subject = await session.get(Subject, subject_id)
-    if subject is None or subject.school_id != actor.school_id:
-        raise NotFound(f"subject {subject_id} not found", reason="no_such_subject")
-    return subject
+    return await _owned(session, actor, Subject, subject_id, "subject", reason="no_such_subject")
 
 
 async def update_subject(session: AsyncSession, actor: User, subject_id: int, data: SubjectUpdate) -> SubjectOut:
@@ -261,11 +266,7 @@ async def delete_subject(session: AsyncSession, actor: User, subject_id: int) ->
 
 # --- subject teams ---------------------------------------------------------------------------
 async def _team(session: AsyncSession, actor: User, team_id: int) -> SubjectTeam:
-    access.require_admin(actor)
-    team = await session.get(SubjectTeam, team_id)
-    if team is None or team.school_id != actor.school_id:
-        raise NotFound(f"subject team {team_id} not found")
-    return team
+    return await _owned(session, actor, SubjectTeam, team_id, "subject team")
 
 
 async def update_subject_team(session: AsyncSession, actor: User, team_id: int,
@@ -304,11 +305,7 @@ async def delete_subject_team(session: AsyncSession, actor: User, team_id: int) 
 
 # --- teaching assignments --------------------------------------------------------------------
 async def _assignment(session: AsyncSession, actor: User, assignment_id: int) -> TeachingAssignment:
-    access.require_admin(actor)
-    assignment = await session.get(TeachingAssignment, assignment_id)
-    if assignment is None or assignment.school_id != actor.school_id:
-        raise NotFound(f"assignment {assignment_id} not found")
-    return assignment
+    return await _owned(session, actor, TeachingAssignment, assignment_id, "assignment")
 
 
 async def update_assignment(session: AsyncSession, actor: User, assignment_id: int,
