@@ -9,7 +9,7 @@ ARGS   ?=
 GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board bench-school clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board bench-school bench-tests clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -55,16 +55,21 @@ test: install-test
 
 # The forwarding benchmark (ARGS), then the groups scenario (GROUPS_ARGS; bench-groups alone takes ARGS),
 # then the class's chat and a poll answered at once (CLASSROOM_ARGS), then the board's fan-out (BOARD_ARGS),
-# then a school year's rolls imported and its timetable generated (SCHOOL_ARGS).
+# then a school year's rolls imported and its timetable generated (SCHOOL_ARGS), then a class taking an
+# online test at once (TESTS_ARGS).
 bench: install
 	$(PY) -m bench $(ARGS)
 	$(PY) -m bench.groups $(GROUPS_ARGS)
 	$(PY) -m bench.classroom $(CLASSROOM_ARGS)
 	$(PY) -m bench.board $(BOARD_ARGS)
 	$(PY) -m bench.school_admin $(SCHOOL_ARGS)
+	$(PY) -m bench.online_test $(TESTS_ARGS)
 
 bench-school: install
 	$(PY) -m bench.school_admin $(ARGS)
+
+bench-tests: install
+	$(PY) -m bench.online_test $(ARGS)
 
 bench-board: install
 	$(PY) -m bench.board $(ARGS)
