@@ -2,6 +2,7 @@
 shut-down in cleanup contexts (set up in order, torn down in reverse)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from web.cors import add_cors
 from web.errors import error_middleware, security_headers_middleware
 from web.health import handle_healthz
 from web.live import LESSON_WS_OPENAPI, add_live_routes, rooms_context
-from web.keys import CONFIG, DATABASE, METRICS, SIGNER
+from web.keys import CONFIG, DATABASE, EXPORTS, METRICS, SIGNER
 from web.metrics import Metrics, handle_metrics, metrics_middleware
 from web.openapi import build_openapi
 from web.pages import add_page_routes
@@ -33,6 +34,8 @@ from web.static_assets import add_static_routes
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+EXPORTS_AT_ONCE = 2
+"""Downloads drawn or packed in worker threads at the same time (see web.keys.EXPORTS)."""
 BOOTSTRAP = web.AppKey("bootstrap", Bootstrap)
 OPENAPI = web.AppKey("openapi", bytes)
 
@@ -74,6 +77,7 @@ def create_app(config: Config) -> web.Application:
     app[METRICS] = metrics
     metrics.register_app_rooms(app)
     metrics.register_live(app)
+    app[EXPORTS] = asyncio.Semaphore(EXPORTS_AT_ONCE)
     app[SIGNER] = TokenSigner(config.secret_key(), config.session_ttl)
     api = build_api()
     api.install(app)

@@ -1,6 +1,8 @@
 """Typed keys for the state an application holds (no module-level mutable state)."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from attendance.log import AttendanceLog
@@ -22,3 +24,7 @@ ROOMS = web.AppKey("rooms", RoomRegistry)
 ATTENDANCE = web.AppKey("attendance", AttendanceLog)
 RECORDING_JOBS = web.AppKey("recording_jobs", RecordingJobs)
 JOIN_GATE = web.AppKey("join_gate", JoinGate)
+EXPORTS = web.AppKey("exports", asyncio.Semaphore)
+"""How many downloads are drawn or packed at once (board PDFs and pages, record ZIPs): a class opening
+the published board at the same second waits its turn instead of filling the worker threads that
+sign-ins hash passwords in."""

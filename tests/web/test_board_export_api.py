@@ -2,6 +2,7 @@
 drawn over the lesson's slides; who may read them."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,6 +130,12 @@ async def test_students_read_the_board_only_once_it_is_published_and_only_of_the
     page = await client.get(f"{base}/pages/1.png", headers=student)
     assert page.status == 200 and page.content_type == "image/png"
     assert (await client.get(f"{base}.pdf", headers=student)).status == 200
+    # The whole class opens it at the same second: drawn a few at a time, every one whole.
+    classmates = await asyncio.gather(*(login(s) for s in demo.students))
+    opened = await asyncio.gather(*(client.get(f"{base}.pdf", headers=h) for h in classmates * 3))
+    bodies = [await r.read() for r in opened]
+    assert [r.status for r in opened] == [200] * len(opened)
+    assert all(b.startswith(b"%PDF") and b == bodies[0] for b in bodies)
     # A group's board that was never published (never opened) stays closed to students; staff see a blank page.
     assert (await client.get(f"{base}/pages/1.png?room=Nhóm 1", headers=student)).status == 403
     blank = await client.get(f"{base}/pages/1.png?room=Nhóm 1", headers=await login(demo.teacher))

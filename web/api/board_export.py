@@ -1,6 +1,6 @@
 """A lesson's board as pictures: one page as PNG, or every page in one PDF. For the lesson's teacher
 and the school's administrators; for the students of the class once the board is published.
-Drawing happens in a worker thread, never on the event loop."""
+Drawing happens in a worker thread, never on the event loop, a few at a time (the app's EXPORTS)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from school import access
 from school.errors import Forbidden, NotFound
 from school.models import Lesson, Role
-from web.keys import CONFIG
+from web.keys import CONFIG, EXPORTS
 from web.routing import Api, Call
 from whiteboard.document import Board
 from whiteboard.pdf import pages_pdf
@@ -102,7 +102,8 @@ def register(api: Api) -> None:
         number = int(call.request.match_info["n"])
         if not 1 <= number <= len(pages):
             raise NotFound(f"the board has {len(pages)} page(s); page {number} is not one of them")
-        body = await asyncio.to_thread(_png, pages[number - 1], images)
+        async with call.request.app[EXPORTS]:
+            body = await asyncio.to_thread(_png, pages[number - 1], images)
         return web.Response(body=body, content_type="image/png", headers=HEADERS)
 
     @api.route("GET", r"/api/lessons/{id:\d+}/board.pdf", summary="The whole board as PDF", tag="board",
@@ -112,6 +113,7 @@ def register(api: Api) -> None:
     async def board_pdf(call: Call) -> web.Response:
         lesson, board, images = await _board(call)
         pages = board.snapshot()["pages"]
-        body = await asyncio.to_thread(_pdf, pages, images, f"Bảng — {lesson.title}")
+        async with call.request.app[EXPORTS]:
+            body = await asyncio.to_thread(_pdf, pages, images, f"Bảng — {lesson.title}")
         return web.Response(body=body, content_type="application/pdf", headers={
             **HEADERS, "Content-Disposition": f'inline; filename="board-lesson-{lesson.id}.pdf"'})

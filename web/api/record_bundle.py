@@ -35,7 +35,7 @@ from school.timezones import school_zone
 from web.api.attendance import REASON_VI, STATUS_VI
 from web.api.board_export import _only, _pdf, _slide_ids
 from web.config import Config
-from web.keys import CONFIG, DATABASE
+from web.keys import CONFIG, DATABASE, EXPORTS
 from web.routing import Api, Call
 from web.tables import export
 from whiteboard.render import slide_images
@@ -204,7 +204,8 @@ def register(api: Api) -> None:
             members.insert(5, board)
         copies = await _material_files(call.request.app[CONFIG], files, data_dir / "tmp")
         try:
-            path = await asyncio.to_thread(write_zip, members + copies, data_dir / "tmp")
+            async with call.request.app[EXPORTS]:
+                path = await asyncio.to_thread(write_zip, members + copies, data_dir / "tmp")
         finally:
             for copy in copies:
                 if copy.path is not None:
