@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
 
@@ -213,10 +214,11 @@ async def test_audit_log_pages_and_filters(client, admin, demo: DemoSchool):
     second = await (await client.get(f"/api/audit?entity=user&limit=2&before_id={first['next_before_id']}",
                                      headers=admin)).json()
     assert [e["after"]["full_name"] for e in second["items"]] == ["Tên 2", "Tên 1"]
-    me = (await (await client.get("/api/me", headers=admin)).json())["user"]
+    me_body = await (await client.get("/api/me", headers=admin)).json()
+    me = me_body["user"]
     mine = await audit(client, admin, f"?actor_id={me['id']}&entity=user&action=update")
     assert len(mine) == 5
-    today = datetime.now(UTC).date()
+    today = datetime.now(ZoneInfo(me_body["school"]["timezone"])).date()  # days are the school's
     last_year = today.replace(year=today.year - 1)
     assert len(await audit(client, admin, f"?from={last_year}&to={last_year}")) == 0
     assert len(await audit(client, admin, f"?from={today}&to={today}&entity=user&action=update")) == 5
