@@ -251,26 +251,41 @@ def _on_flush(session: Session, flush_context: Any, instances: Any) -> None:
             _lesson_change_notices(session, change)
 
 
+async def _tell_parents(session: AsyncSession, school_id: int, class_id: int, subject_id: int, students: list[int],
+                        student_names: dict[int, str], kind: str, label: tuple[str, str], body: str,
+                        lesson_id: int | None, now: datetime) -> int:
+    """A notice to each parent of `students` ("<label>: child — subject · class / <English label>"),
+    e-mailed where the school's SMTP is on. Returns how many were written."""
+    if not students:
+        return 0
+    cls = await session.get(SchoolClass, class_id)
+    subject = await session.get(Subject, subject_id)
+    smtp = await session.get(SchoolSmtp, school_id)
+    mail = smtp is not None and smtp.enabled
+    count = 0
+    for parent in await parents_of(session, students):
+        name = student_names.get(parent.student_id, "")
+        title = f"{label[0]}: {name} — {subject.name if subject else ''} · {cls.name if cls else ''} / {label[1]}"
+        session.add(notice_for(school_id, parent, kind, title, body, f"/parent#child-{parent.student_id}",
+                               lesson_id, mail, now))
+        count += 1
+    return count
+
+
+async def _school_zone(session: AsyncSession, school_id: int) -> str:
+    school = await session.get(School, school_id)
+    return school.timezone if school else "UTC"
+
+
 async def absence_notices(session: AsyncSession, lesson: Lesson, absent: list[int], student_names: dict[int, str],
                           now: datetime) -> int:
     """Notices to the parents of the absent students of a lesson that is over; marks the lesson told."""
     session.add(AbsenceSweep(lesson_id=lesson.id, at=now))
     if not absent:
         return 0
-    cls = await session.get(SchoolClass, lesson.class_id)
-    subject = await session.get(Subject, lesson.subject_id)
-    smtp = await session.get(SchoolSmtp, lesson.school_id)
-    school = await session.get(School, lesson.school_id)
-    mail = smtp is not None and smtp.enabled
-    count = 0
-    for parent in await parents_of(session, absent):
-        name = student_names.get(parent.student_id, "")
-        title = f"Vắng học: {name} — {subject.name if subject else ''} · {cls.name if cls else ''} / Absent"
-        body = f"{lesson.title}\n{when_text(lesson, school.timezone if school else 'UTC')}"
-        session.add(notice_for(lesson.school_id, parent, "absence", title, body, f"/parent#child-{parent.student_id}",
-                               lesson.id, mail, now))
-        count += 1
-    return count
+    body = f"{lesson.title}\n{when_text(lesson, await _school_zone(session, lesson.school_id))}"
+    return await _tell_parents(session, lesson.school_id, lesson.class_id, lesson.subject_id, absent, student_names,
+                               "absence", ("Vắng học", "Absent"), body, lesson.id, now)
 
 
 async def missing_work_notices(session: AsyncSession, assignment: Assignment, missing: list[int],
@@ -280,21 +295,11 @@ async def missing_work_notices(session: AsyncSession, assignment: Assignment, mi
     session.add(MissingWorkSweep(assignment_id=assignment.id, at=now))
     if not missing:
         return 0
-    cls = await session.get(SchoolClass, assignment.class_id)
-    subject = await session.get(Subject, assignment.subject_id)
-    smtp = await session.get(SchoolSmtp, assignment.school_id)
-    school = await session.get(School, assignment.school_id)
-    zone = school.timezone if school else "UTC"
-    mail = smtp is not None and smtp.enabled
-    count = 0
-    for parent in await parents_of(session, missing):
-        name = student_names.get(parent.student_id, "")
-        title = f"Chưa nộp bài: {name} — {subject.name if subject else ''} · {cls.name if cls else ''} / Work not handed in"
-        body = f"{assignment.title}\nHạn nộp / Due: {_local(assignment.due_at, zone):%d/%m/%Y %H:%M}"
-        session.add(notice_for(assignment.school_id, parent, "missing_work", title, body,
-                               f"/parent#child-{parent.student_id}", None, mail, now))
-        count += 1
-    return count
+    due = _local(assignment.due_at, await _school_zone(session, assignment.school_id))
+    body = f"{assignment.title}\nHạn nộp / Due: {due:%d/%m/%Y %H:%M}"
+    return await _tell_parents(session, assignment.school_id, assignment.class_id, assignment.subject_id, missing,
+                               student_names, "missing_work", ("Chưa nộp bài", "Work not handed in"), body, None,
+                               now)
 
 
 # --- e-mail --------------------------------------------------------------------------------------
