@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml setup.py constraints.txt sfu/_fanout.c
+$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml setup.py constraints.txt $(wildcard sfu/*.c sfu/*.h)
 	$(PIP) install -q -c constraints.txt -e .
 	touch $@
 

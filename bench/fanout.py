@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from pylibsrtp import Policy, Session
-from pylibsrtp._binding import ffi
+from pylibsrtp import Policy
 
-from sfu._fanout import Route, forward
-from sfu.aiortc_adapter import _PROTECT
+from sfu._media import Route, forward
+import sfu.aiortc_adapter  # noqa: F401  (binds libsrtp for the media module)
+from sfu._media import SrtpSession
 from sfu.consumer import extension_blocks
 
 PACKETS_PER_SECOND = 166
@@ -86,13 +86,11 @@ def _forward_paced(ports: list[int], seconds: float) -> Measure:
     for i, port in enumerate(ports):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
-        session = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND,
-                                 srtp_profile=Policy.SRTP_PROFILE_AEAD_AES_128_GCM))
+        session = SrtpSession(Policy.SRTP_PROFILE_AEAD_AES_128_GCM, key, outbound=True)
         route = Route()
         route.ssrc, route.payload_type, route.active = 1000 + i, 96, True
         route.set_extensions(*blocks)
-        route.connect(sock.fileno(), "127.0.0.1", port, _PROTECT, int(ffi.cast("uintptr_t", session._srtp[0])),
-                      (session, sock))
+        route.connect(sock.fileno(), "127.0.0.1", port, session, sock)
         sockets.append(sock)
         made.append(route)
     payload = b"\x10" + os.urandom(PAYLOAD - 1)

@@ -1,77 +1,29 @@
 /* The forwarding loop of the SFU, in C: for one incoming RTP packet, each subscriber's copy gets its
  * own header (SSRC, sequence number, timestamp, payload type, header-extension block), is protected
- * with that subscriber's SRTP session and sent on its ICE socket, in one call from Python.
+ * with that subscriber's SRTP session and sent on its ICE socket, with no Python per copy.
  *
  * A Route is one consumer's way out. Python (sfu/consumer.py) fills in what negotiation decided;
- * sfu/aiortc_adapter.py connects it to a transport: a socket descriptor, the remote address, and
- * libsrtp's srtp_protect with the transport's session, taken from pylibsrtp. The route keeps an
- * `owner` object alive while connected: what owns the descriptor and the session (the adapter
- * passes a duplicate of the ICE socket shared by the transport's routes, closed when the last
- * route lets go, so aioice closing its own cannot leave us a reused number). Everything runs on the
- * event loop's thread with the GIL held: libsrtp sessions are not shared across threads.
+ * sfu/aiortc_adapter.py connects it to a transport: a socket descriptor, the remote address, and the
+ * transport's outgoing SrtpSession (sfu/_srtp.c). The route keeps an `owner` object alive while
+ * connected: what owns the descriptor (the adapter passes a duplicate of the ICE socket shared by
+ * the transport's routes, closed when the last route lets go, so aioice closing its own cannot leave
+ * us a reused number). The ingest path (sfu/_ingest.c) calls fanout_packet() for each packet it
+ * receives; forward() is the same loop called from Python (a simulcast layer, tests, benchmarks).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <structmember.h>
+#include "_media.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-
-#define BUFFER_SIZE 2048
-#define SRTP_TRAILER_ROOM 160 /* libsrtp 2: SRTP_MAX_TRAILER_LEN is 16 + 128 (tag + MKI) */
-#define MAX_PACKET (BUFFER_SIZE - SRTP_TRAILER_ROOM)
-#define EXT_MAX 64
+#include <structmember.h>
+#include <time.h>
 
 enum { VALUE_NONE = 0, VALUE_AUDIO_LEVEL = 1 };
 
-/* libsrtp 2: srtp_err_status_t srtp_protect(srtp_t ctx, void *rtp_hdr, int *len_ptr); 0 is ok. */
-typedef int (*protect_fn)(void *ctx, void *packet, int *length);
-
-static uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
-static unsigned long long failed_copies; /* every route's send_errors, for the process's metrics */
-
-typedef struct {
-    PyObject_HEAD
-    /* where: set by connect(), cleared by disconnect() */
-    int fd;
-    struct sockaddr_storage address;
-    socklen_t address_length;
-    protect_fn protect;
-    void *srtp;
-    PyObject *owner; /* owns `fd` and `srtp`: kept alive while connected */
-    PyObject *send_callable; /* instead of `fd`: a Python function that sends (a TURN-relayed pair) */
-    /* how: set from the negotiated parameters */
-    unsigned int ssrc;
-    unsigned int payload_type;
-    unsigned int timestamp_offset;
-    unsigned int sequence_offset;
-    int value_kind;
-    uint8_t ext_static[EXT_MAX];
-    Py_ssize_t ext_static_length;
-    uint8_t ext_before[EXT_MAX];
-    Py_ssize_t ext_before_length;
-    uint8_t ext_after[EXT_MAX];
-    Py_ssize_t ext_after_length;
-    /* state */
-    int active;           /* negotiated and not paused */
-    int based;            /* sequence_offset is set: the stream has started */
-    int waiting_keyframe; /* video that must start on a keyframe */
-    unsigned int next_sequence;
-    unsigned long long packets_sent;
-    unsigned long long octets_sent;
-    unsigned long long send_errors;
-    unsigned int last_timestamp;
-    unsigned long long last_ntp;
-} Route;
-
 static void route_release(Route *self) {
     self->fd = -1;
-    self->protect = NULL;
-    self->srtp = NULL;
+    Py_CLEAR(self->session);
     Py_CLEAR(self->owner);
     Py_CLEAR(self->send_callable);
 }
@@ -89,12 +41,14 @@ static PyObject *route_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 }
 
 static int route_traverse(Route *self, visitproc visit, void *arg) {
+    Py_VISIT(self->session);
     Py_VISIT(self->owner);
     Py_VISIT(self->send_callable);
     return 0;
 }
 
 static int route_clear(Route *self) {
+    Py_CLEAR(self->session);
     Py_CLEAR(self->owner);
     Py_CLEAR(self->send_callable);
     return 0;
@@ -106,14 +60,19 @@ static void route_dealloc(Route *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Send buffer[0:length] protected; 0 on success, -1 on a failure counted in send_errors. */
-static int route_protect_and_send(Route *self, int length) {
-    if (self->protect(self->srtp, buffer, &length) != 0) {
+/* Send packet[0:length] protected (the buffer has SRTP_TRAILER_ROOM after it); 0 on success, -1
+ * on a failure counted in send_errors or, for a full socket buffer, in send_blocked. */
+static int route_protect_and_send(Route *self, uint8_t *packet, int length) {
+    if (self->session == NULL || srtp_session_protect(self->session, packet, &length) != 0) {
         goto failed;
     }
     if (self->fd >= 0) {
-        if (sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
+        if (sendto(self->fd, packet, (size_t)length, MSG_DONTWAIT, (struct sockaddr *)&self->address,
                    self->address_length) < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                self->send_blocked++;
+                return -1;
+            }
             goto failed;
         }
         return 0;
@@ -121,25 +80,30 @@ static int route_protect_and_send(Route *self, int length) {
     /* A relayed pair: the TURN transport wraps the packet, in Python. The caller holds a reference
      * to this route; the callable may run any Python code, so it is held across the call too. */
     PyObject *callable = self->send_callable;
-    PyObject *data = PyBytes_FromStringAndSize((const char *)buffer, length);
-    if (callable == NULL || data == NULL) {
-        Py_XDECREF(data);
-        PyErr_Clear();
+    if (callable == NULL) {
         goto failed;
+    }
+    PyObject *data = PyBytes_FromStringAndSize((const char *)packet, length);
+    if (data == NULL) {
+        goto python_failed;
     }
     Py_INCREF(callable);
     PyObject *result = PyObject_CallOneArg(callable, data);
     Py_DECREF(callable);
     Py_DECREF(data);
     if (result == NULL) {
-        PyErr_Clear(); /* one subscriber's failure never stops the others */
-        goto failed;
+        goto python_failed;
     }
     Py_DECREF(result);
     return 0;
+python_failed:
+    /* One subscriber's failure never stops the others; only ordinary exceptions are cleared. */
+    if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+        return -2;
+    }
+    PyErr_Clear();
 failed:
     self->send_errors++;
-    failed_copies++;
     return -1;
 }
 
@@ -183,16 +147,15 @@ static PyObject *route_set_extensions(Route *self, PyObject *args) {
 }
 
 PyDoc_STRVAR(connect_doc,
-             "connect(fd, host, port, protect, srtp, owner)\n\n"
-             "Send on socket `fd` to (host, port), protecting with the function at address `protect`\n"
-             "(libsrtp 2's srtp_protect) on the srtp_t `srtp`; `owner` keeps both open while connected.");
+             "connect(fd, host, port, session, owner)\n\n"
+             "Send on socket `fd` to (host, port), protecting with `session` (an outbound SrtpSession);\n"
+             "`owner` keeps the descriptor open while connected.");
 
 static PyObject *route_connect(Route *self, PyObject *args) {
     int fd, port;
     const char *host;
-    unsigned long long protect, srtp;
-    PyObject *owner;
-    if (!PyArg_ParseTuple(args, "isiKKO:connect", &fd, &host, &port, &protect, &srtp, &owner)) {
+    PyObject *session, *owner;
+    if (!PyArg_ParseTuple(args, "isiO!O:connect", &fd, &host, &port, &SrtpSessionType, &session, &owner)) {
         return NULL;
     }
     struct sockaddr_storage address;
@@ -216,41 +179,40 @@ static PyObject *route_connect(Route *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "not a numeric address: %s", host);
         return NULL;
     }
-    if (fd < 0 || protect == 0 || srtp == 0) {
-        PyErr_SetString(PyExc_ValueError, "fd, protect and srtp must be set");
+    if (fd < 0 || !((SrtpSession *)session)->outbound) {
+        PyErr_SetString(PyExc_ValueError, "fd must be set and the session outbound");
         return NULL;
     }
-    Py_INCREF(owner); /* before letting go of the old one: it may be the same object */
+    Py_INCREF(session); /* before letting go of the old ones: they may be the same objects */
+    Py_INCREF(owner);
     route_release(self);
     self->fd = fd;
     self->address = address;
     self->address_length = length;
-    self->protect = (protect_fn)(uintptr_t)protect;
-    self->srtp = (void *)(uintptr_t)srtp;
+    self->session = (SrtpSession *)session;
     self->owner = owner;
     Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(connect_callable_doc,
-             "connect_callable(send, protect, srtp, owner)\n\n"
+             "connect_callable(send, session, owner)\n\n"
              "Hand each protected packet to `send(packet)` (a relayed pair: the TURN transport wraps it)\n"
-             "instead of a socket; `protect`, `srtp` and `owner` as for connect().");
+             "instead of a socket; `session` and `owner` as for connect().");
 
 static PyObject *route_connect_callable(Route *self, PyObject *args) {
-    PyObject *send, *owner;
-    unsigned long long protect, srtp;
-    if (!PyArg_ParseTuple(args, "OKKO:connect_callable", &send, &protect, &srtp, &owner)) {
+    PyObject *send, *session, *owner;
+    if (!PyArg_ParseTuple(args, "OO!O:connect_callable", &send, &SrtpSessionType, &session, &owner)) {
         return NULL;
     }
-    if (!PyCallable_Check(send) || protect == 0 || srtp == 0) {
-        PyErr_SetString(PyExc_ValueError, "send must be callable; protect and srtp must be set");
+    if (!PyCallable_Check(send) || !((SrtpSession *)session)->outbound) {
+        PyErr_SetString(PyExc_ValueError, "send must be callable and the session outbound");
         return NULL;
     }
     Py_INCREF(send); /* before letting go of the old ones: they may be the same objects */
+    Py_INCREF(session);
     Py_INCREF(owner);
     route_release(self);
-    self->protect = (protect_fn)(uintptr_t)protect;
-    self->srtp = (void *)(uintptr_t)srtp;
+    self->session = (SrtpSession *)session;
     self->send_callable = send;
     self->owner = owner;
     Py_RETURN_NONE;
@@ -272,11 +234,15 @@ static PyObject *route_send(Route *self, PyObject *packet) {
     if (!route_connected_now(self) || length < 12 || length > MAX_PACKET) {
         Py_RETURN_FALSE;
     }
+    uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
     memcpy(buffer, PyBytes_AS_STRING(packet), (size_t)length);
     Py_INCREF(self);
-    int failed = route_protect_and_send(self, (int)length) < 0;
+    int result = route_protect_and_send(self, buffer, (int)length);
     Py_DECREF(self);
-    if (failed) {
+    if (result == -2) {
+        return NULL;
+    }
+    if (result < 0) {
         Py_RETURN_FALSE;
     }
     Py_RETURN_TRUE;
@@ -307,6 +273,8 @@ static PyMemberDef route_members[] = {
     {"packets_sent", T_ULONGLONG, offsetof(Route, packets_sent), READONLY, "packets forwarded"},
     {"octets_sent", T_ULONGLONG, offsetof(Route, octets_sent), READONLY, "payload octets forwarded"},
     {"send_errors", T_ULONGLONG, offsetof(Route, send_errors), READONLY, "copies that failed to protect or send"},
+    {"send_blocked", T_ULONGLONG, offsetof(Route, send_blocked), READONLY,
+     "copies dropped because the socket's buffer was full (EAGAIN)"},
     {"last_timestamp", T_UINT, offsetof(Route, last_timestamp), READONLY, "RTP timestamp of the last packet sent"},
     {"last_ntp", T_ULONGLONG, offsetof(Route, last_ntp), READONLY, "NTP time of the last packet sent"},
     {NULL},
@@ -317,9 +285,9 @@ static PyGetSetDef route_getset[] = {
     {NULL},
 };
 
-static PyTypeObject RouteType = {
+PyTypeObject RouteType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "sfu._fanout.Route",
+    .tp_name = "sfu._media.Route",
     .tp_doc = PyDoc_STR("One consumer's way out: header rewrite, SRTP session and socket."),
     .tp_basicsize = sizeof(Route),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -344,12 +312,109 @@ static inline void put32(uint8_t *p, unsigned int v) {
     p[3] = (uint8_t)v;
 }
 
-PyDoc_STRVAR(forward_doc,
-             "forward(routes, marker, sequence, timestamp, payload, keyframe, audio_level, ntp) -> int\n\n"
-             "Send one incoming packet to every active route; returns how many copies went out.\n"
-             "audio_level: the extension's byte (V bit and level) or -1.");
+unsigned long long media_ntp_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    unsigned long long seconds = (unsigned long long)now.tv_sec + 2208988800ULL; /* 1900 to 1970 */
+    unsigned long long fraction = ((unsigned long long)now.tv_nsec << 32) / 1000000000ULL;
+    return (seconds << 32) | fraction;
+}
 
-static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+int fanout_awaits_keyframe(PyObject *routes) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(routes); i++) {
+        PyObject *item = PyList_GET_ITEM(routes, i);
+        if (Py_TYPE(item) == &RouteType) {
+            Route *r = (Route *)item;
+            if (r->active && !r->based && r->waiting_keyframe) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+long fanout_packet(PyObject *routes, int marker, unsigned int sequence, unsigned int timestamp,
+                   const uint8_t *body, Py_ssize_t body_length, int keyframe, long audio_level,
+                   unsigned long long ntp) {
+    uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
+    long sent = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(routes); i++) { /* a TURN send runs Python: re-read */
+        PyObject *item = PyList_GET_ITEM(routes, i);
+        if (Py_TYPE(item) != &RouteType) {
+            PyErr_SetString(PyExc_TypeError, "routes must hold Route objects");
+            return -1;
+        }
+        Route *r = (Route *)item;
+        if (!r->active || !route_connected_now(r)) {
+            continue;
+        }
+        if (!r->based) {
+            if (r->waiting_keyframe && !keyframe) {
+                continue;
+            }
+            r->waiting_keyframe = 0;
+            r->sequence_offset = (r->next_sequence - sequence) & 0xFFFF;
+            r->based = 1;
+        }
+        unsigned int seq = (sequence + r->sequence_offset) & 0xFFFF;
+        unsigned int ts = timestamp + r->timestamp_offset;
+        /* the header-extension block for this packet */
+        uint8_t value[1];
+        Py_ssize_t value_length = 0;
+        if (r->value_kind == VALUE_AUDIO_LEVEL && audio_level >= 0) {
+            value[0] = (uint8_t)audio_level;
+            value_length = 1;
+        }
+        Py_ssize_t length = 12 + body_length +
+                            (value_length ? r->ext_before_length + value_length + r->ext_after_length
+                                          : r->ext_static_length);
+        if (length > MAX_PACKET) {
+            r->send_errors++;
+            continue;
+        }
+        uint8_t *p = buffer;
+        int has_ext = value_length ? 1 : r->ext_static_length > 0;
+        p[0] = has_ext ? 0x90 : 0x80;
+        p[1] = (uint8_t)(((marker ? 1 : 0) << 7) | (r->payload_type & 0x7F));
+        put16(p + 2, seq);
+        put32(p + 4, ts);
+        put32(p + 8, r->ssrc);
+        p += 12;
+        if (value_length) {
+            memcpy(p, r->ext_before, (size_t)r->ext_before_length);
+            p += r->ext_before_length;
+            memcpy(p, value, (size_t)value_length);
+            p += value_length;
+            memcpy(p, r->ext_after, (size_t)r->ext_after_length);
+            p += r->ext_after_length;
+        } else if (r->ext_static_length) {
+            memcpy(p, r->ext_static, (size_t)r->ext_static_length);
+            p += r->ext_static_length;
+        }
+        memcpy(p, body, (size_t)body_length);
+        Py_INCREF(r);
+        int result = route_protect_and_send(r, buffer, (int)length);
+        if (result < 0) {
+            Py_DECREF(r);
+            if (result == -2) {
+                return -1;
+            }
+            continue;
+        }
+        if (((seq - r->next_sequence) & 0xFFFF) < 0x8000) {
+            r->next_sequence = (seq + 1) & 0xFFFF;
+        }
+        r->last_ntp = ntp;
+        r->last_timestamp = ts;
+        r->octets_sent += (unsigned long long)body_length;
+        r->packets_sent++;
+        sent++;
+        Py_DECREF(r);
+    }
+    return sent;
+}
+
+PyObject *media_forward(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError, "forward() takes 8 arguments");
         return NULL;
@@ -373,120 +438,11 @@ static PyObject *fanout_forward(PyObject *module, PyObject *const *args, Py_ssiz
     if (PyErr_Occurred() || keyframe < 0) {
         return NULL;
     }
-    const uint8_t *body = (const uint8_t *)PyBytes_AS_STRING(payload);
-    Py_ssize_t body_length = PyBytes_GET_SIZE(payload);
-    long sent = 0;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(routes); i++) { /* a TURN send runs Python: re-read */
-        PyObject *item = PyList_GET_ITEM(routes, i);
-        if (Py_TYPE(item) != &RouteType) {
-            PyErr_SetString(PyExc_TypeError, "routes must hold Route objects");
-            return NULL;
-        }
-        Route *r = (Route *)item;
-        if (!r->active || !route_connected_now(r)) {
-            continue;
-        }
-        if (!r->based) {
-            if (r->waiting_keyframe && !keyframe) {
-                continue;
-            }
-            r->waiting_keyframe = 0;
-            r->sequence_offset = (r->next_sequence - (unsigned int)sequence) & 0xFFFF;
-            r->based = 1;
-        }
-        unsigned int seq = ((unsigned int)sequence + r->sequence_offset) & 0xFFFF;
-        unsigned int ts = (unsigned int)timestamp + r->timestamp_offset;
-        /* the header-extension block for this packet */
-        const uint8_t *ext = r->ext_static;
-        Py_ssize_t ext_length = r->ext_static_length;
-        uint8_t value[1];
-        Py_ssize_t value_length = 0;
-        if (r->value_kind == VALUE_AUDIO_LEVEL && audio_level >= 0) {
-            value[0] = (uint8_t)audio_level;
-            value_length = 1;
-        }
-        Py_ssize_t length = 12 + body_length +
-                            (value_length ? r->ext_before_length + value_length + r->ext_after_length : ext_length);
-        if (length > MAX_PACKET) {
-            r->send_errors++;
-            failed_copies++;
-            continue;
-        }
-        uint8_t *p = buffer;
-        int has_ext = value_length ? 1 : ext_length > 0;
-        p[0] = has_ext ? 0x90 : 0x80;
-        p[1] = (uint8_t)(((marker ? 1 : 0) << 7) | (r->payload_type & 0x7F));
-        put16(p + 2, seq);
-        put32(p + 4, ts);
-        put32(p + 8, r->ssrc);
-        p += 12;
-        if (value_length) {
-            memcpy(p, r->ext_before, (size_t)r->ext_before_length);
-            p += r->ext_before_length;
-            memcpy(p, value, (size_t)value_length);
-            p += value_length;
-            memcpy(p, r->ext_after, (size_t)r->ext_after_length);
-            p += r->ext_after_length;
-        } else if (ext_length) {
-            memcpy(p, ext, (size_t)ext_length);
-            p += ext_length;
-        }
-        memcpy(p, body, (size_t)body_length);
-        Py_INCREF(r);
-        int failed = route_protect_and_send(r, (int)length) < 0;
-        if (failed) {
-            Py_DECREF(r);
-            continue;
-        }
-        if (((seq - r->next_sequence) & 0xFFFF) < 0x8000) {
-            r->next_sequence = (seq + 1) & 0xFFFF;
-        }
-        r->last_ntp = ntp;
-        r->last_timestamp = ts;
-        r->octets_sent += (unsigned long long)body_length;
-        r->packets_sent++;
-        sent++;
-        Py_DECREF(r);
+    long sent = fanout_packet(routes, marker != 0, (unsigned int)sequence & 0xFFFF, (unsigned int)timestamp,
+                              (const uint8_t *)PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), keyframe,
+                              audio_level, ntp);
+    if (sent < 0) {
+        return NULL;
     }
     return PyLong_FromLong(sent);
-}
-
-static PyObject *fanout_send_errors(PyObject *module, PyObject *unused) {
-    return PyLong_FromUnsignedLongLong(failed_copies);
-}
-
-static PyMethodDef fanout_methods[] = {
-    {"send_errors", (PyCFunction)fanout_send_errors, METH_NOARGS,
-     "Copies that failed to protect or send since the process started, over all routes."},
-    {"forward", (PyCFunction)(void (*)(void))fanout_forward, METH_FASTCALL, forward_doc},
-    {NULL},
-};
-
-static struct PyModuleDef fanout_module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "sfu._fanout",
-    .m_doc = PyDoc_STR("The SFU's forwarding loop: header rewrite, SRTP protect and send per subscriber."),
-    .m_size = -1,
-    .m_methods = fanout_methods,
-};
-
-PyMODINIT_FUNC PyInit__fanout(void) {
-    if (PyType_Ready(&RouteType) < 0) {
-        return NULL;
-    }
-    PyObject *module = PyModule_Create(&fanout_module);
-    if (module == NULL) {
-        return NULL;
-    }
-    Py_INCREF(&RouteType);
-    if (PyModule_AddObject(module, "Route", (PyObject *)&RouteType) < 0) {
-        Py_DECREF(&RouteType);
-        Py_DECREF(module);
-        return NULL;
-    }
-    if (PyModule_AddIntConstant(module, "MAX_PACKET", MAX_PACKET) < 0) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
 }

@@ -16,8 +16,16 @@ What it changes, and why:
   it failed against any peer with an RSA certificate: GStreamer's webrtcbin, OpenSSL-based
   publishers); and it keeps why a handshake failed (`failure`), which aiortc only logs at DEBUG.
 - `connect_route`: hands the forwarding loop in C (`sfu/_fanout.c`) the nominated ICE pair's socket
-  and remote address and the transport's SRTP session with libsrtp's `srtp_protect` (from
-  pylibsrtp, pinned exactly): each copy is rewritten, protected and sent without Python.
+  and remote address and the transport's outgoing SRTP session: each copy is rewritten, protected
+  and sent without Python.
+- The native way in: once DTLS has keyed SRTP, every SRTP datagram the ICE connection receives goes
+  to the transport's `Ingest` (`sfu/_ingest.c`) from aioice's datagram callback, not through
+  aioice's queue and aiortc's `_recv_next`. A receiver binds each SSRC it is routed (by aiortc's
+  router, on the SSRC's first packet) to its producer's `ReceivedTrack`; after that a packet costs
+  one C call. DTLS and RTCP keep aiortc's path. SRTP sessions are made here from the DTLS keying
+  material with libsrtp (pylibsrtp's, pinned exactly) bound once at import: the outgoing one for
+  the forwarding routes (RTP only; aiortc's own session protects RTCP), the incoming one for the
+  ingest.
 """
 from __future__ import annotations
 
@@ -47,6 +55,8 @@ from aiortc.rtp import (
     AnyRtcpPacket,
     RtcpByePacket,
     RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSdesPacket,
     RtcpSenderInfo,
@@ -59,10 +69,12 @@ from aiortc.rtp import (
 )
 from aiortc import clock
 from OpenSSL import SSL
+from pylibsrtp import _binding as _srtp_binding
 from pylibsrtp._binding import ffi as _srtp_ffi
-from pylibsrtp._binding import lib as _srtp_lib
 
-from sfu._fanout import Route
+from sfu import _media
+from sfu._media import Ingest, ReceiveStats, Route, Source, SrtpSession
+from sfu.estimate import LossBasedEstimate
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +83,156 @@ SrSink = Callable[[int, int, int], None]
 """(ssrc, ntp_timestamp, rtp_timestamp) of a publisher's sender report."""
 
 
+class ReceivedTrack(Source):
+    """A producer's track on the native way in (`sfu._media.Source`: its routes, packet cache and
+    counters), with the producer's callbacks for what the C side hands back to Python."""
+
+    on_level: Callable[[int], None] | None = None
+    """An audio level (-dBov, the loudest of the last ~50 ms)."""
+    on_packet: Callable[[RtpPacket, bool], None] | None = None
+    """Each packet, while `tapped` (a reader such as the recorder), and whether it starts a keyframe."""
+
+    def heard_level(self, level: int) -> None:
+        if self.on_level is not None:
+            self.on_level(level)
+
+    def tapped_packet(self, data: bytes, keyframe: bool) -> None:
+        if self.on_packet is not None:
+            self.on_packet(RtpPacket.parse(data), keyframe)
+
+
 class ForwardingReceiver(RTCRtpReceiver):
     """Receives a publisher's RTP and hands each media packet to `sink`, undecoded."""
 
     sink: RtpSink | None
     sr_sink: SrSink | None
 
+    source: ReceivedTrack | None
+    """The producer's track on the native way in; None: every packet takes `_handle_rtp_packet`."""
+    on_new_ssrc: Callable[[int], None] | None
+    """The publisher's media SSRC changed (a new one bound): consumers start again on a keyframe."""
+
     def _lophoc_init(self) -> None:
         self.sink = None
         self.sr_sink = None
+        self.source = None
+        self.on_new_ssrc = None
+        self._lophoc_estimate: LossBasedEstimate | None = None
+        self._lophoc_left: set[int] = set()
+
+    def bind_native(self, packet: RtpPacket, ingest: Ingest, extensions: Any) -> bool:
+        """Bind the SSRC of `packet` (routed here by aiortc's router) to this receiver's track in the
+        transport's ingest, with receive statistics the receiver reports read; False leaves it to
+        `_handle_rtp_packet` (no native track, a codec the track does not forward, a full ingest)."""
+        source = self.source
+        if source is None or source.closed or not self._enabled:
+            return False
+        codecs = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return False
+        ids = extensions._HeaderExtensionsMap__ids
+        ingest.audio_level_id = ids.audio_level or 0
+        ingest.transport_cc_id = ids.transport_sequence_number or 0
+        streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        if is_rtx(codec):
+            media_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
+            if media_ssrc is None or codec.parameters.get("apt") != source.payload_type:
+                return False
+            source.rtx_payload_type = codec.payloadType
+            stats = ReceiveStats(codec.clockRate)
+            if not ingest.bind(packet.ssrc, source, stats, rtx_of=media_ssrc):
+                return False
+            streams[packet.ssrc] = stats
+            return True
+        if codec.payloadType != source.payload_type:
+            return False
+        previous = source.media_ssrc
+        stats = ReceiveStats(codec.clockRate)
+        nacking = self._RTCRtpReceiver__nack_generator is not None  # type: ignore[attr-defined]
+        if not ingest.bind(packet.ssrc, source, stats, nack=nacking):
+            return False
+        streams[packet.ssrc] = stats
+        self._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]  (see _remb)
+        if previous is not None and previous != packet.ssrc and self.on_new_ssrc is not None:
+            self.on_new_ssrc(packet.ssrc)
+        return True
+
+    def attach_source(self, source: ReceivedTrack) -> None:
+        """Receive natively from now on, into `source`: SSRCs left to Python's path are routed again
+        on their next packet, and bound then."""
+        self.source = source
+        ingest = getattr(self.transport, "_lophoc_ingest", None)
+        for ssrc in self._lophoc_left:
+            if ingest is not None:
+                ingest.unbind(ssrc)
+        self._lophoc_left.clear()
+
+    def leave_to_python(self, ssrc: int, ingest: Ingest) -> None:
+        """A receiver with no native track (a client's, a simulcast track's, or a producer's not made
+        yet) takes this SSRC's packets the Python way, from aioice's queue, until `attach_source`."""
+        if ingest.leave(ssrc):
+            self._lophoc_left.add(ssrc)
+
+    def release_native(self) -> None:
+        """The track leaves the native way in: its SSRCs are unbound, its packets dropped."""
+        source, self.source = self.source, None
+        if source is None:
+            return
+        ingest = getattr(self.transport, "_lophoc_ingest", None)
+        if ingest is not None:
+            ingest.unbind(source)
+        source.close()
+
+    async def _run_rtcp(self) -> None:
+        # RTCRtpReceiver._run_rtcp: receiver reports (RFC 3550 6.4.2) every 0.5-1.5 s from each
+        # stream's statistics (kept in C for a bound SSRC), and for a natively received video track
+        # the REMB from aggregates (`_remb`), unless the publisher has transport-wide feedback.
+        self._RTCRtpReceiver__rtcp_started.set()  # type: ignore[attr-defined]
+        try:
+            while True:
+                await asyncio.sleep(0.5 + random.random())
+                reports = []
+                lsr_of, lsr_time = self._RTCRtpReceiver__lsr, self._RTCRtpReceiver__lsr_time  # type: ignore[attr-defined]
+                for ssrc, stream in self._RTCRtpReceiver__remote_streams.items():  # type: ignore[attr-defined]
+                    if stream.max_seq is None:
+                        continue
+                    lsr = dlsr = 0
+                    if ssrc in lsr_of:
+                        lsr = lsr_of[ssrc]
+                        delay = time.time() - lsr_time[ssrc]
+                        if 0 < delay < 65536:
+                            dlsr = int(delay * 65536)
+                    reports.append(RtcpReceiverInfo(ssrc=ssrc, fraction_lost=stream.fraction_lost,
+                                                    packets_lost=stream.packets_lost, highest_sequence=stream.max_seq,
+                                                    jitter=stream.jitter, lsr=lsr, dlsr=dlsr))
+                rtcp_ssrc = self._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+                if rtcp_ssrc is not None and reports:
+                    await self._send_rtcp(RtcpRrPacket(ssrc=rtcp_ssrc, reports=reports))
+                remb = self._remb()
+                if rtcp_ssrc is not None and remb is not None:
+                    await self._send_rtcp(RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
+                                                         fci=pack_remb_fci(*remb)))
+        except asyncio.CancelledError:
+            pass
+        self._RTCRtpReceiver__rtcp_exited.set()  # type: ignore[attr-defined]
+
+    def _remb(self) -> tuple[int, list[int]] | None:
+        """(bitrate, [SSRC]) for a REMB of a natively received video track: what the loss-based
+        estimate allows, from the bytes and the losses counted since the last report."""
+        source = self.source
+        ingest = getattr(self.transport, "_lophoc_ingest", None)
+        if (source is None or source.media_ssrc is None or ingest is None or ingest.transport_cc_id
+                or self._RTCRtpReceiver__kind != "video"):  # type: ignore[attr-defined]
+            return None
+        stream = self._RTCRtpReceiver__remote_streams.get(source.media_ssrc)  # type: ignore[attr-defined]
+        if not isinstance(stream, ReceiveStats):
+            return None
+        if self._lophoc_estimate is None:
+            self._lophoc_estimate = LossBasedEstimate()
+        bitrate = self._lophoc_estimate.update(time.monotonic(), source.bytes_in, stream.packets_expected,
+                                               stream.packets_received)
+        return bitrate, [source.media_ssrc]
 
     async def receive(self, parameters: Any) -> None:
         # RTCRtpReceiver.receive without the decoder thread.
@@ -277,9 +430,29 @@ def is_mdns_candidate(candidate: aioice.Candidate) -> bool:
 class AnnouncedConnection(aioice.Connection):
     """An ICE agent that gathers host candidates on the configured addresses only. When every
     configured address is loopback (tests), remote candidates elsewhere are ignored, so a browser
-    cannot nominate a path the server does not serve."""
+    cannot nominate a path the server does not serve. Once its DTLS transport has keyed SRTP, its
+    SRTP datagrams go to that transport's `Ingest` as they arrive (the native way in), the rest to
+    aioice's queue as before."""
 
     announced: tuple[str, ...]
+    lophoc_ingest: Ingest | None = None
+    lophoc_events: Callable[[list[Any]], None] | None = None
+
+    def data_received(self, data: bytes, component: int) -> None:
+        ingest = self.lophoc_ingest
+        if ingest is not None:
+            try:
+                events = ingest.receive(data)
+                if events is None:
+                    return
+                if events is not False:
+                    if self.lophoc_events is not None:
+                        self.lophoc_events(events)
+                    return
+            except Exception:  # one packet never stops the transport
+                log.exception("a received packet failed")
+                return
+        self._queue.put_nowait((data, component))
 
     async def gather_candidates(self) -> None:
         if not self.announced:
@@ -379,6 +552,8 @@ class SfuDtlsTransport(RTCDtlsTransport):
         self.failure = None
         self.on_failure = None
         self._lophoc_reason: str | None = None
+        self._lophoc_tx: SrtpSession | None = None
+        self._lophoc_ingest: Ingest | None = None
         certificate = self._RTCDtlsTransport__local_certificate  # type: ignore[has-type]
         self._RTCDtlsTransport__local_certificate = DtlsCertificate(certificate._key, certificate._cert)
 
@@ -416,6 +591,63 @@ class SfuDtlsTransport(RTCDtlsTransport):
         self._lophoc_reason = "no SRTP protection profile in common"
         super()._setup_srtp()
         self._lophoc_reason = None
+        if self._rx_srtp is not None:
+            self._lophoc_native_sessions()
+
+    def _lophoc_native_sessions(self) -> None:
+        """The native SRTP sessions, keyed as aiortc keyed its own (RFC 5764 section 4.2), and the
+        ICE connection's datagrams handed to the ingest from now on."""
+        selected = self._ssl.get_selected_srtp_profile()
+        profile = next(p for p in self._srtp_profiles if p.openssl_profile == selected)
+        view = self._ssl.export_keying_material(b"EXTRACTOR-dtls_srtp",
+                                                2 * (profile.key_length + profile.salt_length))
+        local, remote = (1, 0) if self._role == "server" else (0, 1)
+        self._lophoc_tx = SrtpSession(profile.libsrtp_profile, profile.get_key_and_salt(view, local), outbound=True)
+        incoming = SrtpSession(profile.libsrtp_profile, profile.get_key_and_salt(view, remote), outbound=False)
+        if self._lophoc_ingest is None:
+            self._lophoc_ingest = Ingest(incoming)
+        else:
+            self._lophoc_ingest.set_session(incoming)
+        connection = self.transport._connection
+        connection.lophoc_ingest = self._lophoc_ingest
+        connection.lophoc_events = self._lophoc_events
+
+    def _lophoc_events(self, events: list[Any], bind: bool = True) -> None:
+        """What the ingest handed back: unrouted packets, losses to NACK, levels, tapped packets."""
+        for event in events:
+            kind = event[0]
+            if kind == _media.LEVEL:
+                event[1].heard_level(event[2])
+            elif kind == _media.TAP:
+                event[1].tapped_packet(event[2], event[3])
+            elif kind == _media.NACK:
+                receiver = self._rtp_router.ssrc_table.get(event[1])
+                if isinstance(receiver, ForwardingReceiver):
+                    asyncio.ensure_future(receiver._send_rtcp_nack(event[1], event[2]))
+            elif kind == _media.UNROUTED:
+                self._lophoc_unrouted(event[1], bind)
+
+    def _lophoc_unrouted(self, data: bytes, bind: bool) -> None:
+        # A packet of an SSRC the ingest does not know: aiortc's router finds its receiver (by
+        # SSRC, payload type, or rid), which binds the SSRC and the packet goes back to C, or takes
+        # it the Python way (a simulcast track, a codec not forwarded).
+        try:
+            packet = RtpPacket.parse(data, self._rtp_header_extensions_map)
+        except ValueError:
+            return
+        receiver = self._rtp_router.route_rtp(packet)
+        if receiver is None:
+            return
+        ingest = self._lophoc_ingest
+        if bind and ingest is not None and isinstance(receiver, ForwardingReceiver):
+            if receiver.bind_native(packet, ingest, self._rtp_header_extensions_map):
+                events = ingest.receive_plain(data)
+                if events:
+                    self._lophoc_events(events, bind=False)
+                return
+            if receiver.source is None:
+                receiver.leave_to_python(packet.ssrc, ingest)
+        asyncio.ensure_future(receiver._handle_rtp_packet(packet, arrival_time_ms=clock.current_ms()))
 
     def _set_state(self, state: State) -> None:
         if state is State.FAILED and self._state is not State.FAILED:
@@ -423,6 +655,9 @@ class SfuDtlsTransport(RTCDtlsTransport):
             log.debug("DTLS transport %s %s", id(self), self.failure)
             if self.on_failure is not None:
                 self.on_failure(self, self.failure)
+        if state in (State.CLOSED, State.FAILED):
+            connection = self.transport._connection
+            connection.lophoc_ingest = connection.lophoc_events = None
         super()._set_state(state)
 
 
@@ -478,12 +713,22 @@ class SfuPeerConnection(AnnouncingPeerConnection):
         return transceiver
 
 
-# libsrtp 2's srtp_protect, as pylibsrtp binds it: the fan-out calls it from C on the transport's
-# own session (pylibsrtp's Python wrapper copies each packet twice and costs more than the cipher).
-_PROTECT_TYPE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
-if _srtp_ffi.getctype(_srtp_ffi.typeof(_srtp_lib.srtp_protect)) != _PROTECT_TYPE:
-    raise ImportError(f"pylibsrtp's srtp_protect is not libsrtp 2's {_PROTECT_TYPE}: the fan-out cannot call it")
-_PROTECT = int(_srtp_ffi.cast("uintptr_t", _srtp_ffi.addressof(_srtp_lib, "srtp_protect")))
+# libsrtp 2, as pylibsrtp ships it, bound once by the C module; its policy structure as compiled there
+# must be pylibsrtp's, field by field, or no session could be keyed right.
+_media.bind_libsrtp(_srtp_binding.__file__)
+
+
+def _check_policy_layout() -> None:
+    layout = _media.policy_layout()
+    policy = _srtp_ffi.typeof("srtp_policy_t")
+    theirs = {name: field.offset for name, field in policy.fields}
+    expected = {"size": _srtp_ffi.sizeof(policy), "crypto_size": _srtp_ffi.sizeof("srtp_crypto_policy_t"),
+                **{name: theirs.get(name) for name in ("ssrc", "rtp", "rtcp", "key", "window_size", "allow_repeat_tx")}}
+    if layout != expected:
+        raise ImportError(f"libsrtp's srtp_policy_t is laid out {expected}, the media module expects {layout}")
+
+
+_check_policy_layout()
 
 
 class SendSocket:
@@ -502,22 +747,21 @@ def connect_route(route: Route, dtls: RTCDtlsTransport) -> bool:
     """Point `route` at the transport's nominated ICE pair and outgoing SRTP session, or disconnect
     it while the transport is not connected. Call again when the DTLS transport emits "statechange"."""
     pair = dtls.transport._connection._nominated.get(1) if dtls._state is State.CONNECTED else None
-    session = dtls._tx_srtp if pair is not None else None
+    session = getattr(dtls, "_lophoc_tx", None) if pair is not None else None
     if pair is None or session is None:
         route.disconnect()
         dtls._lophoc_send_socket = None  # the transport's routes let go of it as they disconnect
         return False
-    srtp = int(_srtp_ffi.cast("uintptr_t", session._srtp[0]))
     transport = pair.protocol.transport
     socket = transport.get_extra_info("socket")
     if socket is None:  # a TURN-relayed pair (aioice's TurnTransport has no socket): it wraps each packet
-        route.connect_callable(functools.partial(transport.sendto, addr=pair.remote_addr), _PROTECT, srtp, session)
+        route.connect_callable(functools.partial(transport.sendto, addr=pair.remote_addr), session, None)
         return True
     shared = getattr(dtls, "_lophoc_send_socket", None)
     if shared is None or shared[0] is not pair:
         shared = dtls._lophoc_send_socket = (pair, SendSocket(socket.fileno()))
     host, port = pair.remote_addr[0].split("%", 1)[0], pair.remote_addr[1]
-    route.connect(shared[1].fd, host, port, _PROTECT, srtp, (session, shared[1]))
+    route.connect(shared[1].fd, host, port, session, shared[1])
     return True
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
-from sfu._fanout import Route
+from sfu._media import Route
 from sfu.aiortc_adapter import ForwardingSender, connect_route
 from sfu.codecs import find_payload_type
 

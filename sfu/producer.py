@@ -1,4 +1,9 @@
-"""A producer: one incoming track of a transport, forwarded packet by packet to its consumers."""
+"""A producer: one incoming track of a transport, forwarded packet by packet to its consumers.
+
+A track of one encoding is received the native way (`ReceivedTrack`, sfu/_ingest.c): its packets
+are cached, counted and forwarded in C, and Python hears only its audio levels, its packets while
+a reader taps it, and a change of SSRC. A simulcast track, or a packet the native way leaves to
+Python, comes through `_on_rtp` / `_on_layer_rtp` here."""
 from __future__ import annotations
 
 import asyncio
@@ -6,18 +11,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from sfu._fanout import Route, forward
-from sfu.aiortc_adapter import ForwardingReceiver, ntp_now, receive_simulcast
+from sfu._media import Route, forward
+from sfu.aiortc_adapter import ForwardingReceiver, ReceivedTrack, ntp_now, receive_simulcast
 from sfu.codecs import starts_keyframe
 from sfu.packet_cache import PacketCache
 from sfu import simulcast
 from sfu.simulcast import Layer, Layers, vp8_keyframe_size
-from sfu.stats import ForwardingStats
+from sfu.stats import ForwardingStats, LatencyHistogram
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,14 @@ KEYFRAME_RETRY_INTERVAL = 0.5
 """While a consumer waits for a keyframe, ask again this often: one PLI is not always enough."""
 LAYER_CHECK_INTERVAL = 0.5
 """How often a simulcast producer looks again for its best layer (one may stop or come back)."""
+
+
+class CachedPacket(NamedTuple):
+    """A packet from the native cache: what a retransmission is built from."""
+
+    marker: int
+    timestamp: int
+    payload: bytes
 
 
 class Producer:
@@ -39,8 +52,10 @@ class Producer:
         self.paused = False
         self.closed = False
         self.cache = PacketCache()
-        self.stats = ForwardingStats()
-        self.media_ssrc: int | None = None
+        self._stats = ForwardingStats()
+        """What Python counts: packets of the Python path, retransmissions, keyframe requests, and
+        the send errors of routes detached; `stats` adds the native counters."""
+        self._media_ssrc: int | None = None
         self.sender_report: tuple[int, int] | None = None
         """The publisher's last (NTP, RTP) timestamp pair, translated into consumers' reports."""
         self.on_audio_level: Callable[[Producer, int], None] | None = None
@@ -63,6 +78,60 @@ class Producer:
         self._tap_state: list[int] | None = None
         receiver.sink = self._on_rtp
         receiver.sr_sink = self._on_sender_report
+        self.source: ReceivedTrack | None = ReceivedTrack(kind, codec.mimeType, codec.clockRate, self._routes)
+        self.source.payload_type = codec.payloadType
+        self.source.on_level = self._heard_level
+        self.source.on_packet = self._tapped
+        receiver.attach_source(self.source)
+        receiver.on_new_ssrc = self._new_ssrc
+
+    @property
+    def media_ssrc(self) -> int | None:
+        """The SSRC of the publisher's media (of its last packet); None before one arrived."""
+        if self.source is not None and self.source.media_ssrc is not None:
+            return self.source.media_ssrc
+        return self._media_ssrc
+
+    @media_ssrc.setter
+    def media_ssrc(self, value: int | None) -> None:
+        self._media_ssrc = value
+
+    @property
+    def stats(self) -> ForwardingStats:
+        """The producer's counters now: the native ones added to Python's."""
+        total = ForwardingStats()
+        total.merge(self._stats)
+        source = self.source
+        if source is not None:
+            total.packets_in += source.packets_in
+            total.bytes_in += source.bytes_in
+            total.packets_out += source.packets_out
+            total.latency.merge(LatencyHistogram(list(source.latency_counts), source.latency_total))
+        for route in self._routes:
+            total.send_errors += route.send_errors
+            total.send_blocked += route.send_blocked
+        return total
+
+    def count_retransmission(self) -> None:
+        self._stats.retransmissions += 1
+
+    def _heard_level(self, level: int) -> None:
+        if self.on_audio_level is not None:
+            self.on_audio_level(self, level)
+
+    def _tapped(self, packet: RtpPacket, keyframe: bool) -> None:
+        for tap in self._taps:
+            try:
+                tap(packet, keyframe)
+            except Exception:  # a reader never breaks forwarding
+                log.exception("producer %s: tap failed", self.id)
+
+    def _new_ssrc(self, ssrc: int) -> None:
+        """The publisher changed its media SSRC: consumers start again on its next keyframe, their
+        sequence numbers going on without a gap."""
+        log.info("producer %s: the publisher's SSRC is now %d", self.id, ssrc)
+        for callback in self.on_resume:
+            callback(self)
 
     def _on_sender_report(self, ssrc: int, ntp: int, rtp_timestamp: int) -> None:
         if self.layers is not None:
@@ -76,7 +145,7 @@ class Producer:
         started = time.perf_counter()
         self.media_ssrc = packet.ssrc
         self.cache.put(packet)
-        stats = self.stats
+        stats = self._stats
         stats.packets_in += 1
         stats.bytes_in += len(packet.payload)
         level = packet.extensions.audio_level
@@ -110,24 +179,37 @@ class Producer:
     def add_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
         """Read every packet in-process, as forwarded (no transport): the recorder's way in."""
         self._taps.append(tap)
+        if self.source is not None:
+            self.source.tapped = 1
         self.request_keyframe()
 
     def remove_tap(self, tap: Callable[[RtpPacket, bool], None]) -> None:
         with contextlib.suppress(ValueError):
             self._taps.remove(tap)
+        if self.source is not None:
+            self.source.tapped = int(bool(self._taps))
 
     def detach(self, route: Route) -> None:
         with contextlib.suppress(ValueError):
             self._routes.remove(route)
+            self._retire(route)
         if self.layers is not None:
             self.layers.remove(route)
 
+    def _retire(self, route: Route) -> None:
+        self._stats.send_errors += route.send_errors
+        self._stats.send_blocked += route.send_blocked
+
     def pause(self) -> None:
         self.paused = True
+        if self.source is not None:
+            self.source.paused = 1
 
     def resume(self) -> None:
         if self.paused:
             self.paused = False
+            if self.source is not None:
+                self.source.paused = 0
             for callback in self.on_resume:
                 callback(self)
 
@@ -142,7 +224,7 @@ class Producer:
         self._last_keyframe_request = now
         ssrcs = [self.media_ssrc] if self.layers is None else self._layer_ssrcs_in_use()
         for ssrc in ssrcs:
-            self.stats.keyframe_requests += 1
+            self._stats.keyframe_requests += 1
             task = asyncio.ensure_future(self._receiver.request_keyframe(ssrc))
             task.add_done_callback(_log_failure)
 
@@ -166,6 +248,20 @@ class Producer:
             return True
         return self.layers is not None and any(layer.pending for layer in self.layers.by_rid.values())
 
+    def _release_native(self) -> None:
+        """Counts kept, the track leaves the native way in (closed, or made simulcast)."""
+        source = self.source
+        if source is None:
+            return
+        self._stats.packets_in += source.packets_in
+        self._stats.bytes_in += source.bytes_in
+        self._stats.packets_out += source.packets_out
+        self._stats.latency.merge(LatencyHistogram(list(source.latency_counts), source.latency_total))
+        if source.media_ssrc is not None:
+            self._media_ssrc = source.media_ssrc
+        self.source = None
+        self._receiver.release_native()
+
     def close(self) -> None:
         """Close by the owner (the publisher stopped, or left): its router closes the consumers."""
         if self.closed:
@@ -173,6 +269,8 @@ class Producer:
         self.closed = True
         self._receiver.sink = None
         self._receiver.sr_sink = None
+        self._receiver.on_new_ssrc = None
+        self._release_native()
         if self._keyframe_task is not None:
             self._keyframe_task.cancel()
         if self._layer_task is not None:
@@ -182,6 +280,8 @@ class Producer:
                 layer.routes.clear()
                 layer.pending.clear()
             self.layers.routes.clear()
+        for route in self._routes:
+            self._retire(route)
         self._routes.clear()
         self._taps.clear()
         for callback in self.on_close:
@@ -208,6 +308,7 @@ class Producer:
         if self.layers is not None or not self._video or len(rids) < 2:
             return
         self.layers = Layers(rids)
+        self._release_native()  # layers are told apart in Python
         receive_simulcast(self._receiver, mid, rids, rid_id, repaired_rid_id)
         self._receiver.sink = self._on_layer_rtp
         for route in self._routes:
@@ -231,8 +332,12 @@ class Producer:
         layer = self.layers.of.get(route)
         return layer.sender_report if layer is not None else None
 
-    def cached_for(self, route: Route, sequence_number: int) -> RtpPacket | None:
+    def cached_for(self, route: Route, sequence_number: int) -> RtpPacket | CachedPacket | None:
         if self.layers is None:
+            if self.source is not None:
+                found = self.source.cached(sequence_number)
+                if found is not None:
+                    return CachedPacket(*found)
             return self.cache.get(sequence_number)
         layer = self.layers.of.get(route)
         return layer.cache.get(sequence_number) if layer is not None else None
@@ -251,7 +356,7 @@ class Producer:
             fresh = started - layer.last_packet > simulcast.LAYER_STALE  # it comes back
         layer.last_packet = started
         layer.cache.put(packet)
-        stats = self.stats
+        stats = self._stats
         stats.packets_in += 1
         stats.bytes_in += len(packet.payload)
         keyframe = starts_keyframe(self._mime, packet.payload)

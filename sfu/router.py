@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
 
-from sfu._fanout import Route
+from sfu._media import Route
 from sfu.consumer import Consumer
 from sfu.errors import ClosedError
 from sfu.producer import Producer
@@ -64,7 +64,7 @@ class ProducerLink:
             self._producer.prefer_layer(self.route, rid)
 
     def retransmitted(self) -> None:
-        self._producer.stats.retransmissions += 1
+        self._producer.count_retransmission()
 
     def detach(self, consumer: Consumer) -> None:
         self._router._unlink(self._producer, consumer)

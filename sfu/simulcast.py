@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sfu._fanout import Route
+from sfu._media import Route
 from sfu.packet_cache import PacketCache
 
 LAYER_STALE = 1.5

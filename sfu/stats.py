@@ -43,6 +43,10 @@ class ForwardingStats:
     packets_out: int = 0
     retransmissions: int = 0
     keyframe_requests: int = 0
+    send_errors: int = 0
+    """Forwarded copies that failed to be protected or sent."""
+    send_blocked: int = 0
+    """Forwarded copies dropped because a socket's buffer was full."""
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     """Per incoming packet: from the producer's sink to the last consumer's send."""
 
@@ -52,4 +56,6 @@ class ForwardingStats:
         self.packets_out += other.packets_out
         self.retransmissions += other.retransmissions
         self.keyframe_requests += other.keyframe_requests
+        self.send_errors += other.send_errors
+        self.send_blocked += other.send_blocked
         self.latency.merge(other.latency)

@@ -11,7 +11,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from recorder.lesson_recorder import RecorderStats
-from sfu._fanout import send_errors
 from sfu.stats import LATENCY_BOUNDS, ForwardingStats
 
 
@@ -204,7 +203,9 @@ class SfuCollector:
         for name, doc, attr in counters:
             yield CounterMetricFamily(name, doc, value=None if stats is None else getattr(stats, attr))
         yield CounterMetricFamily("lophoc_sfu_send_errors", "Forwarded copies that failed to be protected or sent",
-                                  value=None if stats is None else send_errors())
+                                  value=None if stats is None else stats.send_errors)
+        yield CounterMetricFamily("lophoc_sfu_send_blocked", "Forwarded copies dropped: a socket's send buffer was full",
+                                  value=None if stats is None else stats.send_blocked)
         doc = "Per incoming packet: time from its arrival at the producer to the last consumer's send"
         if stats is None:
             yield HistogramMetricFamily("lophoc_sfu_forward_seconds", doc)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import aioice
+import pytest
 from aiortc import RTCConfiguration, RTCRtpReceiver, RTCRtpSender
 
 from sfu.aiortc_adapter import (
@@ -67,17 +68,29 @@ async def test_only_the_announced_addresses_are_gathered_and_loopback_ignores_ot
         await pc.close()
 
 
-def test_pylibsrtp_exposes_what_the_c_forwarding_loop_calls() -> None:
-    """connect_route hands the C loop libsrtp 2's srtp_protect and a session's srtp_t (pylibsrtp 1.0.0)."""
+def test_the_media_module_keys_sessions_as_pylibsrtp_does() -> None:
+    """The media module binds libsrtp from pylibsrtp's library (pylibsrtp 1.0.0) and lays out its
+    policy structure as pylibsrtp's: a packet it protects, pylibsrtp unprotects, and back."""
     from pylibsrtp import Policy, Session
-    from pylibsrtp._binding import ffi, lib
 
-    from sfu.aiortc_adapter import _PROTECT
+    from sfu import _media
+    from sfu.aiortc_adapter import _check_policy_layout
 
-    assert ffi.getctype(ffi.typeof(lib.srtp_protect)) == "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
-    assert _PROTECT == int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
-    session = Session(Policy(key=bytes(30), ssrc_type=Policy.SSRC_ANY_OUTBOUND))
-    assert ffi.typeof(session._srtp) is ffi.typeof("srtp_t *") and session._srtp[0] != ffi.NULL
+    _check_policy_layout()
+    key = bytes(range(28))
+    for profile in (Policy.SRTP_PROFILE_AES128_CM_SHA1_80, Policy.SRTP_PROFILE_AEAD_AES_128_GCM):
+        packet = bytes([0x80, 96, 0, 1, 0, 0, 0, 9, 0, 0, 0, 7]) + b"payload"
+        ours_out = _media.SrtpSession(profile, key + bytes(2), outbound=True)
+        theirs_in = Session(Policy(key=key + bytes(2), ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile))
+        assert theirs_in.unprotect(ours_out.protect(packet)) == packet
+        theirs_out = Session(Policy(key=key + bytes(2), ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
+        ours_in = _media.SrtpSession(profile, key + bytes(2), outbound=False)
+        second = packet[:3] + b"\x02" + packet[4:]
+        protected = theirs_out.protect(second)
+        assert ours_in.unprotect(protected) == second
+        with pytest.raises(ValueError):
+            ours_in.unprotect(protected)  # a replay
+        assert ours_in.failures == 1
 
 
 async def test_an_sfu_peer_connection_knows_when_it_last_heard_rtcp_and_lets_go_of_its_send_socket() -> None:
