@@ -184,6 +184,8 @@ class Row:
     join_rtp: list[float] = field(default_factory=list)
     join_keyframe: list[float] = field(default_factory=list)
     join_failed: int = 0
+    us_per_received: float = float("nan")
+    """(server CPU with the publisher alone - server CPU idle) / received packets: the way in."""
     us_per_copy: float = float("nan")
     """(server CPU - server CPU with the publisher alone) / forwarded packets: what each copy adds."""
 
@@ -351,9 +353,10 @@ def fmt_us(pair: tuple[float, float]) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    head = ("N", "recv", "CPU s/s", "in pkt/s", "in kbps", "fwd pkt/s", "rcvd pkt/s", "µs CPU/fwd", "µs/copy",
+    head = ("N", "recv", "CPU s/s", "in pkt/s", "in kbps", "µs/in", "fwd pkt/s", "rcvd pkt/s", "µs CPU/fwd", "µs/copy",
             "fwd p50 µs", "fwd p99 µs", "join→RTP ms", "join→key ms", "rtx", "PLI", "bench CPU", "other CPU")
     body = [(str(r.n), f"{r.ready}/{r.n}", f"{r.server_cpu:.3f}", f"{r.in_pps:.0f}", f"{r.in_kbps:.0f}",
+             fmt_float(r.us_per_received),
              f"{r.out_pps:.0f}", f"{r.recv_pps:.0f}", fmt_float(r.us_per_packet), fmt_float(r.us_per_copy),
              fmt_us(r.p50), fmt_us(r.p99),
              fmt_ms(r.join_rtp), fmt_ms(r.join_keyframe), f"{r.retransmissions:.0f}", f"{r.keyframe_requests:.0f}",
@@ -391,6 +394,12 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"pinned: server on CPU {cpus[0]}, this process on CPU {','.join(map(str, cpus[1:]))}", flush=True)
             lesson_id, teacher_token, tokens = await asyncio.wait_for(
                 prepare_lesson(http, server, steps[-1]), 60 + 2 * steps[-1])
+            print("idle: the server with nobody in the lesson ...", flush=True)
+            await asyncio.sleep(args.warmup)
+            before = await snapshot(http, server, subscribers)
+            await asyncio.sleep(args.seconds / 2)
+            idle = row_of(0, 0, before, await snapshot(http, server, subscribers), [], 0).server_cpu
+            print(f"  idle: server {idle:.3f} CPU-s/s", flush=True)
             publisher = LessonClient(server.url, lesson_id, teacher_token, decode=True)
             await asyncio.wait_for(publisher.connect(), args.join_timeout)
             await asyncio.wait_for(publisher.publish({
@@ -402,7 +411,10 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.seconds)
             baseline = row_of(0, 0, before, await snapshot(http, server, subscribers), [], 0)
             rows.append(baseline)
-            print(f"  N=0: server {baseline.server_cpu:.3f} CPU-s/s, {baseline.in_pps:.0f} pkt/s in", flush=True)
+            if baseline.in_pps:
+                baseline.us_per_received = (baseline.server_cpu - idle) / baseline.in_pps * 1e6
+            print(f"  N=0: server {baseline.server_cpu:.3f} CPU-s/s, {baseline.in_pps:.0f} pkt/s in: "
+                  f"{baseline.us_per_received:.1f} µs of CPU per received packet (idle subtracted)", flush=True)
 
             async def join(subscriber: Subscriber) -> bool:
                 async with gate:
@@ -445,6 +457,8 @@ async def run(args: argparse.Namespace) -> int:
             print("  CPU s/s: server process CPU seconds (user+system, all threads, /proc/<pid>/stat) per second.")
             print("  in: media packets/s and payload kbps the server received (lophoc_sfu_packets_in/bytes_in);")
             print("      fwd: packets/s it forwarded (lophoc_sfu_packets_out); rcvd: what the subscribers counted.")
+            print("  µs/in: at N=0, (server CPU with the publisher alone - server CPU idle) / received packets: the")
+            print("      cost of the way in (SRTP, routing, statistics, NACK, cache, RTCP), the same for any N.")
             print("  µs CPU/fwd: server CPU / forwarded packets (all server work: receive, RTCP, ICE, signaling).")
             print("  µs/copy: (server CPU - server CPU at N=0) / forwarded packets: what forwarding adds per copy,")
             print("      the publisher's own receive side (the same for any N) left out; the subscribers' RTCP, ICE")

@@ -26,7 +26,7 @@ enum { EVENT_UNROUTED = 1, EVENT_NACK = 2, EVENT_TAP = 3, EVENT_LEVEL = 4 };
 #define MAX_ARRIVALS 8192
 #define LEVEL_INTERVAL_NS 50000000LL /* audio levels reach Python at most every 50 ms per source */
 
-static const double latency_bounds[LATENCY_BUCKETS - 1] = {5e-6,   10e-6, 20e-6, 50e-6, 100e-6, 200e-6,
+const double latency_bounds[LATENCY_BUCKETS - 1] = {5e-6,   10e-6, 20e-6, 50e-6, 100e-6, 200e-6,
                                                            500e-6, 1e-3,  2e-3,  5e-3,  10e-3,  50e-3};
 
 static inline unsigned int get16(const uint8_t *p) { return ((unsigned int)p[0] << 8) | p[1]; }

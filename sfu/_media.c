@@ -48,5 +48,18 @@ PyMODINIT_FUNC PyInit__media(void) {
         Py_DECREF(module);
         return NULL;
     }
+    PyObject *bounds = PyTuple_New(LATENCY_BUCKETS - 1);
+    if (bounds == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    for (int i = 0; i < LATENCY_BUCKETS - 1; i++) {
+        PyTuple_SET_ITEM(bounds, i, PyFloat_FromDouble(latency_bounds[i]));
+    }
+    if (PyModule_AddObject(module, "LATENCY_BOUNDS", bounds) < 0) {
+        Py_DECREF(bounds);
+        Py_DECREF(module);
+        return NULL;
+    }
     return module;
 }

@@ -87,6 +87,7 @@ PyObject *media_forward(PyObject *module, PyObject *const *args, Py_ssize_t narg
 unsigned long long media_ntp_now(void);
 
 /* --- _ingest.c ----------------------------------------------------------------------------------- */
+extern const double latency_bounds[LATENCY_BUCKETS - 1]; /* seconds, as sfu/stats.py LATENCY_BOUNDS */
 extern PyTypeObject IngestType;
 extern PyTypeObject SourceType;
 extern PyTypeObject ReceiveStatsType;

@@ -3,6 +3,7 @@ implementation of its own) go into an `Ingest`, and what it forwards comes out o
 on loopback, unprotected again by pylibsrtp and read back byte by byte."""
 from __future__ import annotations
 
+import math
 import random
 import socket
 import struct
@@ -285,6 +286,13 @@ def test_transport_wide_arrivals_are_kept_for_feedback(server_socket, subscriber
     assert [s for s, _ in arrivals] == [40, 41, 43]
     assert all(b >= a for (_, a), (_, b) in zip(arrivals, arrivals[1:]))
     assert ingest.take_arrivals() == []
+
+
+def test_latency_is_counted_in_the_buckets_the_metrics_name() -> None:
+    from sfu.stats import LATENCY_BOUNDS
+
+    assert len(_media.LATENCY_BOUNDS) == len(LATENCY_BOUNDS)
+    assert all(math.isclose(a, b) for a, b in zip(_media.LATENCY_BOUNDS, LATENCY_BOUNDS))
 
 
 def test_bad_arguments_are_refused() -> None:
