@@ -944,19 +944,31 @@ static PyObject *ingest_receive_plain(Ingest *self, PyObject *packet) {
     return ingest_plain(self, buffer, (int)length, monotonic_ns());
 }
 
-PyDoc_STRVAR(bind_doc, "bind(ssrc, source, stats, rtx_of=None, nack=False) -> bool\n\n"
+PyDoc_STRVAR(bind_doc, "bind(ssrc, source, stats, rtx_of=None, nack=False, after=None) -> bool\n\n"
                        "Route the packets of `ssrc` to `source`, counting them in `stats` (a ReceiveStats);\n"
                        "an RTX stream unwraps to `rtx_of`. `nack`: detect losses. False when the transport\n"
-                       "holds too many streams (the SSRC stays with Python's path).");
+                       "holds too many streams (the SSRC stays with Python's path). `after`: the last sequence\n"
+                       "number Python's path saw of it, so that a loss in between is found too.");
 
 static PyObject *ingest_bind(Ingest *self, PyObject *args, PyObject *kwds) {
-    static char *keywords[] = {"ssrc", "source", "stats", "rtx_of", "nack", NULL};
+    static char *keywords[] = {"ssrc", "source", "stats", "rtx_of", "nack", "after", NULL};
     unsigned int ssrc;
-    PyObject *source, *stats, *rtx_of = Py_None;
+    PyObject *source, *stats, *rtx_of = Py_None, *after = Py_None;
     int nack = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "IO!O!|Op:bind", keywords, &ssrc, &SourceType, &source,
-                                     &ReceiveStatsType, &stats, &rtx_of, &nack)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "IO!O!|OpO:bind", keywords, &ssrc, &SourceType, &source,
+                                     &ReceiveStatsType, &stats, &rtx_of, &nack, &after)) {
         return NULL;
+    }
+    long last_seen = -1;
+    if (after != Py_None) {
+        last_seen = PyLong_AsLong(after);
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        if (last_seen < 0 || last_seen > 0xFFFF) {
+            PyErr_SetString(PyExc_ValueError, "after is not a sequence number");
+            return NULL;
+        }
     }
     unsigned long media_ssrc = 0;
     if (rtx_of != Py_None) {
@@ -983,6 +995,10 @@ static PyObject *ingest_bind(Ingest *self, PyObject *args, PyObject *kwds) {
     b->rtx = rtx_of != Py_None;
     b->media_ssrc = (unsigned int)media_ssrc;
     b->nack = nack && rtx_of == Py_None;
+    if (b->nack && last_seen >= 0) { /* losses from the last packet Python's path saw are found too */
+        b->nack_started = 1;
+        b->nack_max = (unsigned int)last_seen;
+    }
     Py_INCREF(source);
     b->source = (Source *)source;
     Py_INCREF(stats);

@@ -149,8 +149,9 @@ class ForwardingReceiver(RTCRtpReceiver):
             return False
         previous = source.media_ssrc
         stats = ReceiveStats(codec.clockRate)
-        nacking = self._RTCRtpReceiver__nack_generator is not None  # type: ignore[attr-defined]
-        if not ingest.bind(packet.ssrc, source, stats, nack=nacking):
+        generator = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+        after = generator.max_seq if generator is not None and packet.ssrc in streams else None
+        if not ingest.bind(packet.ssrc, source, stats, nack=generator is not None, after=after):
             return False
         streams[packet.ssrc] = stats
         self._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]  (see _remb)

@@ -151,6 +151,16 @@ def test_a_loss_is_reported_once_and_its_retransmission_unwrapped_and_forwarded(
     assert ingest.receive(publish(rtp(16, VP8_DELTA))) == [(_media.NACK, MEDIA_SSRC, [12, 15])]
 
 
+def test_a_loss_just_before_the_ssrc_was_bound_is_found(server_socket, subscriber) -> None:
+    ingest = Ingest(SrtpSession(PROFILE, KEY, outbound=False))
+    source = Source("video", "video/VP8", 90000, [route_to(subscriber, server_socket)])
+    source.payload_type = VP8
+    assert ingest.bind(MEDIA_SSRC, source, ReceiveStats(90000), nack=True, after=41)
+    assert ingest.receive(Publisher()(rtp(43, VP8_DELTA))) == [(_media.NACK, MEDIA_SSRC, [42])]
+    with pytest.raises(ValueError):
+        ingest.bind(MEDIA_SSRC, source, ReceiveStats(90000), nack=True, after=70000)
+
+
 def test_a_subscriber_waiting_for_a_keyframe_starts_on_one(server_socket, subscriber) -> None:
     route = route_to(subscriber, server_socket, waiting_keyframe=True)
     ingest, source, _, _ = video_ingest([route])
