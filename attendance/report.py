@@ -11,12 +11,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from attendance.models import AttendanceEvent
+from typing import Protocol
 
 STATUSES = ("present", "late", "left_early", "late_left_early", "absent", "not_yet")
 ATTENDED = ("present", "late", "left_early", "late_left_early")
 """The statuses of a student who took part (reached the minimum share)."""
+
+
+class LoggedEvent(Protocol):
+    """What a report reads of a join or a leave: a row of the log (a mapped `AttendanceEvent`, or
+    the same columns selected as a plain row)."""
+
+    @property
+    def presence_id(self) -> str: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def via(self) -> str: ...
+    @property
+    def room(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -50,10 +71,10 @@ class StudentAttendance:
         return round(self.seconds_present / 60, 1)
 
 
-def intervals_by_user(events: Iterable[AttendanceEvent]) -> dict[int, list[Interval]]:
+def intervals_by_user(events: Iterable[LoggedEvent]) -> dict[int, list[Interval]]:
     """Pair each join with the leave of the same presence; a join without one is open."""
-    joins: dict[str, AttendanceEvent] = {}
-    leaves: dict[str, AttendanceEvent] = {}
+    joins: dict[str, LoggedEvent] = {}
+    leaves: dict[str, LoggedEvent] = {}
     for event in events:
         (joins if event.kind == "join" else leaves)[event.presence_id] = event
     out: dict[int, list[Interval]] = {}
@@ -84,7 +105,7 @@ def seconds_within(intervals: list[Interval], start: datetime, end: datetime, no
     return round(total)
 
 
-def room_opened(events: Iterable[AttendanceEvent]) -> bool:
+def room_opened(events: Iterable[LoggedEvent]) -> bool:
     """Whether the lesson took place: its room opened, i.e. a teacher of the lesson joined it."""
     return any(e.kind == "join" and e.role == "teacher" for e in events)
 
@@ -126,7 +147,7 @@ def student_attendance(user_id: int, intervals: list[Interval], *, starts_at: da
                              late=late and attended, left_early=early and attended, share=round(share, 4))
 
 
-def lesson_attendance(roster: Iterable[int], events: Iterable[AttendanceEvent], *, starts_at: datetime,
+def lesson_attendance(roster: Iterable[int], events: Iterable[LoggedEvent], *, starts_at: datetime,
                       ends_at: datetime, now: datetime, late_after: timedelta,
                       left_early: timedelta, min_share: float = 0.0, opened: bool = True) -> list[StudentAttendance]:
     """One entry per student of the roster, in roster order, including those who never came."""

@@ -6,11 +6,13 @@ and left early as flags, `not_yet` for lessons not started or whose room never o
 only lessons held (whose room opened); dates in file names and periods are the school's own."""
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance.models import AttendanceEvent
-from attendance.report import ATTENDED, STATUSES, StudentAttendance, lesson_attendance, room_opened
+from attendance.report import ATTENDED, STATUSES, LoggedEvent, StudentAttendance, lesson_attendance, room_opened
 from school import settings as school_settings
 from school import timetable
 from school.access import require_admin
@@ -27,9 +29,11 @@ from school.models import Role, School, User
 from school.schemas import LessonOut
 from school.structure import class_rosters
 from school.timezones import school_zone
+from storage.database import Database
 from web.api.params import DateOrTime, QueryId
+from web.keys import CONFIG, EXPORTS
 from web.routing import Api, Call
-from web.tables import export
+from web.tables import send_file, table_file
 
 STATUS_VI = {"present": "Có mặt", "late": "Đi muộn", "absent": "Vắng", "left_early": "Về sớm",
              "late_left_early": "Đi muộn, về sớm", "not_yet": "Chưa diễn ra"}
@@ -168,17 +172,88 @@ class ThresholdsOut(BaseModel):
     left_early_minutes: int
 
 
-# --- computing -------------------------------------------------------------------------------------
-async def events_of(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, list[AttendanceEvent]]:
-    out: dict[int, list[AttendanceEvent]] = defaultdict(list)
+# --- reading ----------------------------------------------------------------------------------------
+PERIOD_STEP = timedelta(days=7)
+"""A report's lessons are read a week at a time, each week in its own unit of work."""
+LOG_PIECE = 100
+"""Lessons whose join/leave log one unit of work reads."""
+LOG_ROWS = 1000
+"""Rows of the log made at a time on the event loop (some milliseconds' work) before it is free again."""
+ROSTER_PIECE = 10
+"""Classes whose students one unit of work reads."""
+EVENT_COLUMNS = (AttendanceEvent.lesson_id, AttendanceEvent.presence_id, AttendanceEvent.user_id,
+                 AttendanceEvent.role, AttendanceEvent.via, AttendanceEvent.room, AttendanceEvent.kind,
+                 AttendanceEvent.reason, AttendanceEvent.at)
+"""What a report reads of the log, as plain rows: no mapped objects to build for the whole log."""
+
+T = TypeVar("T")
+
+
+def pieces(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for first in range(0, len(items), size):
+        yield items[first:first + size]
+
+
+async def events_of(session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, list[LoggedEvent]]:
+    """The log of these lessons, by lesson, streamed a few rows at a time: the event loop makes each
+    row, and between two batches it forwards media."""
+    out: dict[int, list[LoggedEvent]] = defaultdict(list)
     if lesson_ids:
-        for event in await session.scalars(select(AttendanceEvent).where(AttendanceEvent.lesson_id.in_(lesson_ids))
-                                           .order_by(AttendanceEvent.at, AttendanceEvent.id)):
-            out[event.lesson_id].append(event)
+        rows = await session.stream(select(*EVENT_COLUMNS).where(AttendanceEvent.lesson_id.in_(lesson_ids))
+                                    .order_by(AttendanceEvent.at, AttendanceEvent.id)
+                                    .execution_options(yield_per=LOG_ROWS))
+        async for batch in rows.partitions(LOG_ROWS):
+            for event in batch:
+                out[event.lesson_id].append(event)
     return out
 
 
-def attendance_rows(lesson: LessonOut, roster: list[User], events: list[AttendanceEvent], school: School,
+async def read_events(db: Database, lesson_ids: Sequence[int]) -> dict[int, list[LoggedEvent]]:
+    """The log of many lessons (a lesson without any is missing), a few lessons per unit of work."""
+    out: dict[int, list[LoggedEvent]] = {}
+    for piece in pieces(lesson_ids, LOG_PIECE):
+        async with db.session() as session:
+            out.update(await events_of(session, piece))
+    return out
+
+
+async def read_rosters(db: Database, class_ids: set[int]) -> dict[int, list[User]]:
+    """The students of each class (see `class_rosters`), a few classes per unit of work."""
+    out: dict[int, list[User]] = {}
+    for piece in pieces(sorted(class_ids), ROSTER_PIECE):
+        async with db.session() as session:
+            out.update(await class_rosters(session, set(piece)))
+    return out
+
+
+async def off_loop(request: web.Request, work: Callable[[], T]) -> T:
+    """`work` (figures, a workbook) in a worker thread, a few at a time: never on the event loop,
+    which forwards the lessons' media."""
+    async with request.app[EXPORTS]:
+        return await asyncio.to_thread(work)
+
+
+def json_body(report: BaseModel) -> bytes:
+    return json.dumps(report.model_dump(mode="json", by_alias=True), ensure_ascii=False).encode()
+
+
+async def reply(call: Call, report: Callable[[], BaseModel]) -> web.Response:
+    """The JSON reply of a report worked out, and serialised, in a worker thread."""
+    body = await off_loop(call.request, lambda: json_body(report()))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
+
+
+async def download(call: Call, table: Callable[[], tuple[list[str], list[list[object]]]], filename: str,
+                   title: str) -> web.StreamResponse:
+    """A report's table as the CSV or XLSX `call` asks for, worked out and written in a worker
+    thread to a temporary file, then streamed."""
+    fmt, directory = call.query.format, call.request.app[CONFIG].data_dir / "tmp"
+    handle = await off_loop(call.request, lambda: table_file(*table(), fmt, title, directory))
+    return await send_file(call.request, handle, fmt, filename)
+
+
+# --- computing -------------------------------------------------------------------------------------
+def attendance_rows(lesson: LessonOut, roster: list[User], events: list[LoggedEvent], school: School,
               now: datetime) -> list[StudentAttendance]:
     return lesson_attendance([u.id for u in roster], events, starts_at=lesson.starts_at, ends_at=lesson.ends_at,
                              now=now, late_after=timedelta(minutes=school.late_after_minutes),
@@ -186,16 +261,18 @@ def attendance_rows(lesson: LessonOut, roster: list[User], events: list[Attendan
                              min_share=school.min_presence_percent / 100, opened=room_opened(events))
 
 
-async def lesson_report(call: Call) -> LessonAttendanceOut:
-    session, actor = call.session, call.user
-    lesson = await timetable.get_lesson(session, actor, call.path_id("id"))
-    school = await session.get(School, actor.school_id)
-    assert school is not None
-    roster = (await class_rosters(session, {lesson.class_id}))[lesson.class_id]
+async def lesson_report(db: Database, actor: User, lesson_id: int) -> tuple[LessonAttendanceOut, ZoneInfo]:
+    """One lesson's record (a class's worth: small enough to work out on the loop) and the school's zone."""
+    async with db.session() as session:
+        lesson = await timetable.get_lesson(session, actor, lesson_id)
+        school = await session.get(School, actor.school_id)
+        assert school is not None
+        zone = await school_zone(session, actor.school_id)
+        roster = (await class_rosters(session, {lesson.class_id}))[lesson.class_id]
+        events = (await events_of(session, [lesson.id]))[lesson.id]
     if actor.role is Role.student:
         roster = [u for u in roster if u.id == actor.id]  # a student sees only their own record
     now = datetime.now(UTC)
-    events = (await events_of(session, [lesson.id]))[lesson.id]
     rows = attendance_rows(lesson, roster, events, school, now)
     students = [StudentAttendanceOut(
         user_id=user.id, full_name=user.full_name, username=user.username, status=row.status,  # type: ignore[arg-type]
@@ -209,7 +286,7 @@ async def lesson_report(call: Call) -> LessonAttendanceOut:
                                left_early_minutes=school.left_early_minutes,
                                min_presence_percent=school.min_presence_percent,
                                held=lesson.starts_at <= now and room_opened(events), generated_at=now,
-                               summary=AttendanceSummary(students=len(rows), **counts), students=students)
+                               summary=AttendanceSummary(students=len(rows), **counts), students=students), zone
 
 
 @dataclass(frozen=True)
@@ -220,36 +297,55 @@ class ReportScope:
     end: datetime
     now: datetime
     lessons: list[LessonOut]
-    events: dict[int, list[AttendanceEvent]]
+    events: dict[int, list[LoggedEvent]]
+    """By lesson; a lesson nobody joined is missing."""
     school: School
+    zone: ZoneInfo
+
+    @property
+    def days(self) -> tuple[date, date]:
+        """The period's first and last (inclusive) days in the school's calendar."""
+        return local_days(self.start, self.end, self.zone)
 
 
-async def report_scope(session: AsyncSession, actor: User, q: ReportQuery) -> ReportScope:
-    """The scope of a report asked with ``q``; with neither ``from`` nor ``to``, the last 30 days."""
-    if q.from_ is None and q.to is None:
-        today = datetime.now(await school_zone(session, actor.school_id)).date()
-        window = timetable.Window(today - timedelta(days=30), today)
-    else:
-        window = timetable.Window(q.from_, q.to)
-    start, end = await timetable.bounds(session, actor.school_id, window)
+async def report_scope(db: Database, actor: User, q: ReportQuery) -> ReportScope:
+    """The scope of a report asked with ``q``; with neither ``from`` nor ``to``, the last 30 days.
+    Read in short units of work: the period a week at a time, the log a few lessons at a time."""
+    async with db.session() as session:
+        zone = await school_zone(session, actor.school_id)
+        if q.from_ is None and q.to is None:
+            today = datetime.now(zone).date()
+            window = timetable.Window(today - timedelta(days=30), today)
+        else:
+            window = timetable.Window(q.from_, q.to)
+        start, end = await timetable.bounds(session, actor.school_id, window)
+        school = await session.get(School, actor.school_id)
+        assert school is not None
     now = datetime.now(UTC)
-    lessons = [lesson for lesson in await timetable.list_lessons(session, actor, window, class_id=q.class_id,
-                                                                  teacher_id=q.teacher_id)
-               if lesson.starts_at <= now and (q.grade is None or lesson.grade == q.grade)
-               and (q.subject_id is None or lesson.subject_id == q.subject_id)]
-    school = await session.get(School, actor.school_id)
-    assert school is not None
-    events = await events_of(session, [lesson.id for lesson in lessons])
-    return ReportScope(start, end, now, lessons, events, school)
+    lessons: list[LessonOut] = []
+    seen: set[int] = set()
+    week = start
+    while True:  # at least once: the filters are checked (403, 404) whatever the period
+        async with db.session() as session:
+            found = await timetable.list_lessons(session, actor, timetable.Window(week, min(week + PERIOD_STEP, end)),
+                                                 class_id=q.class_id, teacher_id=q.teacher_id)
+        # A lesson across two weeks comes twice; a week's new lessons all start in it, so the order holds.
+        lessons += [lesson for lesson in found
+                    if lesson.id not in seen and lesson.starts_at <= now and (q.grade is None or lesson.grade == q.grade)
+                    and (q.subject_id is None or lesson.subject_id == q.subject_id)]
+        seen.update(lesson.id for lesson in found)
+        week += PERIOD_STEP
+        if week >= end or week > now:
+            break
+    events = await read_events(db, [lesson.id for lesson in lessons])
+    return ReportScope(start, end, now, lessons, events, school, zone)
 
 
-async def range_report(call: Call) -> AttendanceReportOut:
-    session, actor = call.session, call.user
-    scope = await report_scope(session, actor, call.query)
-    start, end, now, events, school = scope.start, scope.end, scope.now, scope.events, scope.school
-    zone = ZoneInfo(school.timezone)
+def range_report(scope: ReportScope, rosters: dict[int, list[User]], only: int | None) -> AttendanceReportOut:
+    """The statistics of a period, worked out from what was read (blocking: a worker thread's job).
+    `only`: a student's id, who sees only their own figures."""
+    start, end, now, events, school, zone = scope.start, scope.end, scope.now, scope.events, scope.school, scope.zone
     lessons = [lesson for lesson in scope.lessons if room_opened(events.get(lesson.id, []))]  # held ones only
-    rosters = await class_rosters(session, {lesson.class_id for lesson in lessons})
     per_student: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     names: dict[int, tuple[str, str]] = {}
     groups: dict[str, dict[int, dict[str, float]]] = {g: defaultdict(lambda: defaultdict(float))
@@ -257,8 +353,8 @@ async def range_report(call: Call) -> AttendanceReportOut:
     group_names: dict[tuple[str, int], str] = {}
     for lesson in lessons:
         roster = rosters.get(lesson.class_id, [])
-        if actor.role is Role.student:
-            roster = [u for u in roster if u.id == actor.id]
+        if only is not None:
+            roster = [u for u in roster if u.id == only]
         rows = attendance_rows(lesson, roster, events.get(lesson.id, []), school, now)
         day = lesson.starts_at.astimezone(zone).date()
         keys = {"class": (lesson.class_id, lesson.class_name), "grade": (lesson.grade, f"Khối {lesson.grade}"),
@@ -361,31 +457,33 @@ def register(api: Api) -> None:
                "interval. Present needs the school's min_presence_percent of the lesson; not_yet: the lesson has "
                "not started or its room never opened (its teacher never joined). "
                "Live while the lesson runs. Students see only their own record. `format=csv|xlsx` downloads it "
-               "with Vietnamese headers.")
-    async def get_lesson_attendance(call: Call) -> LessonAttendanceOut | web.Response:
-        report = await lesson_report(call)
+               "with Vietnamese headers.", unit_of_work=False)
+    async def get_lesson_attendance(call: Call) -> LessonAttendanceOut | web.StreamResponse:
+        report, zone = await lesson_report(call.db, call.user, call.path_id("id"))
         if call.query.format == "json":
             return report
-        zone = await school_zone(call.session, call.user.school_id)
-        header, rows = lesson_table(report, zone)
         day = report.lesson.starts_at.astimezone(zone).strftime("%Y-%m-%d")
-        return export(header, rows, call.query.format, f"diem-danh-{report.lesson.class_name}-{day}-tiet-{report.lesson.id}",
-                      "Điểm danh")
+        return await download(call, lambda: lesson_table(report, zone),
+                              f"diem-danh-{report.lesson.class_name}-{day}-tiet-{report.lesson.id}", "Điểm danh")
 
     @api.route("GET", "/api/reports/attendance", summary="Attendance statistics over a date range",
                tag="attendance", query=ReportQuery, response=AttendanceReportOut, errors=(403, 404),
                description="Lessons held, attendance rate, minutes present, absences and late arrivals: per "
                "student and by class, grade, subject, teacher and day, for lessons held in [from, to] (started, and "
                "their room opened) (default: the last 30 days); `from_date`, `to_date` and `period` in the school's "
-               "time zone. Admins see the school; teachers their classes; students themselves.")
-    async def get_attendance_report(call: Call) -> AttendanceReportOut | web.Response:
-        report = await range_report(call)
+               "time zone. Admins see the school; teachers their classes; students themselves.",
+               unit_of_work=False)
+    async def get_attendance_report(call: Call) -> web.StreamResponse:
+        scope = await report_scope(call.db, call.user, call.query)
+        held = {lesson.class_id for lesson in scope.lessons if room_opened(scope.events.get(lesson.id, []))}
+        rosters = await read_rosters(call.db, held)
+        only = call.user.id if call.user.role is Role.student else None
         if call.query.format == "json":
-            return report
-        header, rows = range_table(report)
-        return export(header, rows, call.query.format,
-                      f"thong-ke-chuyen-can-{report.from_date:%Y-%m-%d}-den-{report.to_date:%Y-%m-%d}",
-                      f"Thống kê {report.from_date:%d.%m}-{report.to_date:%d.%m}")
+            return await reply(call, lambda: range_report(scope, rosters, only))
+        first, last = scope.days
+        return await download(call, lambda: range_table(range_report(scope, rosters, only)),
+                              f"thong-ke-chuyen-can-{first:%Y-%m-%d}-den-{last:%Y-%m-%d}",
+                              f"Thống kê {first:%d.%m}-{last:%d.%m}")
 
     @api.route("GET", "/api/school/attendance-settings", summary="Late and left-early thresholds", tag="attendance",
                response=ThresholdsOut)
