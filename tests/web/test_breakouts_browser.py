@@ -96,11 +96,11 @@ async def test_the_teacher_splits_the_class_into_groups_and_each_student_sees_on
         open_browser_page(extra_args=[f"--use-file-for-fake-video-capture={blue_clip}"]) as blue,
     ):
         await sign_in(teacher.page, live_server, demo.teacher)
-        await enter_room(teacher.page, live_server, demo)
+        await enter_room(teacher.page, live_server, demo, stats=True)
         await sign_in(red.page, live_server, an)
-        await enter_room(red.page, live_server, demo)
+        await enter_room(red.page, live_server, demo, stats=True)
         await sign_in(blue.page, live_server, binh)
-        await enter_room(blue.page, live_server, demo)
+        await enter_room(blue.page, live_server, demo, stats=True)
         red_id, blue_id = await participant_id(red.page), await participant_id(blue.page)
 
         # Random groups are even and use every student once (the planner's pure rule).

@@ -73,8 +73,10 @@ async def poll(page: Page, expression: str, *, arg: Any = None, timeout_ms: int 
     return await handle.json_value()
 
 
-async def enter_room(page: Page, server: LiveServer, demo: DemoSchool) -> None:
-    await page.goto(f"{server.url}/lessons/{demo.lesson_id}")
+async def enter_room(page: Page, server: LiveServer, demo: DemoSchool, *, stats: bool = False) -> None:
+    """Open the lesson page and join. `stats`: open it with `?stats`, so the page publishes its
+    getStats() figures on `window.lophocStats` for the test to read (nothing polls them otherwise)."""
+    await page.goto(f"{server.url}/lessons/{demo.lesson_id}" + ("?stats" if stats else ""))
     join = page.locator("#join")
     await expect(join).to_be_enabled()
     await join.click()
@@ -161,14 +163,14 @@ async def test_a_student_sees_the_teachers_camera_and_the_roster_and_may_share_o
     ):
         # The teacher enters and publishes microphone and camera.
         await sign_in(teacher.page, live_server, demo.teacher)
-        await enter_room(teacher.page, live_server, demo)
+        await enter_room(teacher.page, live_server, demo, stats=True)
         await poll(teacher.page, "() => (window.lophocStats?.outbound ?? []).some((s) => s.source === 'camera' && s.framesEncoded > 0)")
         await expect(teacher.page.locator("#btn-screen")).to_be_enabled()
         await expect(teacher.page.locator("#btn-mic")).to_have_text("Tắt micro")
 
         # The student enters, muted, and decodes the teacher's camera.
         await sign_in(student.page, live_server, student_account)
-        await enter_room(student.page, live_server, demo)
+        await enter_room(student.page, live_server, demo, stats=True)
         inbound = await poll(
             student.page,
             """() => (window.lophocStats?.inbound ?? []).find(
@@ -289,9 +291,9 @@ async def test_the_teacher_rejoins_after_losing_the_connection_and_students_see_
     ):
         await teacher.context.add_init_script(RECORD_SOCKETS)
         await sign_in(teacher.page, live_server, demo.teacher)
-        await enter_room(teacher.page, live_server, demo)
+        await enter_room(teacher.page, live_server, demo, stats=True)
         await sign_in(student.page, live_server, demo.students[1])
-        await enter_room(student.page, live_server, demo)
+        await enter_room(student.page, live_server, demo, stats=True)
         first = await poll(student.page, CAMERA_DECODED, arg=None)
 
         # The signaling socket drops: the page says so, joins again and publishes the camera again.
@@ -310,6 +312,56 @@ async def test_the_teacher_rejoins_after_losing_the_connection_and_students_see_
         roster = student.page.locator("#roster li[data-participant-id][data-role='teacher']")
         await expect(roster).to_have_count(1)
         await expect(teacher.page.locator("#btn-camera")).to_have_text("Tắt camera")
+        teacher.assert_no_errors()
+        student.assert_no_errors()
+
+
+COUNT_GET_STATS = """(() => {
+    window.__getStatsCalls = 0;
+    for (const type of [RTCPeerConnection, RTCRtpSender, RTCRtpReceiver]) {
+        const original = type.prototype.getStats;
+        type.prototype.getStats = function (...args) {
+            window.__getStatsCalls += 1;
+            return original.apply(this, args);
+        };
+    }
+})();"""
+
+STAGE_CAMERA_PLAYS = """() => {
+    const video = document.getElementById('stage-camera');
+    return Boolean(video && video.videoWidth > 0 && video.currentTime > 0);
+}"""
+
+
+async def test_the_lesson_page_polls_no_stats_unless_asked_and_a_test_asking_gets_them(
+    live_server: LiveServer, demo: DemoSchool, tmp_path: Path
+) -> None:
+    """Reading getStats() every 250 ms costs every pupil's phone: the page does it only when opened
+    with ?stats (tests, diagnostics)."""
+    clip = write_y4m(tmp_path / "teacher-camera.y4m")
+    async with (
+        open_browser_page(extra_args=[f"--use-file-for-fake-video-capture={clip}"]) as teacher,
+        open_browser_page() as student,
+    ):
+        for browser in (teacher, student):
+            await browser.context.add_init_script(COUNT_GET_STATS)
+        await sign_in(teacher.page, live_server, demo.teacher)
+        await enter_room(teacher.page, live_server, demo)
+        await sign_in(student.page, live_server, demo.students[0])
+        await enter_room(student.page, live_server, demo)
+        await poll(student.page, STAGE_CAMERA_PLAYS)  # a live lesson, with media both ways
+
+        await student.page.wait_for_timeout(3_000)
+        for page in (teacher.page, student.page):
+            assert await page.evaluate("() => window.__getStatsCalls") == 0
+            assert await page.evaluate("() => window.lophocStats") is None
+
+        # Asked for, the figures come, from the same page.
+        await enter_room(student.page, live_server, demo, stats=True)
+        inbound = await poll(student.page, CAMERA_DECODED, arg=None)
+        assert inbound["frameWidth"] > 0, inbound
+        assert await student.page.evaluate("() => window.__getStatsCalls") > 0
+        assert await teacher.page.evaluate("() => window.__getStatsCalls") == 0
         teacher.assert_no_errors()
         student.assert_no_errors()
 

@@ -86,7 +86,7 @@ async def test_a_student_with_default_privacy_watches_the_teachers_camera(
             page = student.page
             await student.context.add_init_script(RECORD_ANSWERS)
             await sign_in(page, live_server, demo.students[0])
-            await page.goto(f"{live_server.url}/lessons/{demo.lesson_id}")
+            await page.goto(f"{live_server.url}/lessons/{demo.lesson_id}?stats")  # publishes window.lophocStats
             await page.click("#join")
             await expect(page.locator("#conn-state")).to_have_text("Đã kết nối", timeout=WAIT_MS)
 

@@ -1,8 +1,9 @@
 // The media of a live lesson (docs/protocol.md): the send transport (we offer; it carries what
 // we publish) and the receive transport (the server offers; one consumer per m-line), what we
 // publish (local sources, republished after every join), and getStats() figures for tests and
-// diagnostics. Signaling goes through the connection (lesson-connection.js); the room's state
-// (ICE servers, our participant id) comes from the lesson-state mirror.
+// diagnostics (polled only when asked for: options.statsKey). Signaling goes through the
+// connection (lesson-connection.js); the room's state (ICE servers, our participant id) comes
+// from the lesson-state mirror.
 //
 // Events: track, track_ended, unpublished, transport_state, error.
 
@@ -340,6 +341,7 @@ export class LessonMedia {
   }
 
   // --- stats --------------------------------------------------------------------------------
+  /** Publish stats() on globalThis[statsKey] every statsIntervalMs: only when the options name a key. */
   startStats() {
     if (this._statsTimer) return;
     if (!this.conn.options.statsKey || !this.conn.options.statsIntervalMs) return;

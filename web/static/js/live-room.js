@@ -48,7 +48,7 @@ export class LiveRoom {
     this.onLeave = onLeave;
     this.closed = false;
     this.lastPermissions = null;
-    const client = new LessonClient(lesson.id);
+    const client = new LessonClient(lesson.id, { statsKey: statsKeyAsked() });
     this.client = client;
     this.message = new RoomMessage();
     const say = (text, kind) => this.message.say(text, kind);
@@ -252,6 +252,12 @@ export class LiveRoom {
 }
 
 /** Open the live room of `lesson` in `root`; resolves once the first join is done (or refused). */
+/** `lophocStats` when the page was opened with `?stats` (tests, diagnostics): the client then polls
+ * getStats() and publishes the figures there. Otherwise nothing polls them. */
+export function statsKeyAsked(search = location.search) {
+  return new URLSearchParams(search).has('stats') ? 'lophocStats' : null;
+}
+
 export async function openLiveRoom(root, options) {
   const room = new LiveRoom(root, options);
   await room.start();

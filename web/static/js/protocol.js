@@ -37,8 +37,10 @@ const DEFAULTS = {
   iceGatheringTimeoutMs: 5_000,
   backoffBaseMs: 1_000, // the first wait is up to 1 s, then up to 2, 4, 8... (plus the server's retry-after)
   backoffCapMs: 30_000,
+  // getStats() figures put on globalThis[statsKey] every statsIntervalMs, for tests and diagnostics
+  // only: off unless a key is given (reading both transports' stats costs the page CPU).
   statsIntervalMs: 250,
-  statsKey: 'lophocStats', // put on globalThis for tests and diagnostics; null to turn off
+  statsKey: null,
 };
 
 export class LessonClient extends Emitter {
