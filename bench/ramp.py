@@ -1,8 +1,8 @@
 """How fast a Chrome publisher's video reaches its configured bitrate (`python -m bench.ramp`).
 
 A real server (run_server.py --demo, loopback) and headless Chromium publishing its fake camera over
-WHIP as the demo teacher: a noisy clip (so the encoder wants every bit it is allowed), the video
-encoding capped at --max-kbps. The received bitrate is the server's own count of the publisher's
+WHIP as the demo teacher: a noisy clip (so the encoder wants every bit it is allowed), or with
+--camera builtin Chrome's own fake pattern; the video encoding capped at --max-kbps. The received bitrate is the server's own count of the publisher's
 media payload (GET /metrics, lophoc_sfu_bytes_in; video only unless --audio), over the second
 before each of 1, 2, 3, 5, 9, 15 and 30 s after the first media arrived; Chrome's view (its
 encoder target and its bandwidth estimate, getStats) is printed beside it.
@@ -152,7 +152,7 @@ def chromium() -> str:
     raise SystemExit("Chromium is not installed (apt-get install chromium)")
 
 
-async def one_run(args: argparse.Namespace, feedback: str, clip: Path, work: Path) -> Run:
+async def one_run(args: argparse.Namespace, feedback: str, clip: Path | None, work: Path) -> Run:
     from playwright.async_api import async_playwright
 
     server_args = ["--demo", "--ice-address", "127.0.0.1", "--log-level", "warning"]
@@ -162,7 +162,7 @@ async def one_run(args: argparse.Namespace, feedback: str, clip: Path, work: Pat
         profile = Path(tempfile.mkdtemp(prefix="lophoc-ramp-chromium-", dir=work))
         context = await playwright.chromium.launch_persistent_context(
             str(profile), executable_path=chromium(), headless=True,
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={clip}"])
+            args=[*CHROMIUM_ARGS, *([f"--use-file-for-fake-video-capture={clip}"] if clip else [])])
         try:
             page = context.pages[0] if context.pages else await context.new_page()
             await page.goto(server.url + "/healthz")  # the server's origin: WHIP is same-origin
@@ -221,8 +221,10 @@ async def run(args: argparse.Namespace) -> int:
     modes = ("remb", "transport-cc") if args.feedback == "both" else (args.feedback,)
     work = Path(tempfile.mkdtemp(prefix="lophoc-ramp-"))
     try:
-        clip = write_noise_y4m(work / "noise.y4m", args.width, args.height, args.fps, args.fps * 2)
-        print(f"publisher: headless Chromium, fake camera {args.width}x{args.height}@{args.fps} fps of coarse noise, "
+        clip = write_noise_y4m(work / "noise.y4m", args.width, args.height, args.fps, args.fps * 2) \
+            if args.camera == "noise" else None
+        picture = "coarse noise" if clip else "Chrome's built-in pattern"
+        print(f"publisher: headless Chromium, fake camera {args.width}x{args.height}@{args.fps} fps of {picture}, "
               f"video capped at {args.max_kbps} kbps{' + audio' if args.audio else ''}; server and browser on "
               f"loopback on this machine ({os.cpu_count()} cores); {args.seconds:g} s per run", flush=True)
         for mode in modes:
@@ -239,6 +241,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.ramp", description=__doc__.split("\n\n")[0])
     parser.add_argument("--feedback", choices=("remb", "transport-cc", "both"), default="both")
     parser.add_argument("--max-kbps", type=int, default=2000, help="the video encoding's maxBitrate")
+    parser.add_argument("--camera", choices=("noise", "builtin"), default="noise",
+                        help="a clip of coarse noise (the encoder wants every bit) or Chrome's fake pattern")
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)
