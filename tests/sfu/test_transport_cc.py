@@ -205,3 +205,25 @@ async def test_a_chromium_publisher_negotiates_transport_cc_and_its_bandwidth_es
         assert feedback is not None and feedback.packets_sent > 10
         assert feedback.arrivals.received > 100  # audio and video packets, all stamped by Chrome
         assert (stats.get("available") or 0) > 1_000_000, stats
+
+
+async def test_a_publisher_that_negotiates_again_keeps_transport_cc_on_every_m_line(
+    room: tuple[Router, list[Any]]
+) -> None:
+    """aiortc recomputes every m-line's extensions from its own tables on each offer: the answer to
+    a second offer (a screen added) still takes transport-cc on the first m-line and on the new one."""
+    _router, closing = room
+    publisher = AnnouncingPeerConnection(announced=LOOPBACK)
+    transport = WebRtcTransport("send", announced=LOOPBACK)
+    closing += [transport, publisher]
+    publisher.addTransceiver(ColourTrack((0, 255, 0)), direction="sendonly")
+    await publisher.setLocalDescription(await publisher.createOffer())
+    answer, _ = await transport.answer(offer_transport_cc(publisher.localDescription.sdp))
+    await publisher.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    publisher.addTransceiver(ColourTrack((0, 0, 0)), direction="sendonly")
+    await publisher.setLocalDescription(await publisher.createOffer())
+    answer, incoming = await transport.answer(offer_transport_cc(publisher.localDescription.sdp))
+    sections = answer.split("m=")[1:]
+    assert len(sections) == 2 and len(incoming) == 2
+    assert all(TRANSPORT_CC_URI in section and "transport-cc" in section and "goog-remb" not in section
+               for section in sections)
