@@ -116,6 +116,8 @@ class Run:
     feedback: str
     negotiated: str
     samples: list[Sample]
+    server_cpu: float = 0.0
+    """The server's CPU seconds (all threads) over the samples."""
 
     def rate_before(self, t: float) -> tuple[float | None, Sample | None]:
         """Server-received kbps over the second before t (None past the run), and the sample at t."""
@@ -173,7 +175,9 @@ async def one_run(args: argparse.Namespace, feedback: str, clip: Path | None, wo
                 raise RuntimeError(f"WHIP refused the offer: {result['error']}")
             negotiated = "transport-cc" if "transport-cc" in result["answer"] else (
                 "goog-remb" if "goog-remb" in result["answer"] else "none")
-            return Run(feedback, negotiated, await sample(http, server, page, args.seconds))
+            cpu = server.cpu_seconds()
+            samples = await sample(http, server, page, args.seconds)
+            return Run(feedback, negotiated, samples, server.cpu_seconds() - cpu)
         finally:
             await context.close()
 
@@ -212,6 +216,9 @@ def report(run: Run, max_kbps: int) -> None:
         shown = "-" if sent is None else f"{sent:.0f}"
         print(f"{t:>6} {rate:>12.0f} {target:>14} {bwe:>11} {shown:>10}  "
               f"{b.get('width')}px {b.get('fps')} fps {b.get('limit')}")
+    span = run.samples[-1].at
+    print(f"server CPU: {run.server_cpu:.2f} s over {span:.0f} s of media ({run.server_cpu / span * 100:.1f}% of a core, "
+          f"/metrics scrapes every 0.25 s included)")
     reached = run.time_to(0.9 * max_kbps)
     print(f"time to 90% of {max_kbps} kbps (server-received, 1 s window): "
           f"{'not within the run' if reached is None else f'{reached:.2f} s'}")
