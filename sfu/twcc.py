@@ -22,6 +22,7 @@ reference time (64 ms units), each next from the previous received packet in seq
 from __future__ import annotations
 
 import struct
+from collections import deque
 from collections.abc import Iterable
 
 RTPFB = 205
@@ -226,6 +227,7 @@ class FeedbackEncoder:
         self._unwrapped: int | None = None
         self._next: int | None = None
         self._ticks: dict[int, int] = {}
+        self._order: deque[int] = deque()  # the keys of _ticks as they came, for pruning
 
     def _unwrap(self, seq: int) -> int:
         last = self._unwrapped
@@ -252,6 +254,7 @@ class FeedbackEncoder:
                 continue
             ticks[unwrapped] = arrival_us // DELTA_US
             new.append(unwrapped)
+        self._order.extend(new)
         if not new:
             return []
         new.sort()
@@ -265,11 +268,9 @@ class FeedbackEncoder:
         packets = self._packets(start, new, sender_ssrc, media_ssrc)
         self._next = max(end, new[-1]) + 1
         floor = self._next - self.history
-        while ticks:
-            oldest = next(iter(ticks))
-            if oldest >= floor:
-                break
-            del ticks[oldest]
+        order = self._order
+        while order and order[0] < floor:
+            del ticks[order.popleft()]
         return packets
 
     def _packets(self, start: int, received: list[int], sender_ssrc: int, media_ssrc: int) -> list[bytes]:
