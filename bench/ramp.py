@@ -2,10 +2,11 @@
 
 A real server (run_server.py --demo, loopback) and headless Chromium publishing its fake camera over
 WHIP as the demo teacher: a noisy clip (so the encoder wants every bit it is allowed), or with
---camera builtin Chrome's own fake pattern; the video encoding capped at --max-kbps. The received bitrate is the server's own count of the publisher's
-media payload (GET /metrics, lophoc_sfu_bytes_in; video only unless --audio), over the second
-before each of 1, 2, 3, 5, 9, 15 and 30 s after the first media arrived; Chrome's view (its
-encoder target and its bandwidth estimate, getStats) is printed beside it.
+--camera builtin Chrome's own fake pattern; the video encoding capped at --max-kbps. The received
+bitrate is the server's own count of the publisher's media payload (GET /metrics,
+lophoc_sfu_bytes_in; video only unless --audio), over the second before each of 1, 2, 3, 5, 9, 15
+and 30 s after the first media arrived; Chrome's view (its encoder target and its bandwidth
+estimate, getStats) is printed beside it.
 
 --feedback chooses what the server is offered: `transport-cc` (Chrome's offer as is: the server
 answers transport-wide feedback) or `remb` (the offer without transport-cc, as the server answered

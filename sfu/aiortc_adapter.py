@@ -7,9 +7,9 @@ What it changes, and why:
   sink (the producer). aiortc's own receiver starts a decoder thread per track.
 - Transport-wide congestion control with publishers (`accept_transport_cc`, `TransportFeedback`):
   aiortc negotiates only REMB, under which a Chrome publisher stayed below about 1 Mbps (blurry)
-  for its first half-minute. Where a publisher offers transport-cc, the answer takes it instead of REMB and
-  abs-send-time, the receivers record each packet's transport-wide sequence number and arrival
-  time, and one task per DTLS transport sends the feedback (sfu/twcc.py) every 50 ms.
+  for its first half-minute. Where a publisher offers transport-cc, the answer takes it instead of
+  REMB and abs-send-time, the receivers record each packet's transport-wide sequence number and
+  arrival time, and one task per DTLS transport sends the feedback (sfu/twcc.py) every 50 ms.
 - `ForwardingSender`: a subscriber's sender with no track and no encoder. The consumer writes
   already-encoded RTP itself; this class sends the sender reports (from what the consumer sent,
   audio every ~5 s and video every ~1 s as browsers do) and hands NACK and PLI/FIR to the
@@ -128,12 +128,14 @@ class TransportFeedback:
         try:
             while True:
                 await asyncio.sleep(FEEDBACK_INTERVAL)
-                for packet in self.arrivals.flush(self.sender_ssrc, self.media_ssrc):
-                    try:
+                try:
+                    for packet in self.arrivals.flush(self.sender_ssrc, self.media_ssrc):
                         await self._dtls._send_rtp(packet)  # SRTCP protect: it is RTCP by its type (205)
-                    except ConnectionError:
-                        break  # not connected (yet, or any more): these arrivals go unreported
-                    self.packets_sent += 1
+                        self.packets_sent += 1
+                except ConnectionError:
+                    pass  # not connected (yet, or any more): these arrivals go unreported
+                except Exception:  # the publisher's media must not lose its feedback for good
+                    log.exception("transport-wide feedback failed; the next flush tries again")
         except asyncio.CancelledError:
             pass
 

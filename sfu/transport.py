@@ -260,7 +260,7 @@ def without_bandwidth_feedback(sdp: str) -> str:
     """The server's offer to a subscriber, or its answer to a player (WHEP), without goog-remb,
     abs-send-time and transport-cc: forwarding cannot adapt a publisher's bitrate per subscriber, so
     their estimates (several RTCP packets a second from each) would only cost both sides CPU. NACK
-    and PLI stay. (Publishers, whose bitrate is the server's to estimate, get transport-cc.)"""
+    and PLI stay. (Publishers that offer transport-cc get it: `accept_transport_cc`.)"""
     lines = sdp.split("\r\n")
     kept = [line for line in lines if not any(line.startswith(p) and line.endswith(x) for p, x in BANDWIDTH_FEEDBACK)]
     return "\r\n".join(kept)

@@ -1,8 +1,9 @@
 """Transport-wide congestion control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01,
 section 3.1): which of a publisher's packets arrived, and when, told back to the publisher, whose
 send-side estimator (Chrome's) then finds the link's bandwidth within seconds, where under the
-server's REMB it stayed below about 1 Mbps for its first half-minute (bench/ramp.py). Pure: no aiortc, no clock. The receive side records (transport-wide sequence number,
-arrival time in microseconds) per packet in `Arrivals`; a task flushes them every 50-100 ms.
+server's REMB it stayed below about 1 Mbps for its first half-minute (bench/ramp.py).
+Pure: no aiortc, no clock. The receive side records (transport-wide sequence number, arrival time
+in microseconds) per packet in `Arrivals`; a task flushes them every 50-100 ms.
 
 The packet (RTPFB, PT 205, FMT 15):
 

@@ -198,7 +198,8 @@ async def test_a_chromium_publisher_negotiates_transport_cc_and_its_bandwidth_es
         for _ in range(300):  # at most 30 s; with feedback Chrome probes past 1 Mbps within seconds
             stats = await browser.page.evaluate(STATS_JS)
             feedback = transport_feedback(dtls)
-            if feedback is not None and feedback.packets_sent > 10 and (stats.get("available") or 0) > 1_000_000:
+            if (feedback is not None and feedback.packets_sent > 10 and feedback.arrivals.received > 100
+                    and (stats.get("available") or 0) > 1_000_000):
                 break
             await asyncio.sleep(0.1)
         feedback = transport_feedback(dtls)
