@@ -9,7 +9,7 @@ ARGS   ?=
 GROUPS_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board bench-school bench-tests clean
+.PHONY: install install-test system-test-deps run test bench bench-fanout bench-recording bench-joins bench-groups bench-classroom bench-board bench-school bench-tests bench-ramp clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ bench-groups: install
 
 bench-classroom: install
 	$(PY) -m bench.classroom $(ARGS)
+
+# A Chromium publisher's video bitrate over its first 30 s, with REMB and with transport-cc.
+bench-ramp: install
+	$(PY) -m bench.ramp $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -15,8 +15,9 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 
-from sfu.aiortc_adapter import (ForwardingReceiver, SfuPeerConnection, begin_ice_restart, finish_ice_restart,
-                                ice_connected_once, ice_session, negotiated_codecs, restrict_codecs)
+from sfu.aiortc_adapter import (ForwardingReceiver, SfuPeerConnection, accept_transport_cc, begin_ice_restart,
+                                finish_ice_restart, ice_connected_once, ice_session, negotiated_codecs,
+                                restrict_codecs)
 from sfu.codecs import is_room_codec, preferences_for, room_preferences
 from sfu.consumer import Consumer
 from sfu.errors import BadSdp, ClosedError, SfuError
@@ -98,6 +99,7 @@ class WebRtcTransport:
                     transceiver.direction = "recvonly"
                     transceiver.setCodecPreferences(room_preferences(transceiver.kind))
                     restrict_codecs(transceiver, is_room_codec)
+                    accept_transport_cc(self.pc, transceiver)  # the publisher's own estimate, when offered
                     incoming.append(transceiver)
                 else:
                     transceiver.direction = "inactive"
@@ -248,14 +250,17 @@ def first_media_codec(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParamet
     return next((c for c in codecs if not c.mimeType.lower().endswith("/rtx")), None)
 
 
-BANDWIDTH_FEEDBACK = ("a=rtcp-fb:", " goog-remb"), ("a=extmap:", "/abs-send-time")
-"""(prefix, suffix) of the SDP lines that invite receive-side bandwidth estimates (REMB)."""
+BANDWIDTH_FEEDBACK = (("a=rtcp-fb:", " goog-remb"), ("a=extmap:", "/abs-send-time"),
+                      ("a=rtcp-fb:", " transport-cc"), ("a=extmap:", "/draft-holmer-rmcat-transport-wide-cc-extensions-01"))
+"""(prefix, suffix) of the SDP lines that invite bandwidth estimates: receive-side (REMB) or
+transport-wide feedback (transport-cc)."""
 
 
 def without_bandwidth_feedback(sdp: str) -> str:
-    """The server's offer to a subscriber, or its answer to a player (WHEP), without goog-remb and
-    abs-send-time: forwarding cannot adapt a publisher's bitrate per subscriber, so their estimates
-    (several RTCP packets a second from each) would only cost both sides CPU. NACK and PLI stay."""
+    """The server's offer to a subscriber, or its answer to a player (WHEP), without goog-remb,
+    abs-send-time and transport-cc: forwarding cannot adapt a publisher's bitrate per subscriber, so
+    their estimates (several RTCP packets a second from each) would only cost both sides CPU. NACK
+    and PLI stay. (Publishers that offer transport-cc get it: `accept_transport_cc`.)"""
     lines = sdp.split("\r\n")
     kept = [line for line in lines if not any(line.startswith(p) and line.endswith(x) for p, x in BANDWIDTH_FEEDBACK)]
     return "\r\n".join(kept)

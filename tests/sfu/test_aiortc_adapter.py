@@ -200,3 +200,29 @@ async def test_a_failed_handshake_keeps_openssl_s_reason() -> None:
     finally:
         await client.close()
         await server.close()
+
+
+def test_what_transport_cc_uses_of_aiortc_exists_in_this_aiortc() -> None:
+    """accept_transport_cc reads the parsed remote description and rewrites a transceiver's header
+    extensions and codec feedback before the answer; receivers read the transport-wide sequence
+    number aiortc parses once the extension is configured; TransportFeedback sends raw RTCP with
+    `_send_rtp` (protected as SRTCP by its packet type)."""
+    import inspect
+
+    from aiortc import RTCPeerConnection
+    from aiortc.rtcdtlstransport import RTCDtlsTransport
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpReceiveParameters
+    from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+
+    from sfu.aiortc_adapter import TRANSPORT_CC_URI
+
+    assert hasattr(RTCPeerConnection, "_RTCPeerConnection__remoteDescription")
+    answer_source = inspect.getsource(RTCPeerConnection.createAnswer) + inspect.getsource(RTCPeerConnection)
+    assert "transceiver._headerExtensions" in answer_source and "transceiver._codecs" in answer_source
+    assert "is_rtcp(data)" in inspect.getsource(RTCDtlsTransport._send_rtp)
+    extensions = HeaderExtensionsMap()
+    extensions.configure(RTCRtpReceiveParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=3, uri=TRANSPORT_CC_URI)]))
+    packet = RtpPacket(payload_type=96, sequence_number=1, timestamp=2, ssrc=3, payload=b"x")
+    packet.extensions.transport_sequence_number = 65_000
+    assert RtpPacket.parse(packet.serialize(extensions), extensions).extensions.transport_sequence_number == 65_000
