@@ -394,6 +394,12 @@ async def run(args: argparse.Namespace) -> int:
                 print(f"pinned: server on CPU {cpus[0]}, this process on CPU {','.join(map(str, cpus[1:]))}", flush=True)
             lesson_id, teacher_token, tokens = await asyncio.wait_for(
                 prepare_lesson(http, server, steps[-1]), 60 + 2 * steps[-1])
+            if args.recording == "off":
+                async with http.put(f"{server.url}/api/lessons/{lesson_id}/recording-settings",
+                                    json={"mode": "off", "record_students": False},
+                                    headers={"Authorization": f"Bearer {teacher_token}"}) as response:
+                    response.raise_for_status()
+            print(f"recording: {args.recording}", flush=True)
             print("idle: the server with nobody in the lesson ...", flush=True)
             await asyncio.sleep(args.warmup)
             before = await snapshot(http, server, subscribers)
@@ -501,6 +507,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--join-concurrency", type=int, default=10, help="subscribers joining at once (default 10)")
     parser.add_argument("--join-timeout", type=float, default=30.0, help="seconds a subscriber gets to a keyframe")
     parser.add_argument("--server-log-level", default="WARNING")
+    parser.add_argument("--recording", choices=("auto", "off"), default="auto",
+                        help="record the lesson as schools do (auto, the default) or not (off: the way in alone)")
     parser.add_argument("--pin", action="store_true",
                         help="pin the server to the first CPU and this process to the others (2+ CPUs)")
     parser.add_argument("--profile", metavar="DIR",

@@ -140,6 +140,8 @@ async def running_server(data_dir: Path, args: Sequence[str] = (),
             await asyncio.wait_for(reader, STOP_TIMEOUT)
         except TimeoutError:
             reader.cancel()
+        if os.environ.get("BENCH_SERVER_LOG"):  # the server's whole output (its last 200 kB), for a post-mortem
+            Path(os.environ["BENCH_SERVER_LOG"]).write_text(server.output())
 
 
 async def _wait_healthy(server: ServerProcess) -> None:

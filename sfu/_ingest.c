@@ -22,7 +22,7 @@ enum { EVENT_UNROUTED = 1, EVENT_NACK = 2, EVENT_TAP = 3, EVENT_LEVEL = 4 };
 #define VIDEO_SLOTS 512
 #define AUDIO_SLOTS 64
 #define NACK_HISTORY 128 /* aiortc's RTP_HISTORY_SIZE: losses older than this are forgotten */
-#define MAX_BINDINGS 16
+#define MAX_BINDINGS 64 /* SSRCs per transport: a student receiving a group and the teacher has ~15 */
 #define MAX_ARRIVALS 8192
 #define LEVEL_INTERVAL_NS 50000000LL /* audio levels reach Python at most every 50 ms per source */
 
@@ -246,6 +246,30 @@ static PyObject *rs_fraction_lost(ReceiveStats *s, void *c) {
     return PyLong_FromLongLong((lost_interval << 8) / expected_interval);
 }
 
+static PyObject *rs_add(ReceiveStats *s, PyObject *packet) {
+    /* A packet counted on Python's path (aiortc's StreamStatistics.add): the same object goes on. */
+    PyObject *seq = PyObject_GetAttrString(packet, "sequence_number");
+    PyObject *timestamp = seq != NULL ? PyObject_GetAttrString(packet, "timestamp") : NULL;
+    if (timestamp == NULL) {
+        Py_XDECREF(seq);
+        return NULL;
+    }
+    unsigned long sequence_number = PyLong_AsUnsignedLong(seq);
+    unsigned long ts = PyLong_AsUnsignedLong(timestamp);
+    Py_DECREF(seq);
+    Py_DECREF(timestamp);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    stats_add(s, (unsigned int)sequence_number & 0xFFFF, (unsigned int)ts, realtime_seconds());
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef receive_stats_methods[] = {
+    {"add", (PyCFunction)rs_add, METH_O, "add(packet): count an RtpPacket received on Python's path."},
+    {NULL},
+};
+
 static PyMemberDef receive_stats_members[] = {
     {"cycles", T_LONGLONG, offsetof(ReceiveStats, cycles), READONLY, "sequence number wraps, times 65536"},
     {"packets_received", T_LONGLONG, offsetof(ReceiveStats, packets_received), READONLY, "packets received"},
@@ -271,6 +295,7 @@ PyTypeObject ReceiveStatsType = {
     .tp_basicsize = sizeof(ReceiveStats),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = receive_stats_new,
+    .tp_methods = receive_stats_methods,
     .tp_members = receive_stats_members,
     .tp_getset = receive_stats_getset,
 };

@@ -349,6 +349,13 @@ class ForwardingReceiver(RTCRtpReceiver):
             self.sr_sink(packet.ssrc, packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        # Called from aiortc's receive loop: an exception here would end the DTLS transport.
+        try:
+            await self._forward_rtp_packet(packet, arrival_time_ms)
+        except Exception:
+            log.exception("a received RTP packet failed (SSRC %d)", packet.ssrc)
+
+    async def _forward_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         if not self._enabled:
             return
         arrivals = self._lophoc_arrivals

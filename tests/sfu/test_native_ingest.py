@@ -130,3 +130,26 @@ async def test_a_publisher_that_changes_its_ssrc_is_followed_without_a_gap(rig: 
     numbers = [p.sequence_number for p in received["video"]]
     assert contiguous(numbers), "the subscriber's numbering goes on across the change"
     assert len({p.ssrc for p in received["video"]}) == 1, "the subscriber sees one stream throughout"
+
+
+async def test_a_closed_producers_late_packets_take_pythons_path_and_the_transport_lives_on(rig: Rig) -> None:
+    """A publisher still sending a track whose producer closed (unpublished, moved to a group): its
+    packets are received the Python way, counted in the same statistics, and the transport goes on."""
+    from aiortc.rtcdtlstransport import State
+
+    producers = await rig.publish(ColourTrack((128, 0, 255)), ToneTrack())
+    _transport, pc, _consumers = await rig.subscribe(producers, decode=False)
+    received: dict[str, list[RtpPacket]] = {}
+    collect(pc, received)
+    assert await until(lambda: len(received.get("audio", ())) > 20 and len(received.get("video", ())) > 20)
+    video = next(p for p in producers if p.kind == "video")
+    audio = next(p for p in producers if p.kind == "audio")
+    stats = video._receiver._RTCRtpReceiver__remote_streams[video.media_ssrc]
+    counted = stats.packets_received
+    video.close()
+    assert await until(lambda: stats.packets_received > counted + 20), "its packets are still counted"
+    dtls = rig.server[0].pc._lophoc_dtls[0]
+    assert dtls._state is State.CONNECTED
+    heard = len(received["audio"])
+    assert await until(lambda: len(received["audio"]) > heard + 20), "the transport's other track goes on"
+    assert audio.source is not None and not audio.closed
