@@ -911,8 +911,10 @@ error:
 }
 
 PyDoc_STRVAR(receive_doc,
-             "receive(datagram) -> False | None | list of events\n\n"
-             "A datagram from the ICE socket. False: not SRTP (DTLS, SRTCP): Python's path takes it.\n"
+             "receive(datagram) -> False | True | None | list of events\n\n"
+             "A datagram from the ICE socket. False: not SRTP for C (DTLS, SRTCP, an SSRC left to Python):\n"
+             "Python's path takes it. True: an SSRC not bound yet, still protected: Python routes it and\n"
+             "binds the SSRC (then calls again) or leaves it to its own path (and queues the datagram).\n"
              "None: handled (or counted and dropped). Else the events Python must act on:\n"
              "(UNROUTED, plaintext), (NACK, media_ssrc, [sequence numbers]), (LEVEL, source, -dBov),\n"
              "(TAP, source, plaintext, keyframe).");
@@ -929,18 +931,20 @@ static PyObject *ingest_receive(Ingest *self, PyObject *datagram) {
         Py_RETURN_FALSE;
     }
     long long started = monotonic_ns();
-    self->packets++;
-    self->bytes += (unsigned long long)length;
     if (length < 12 || length > MAX_PACKET || self->session == NULL) {
         self->malformed++;
         Py_RETURN_NONE;
     }
     Binding *b = ingest_find(self, get32(data + 8)); /* the SSRC is in the clear */
-    if (b != NULL && b->source == NULL) {
-        self->packets--;
-        self->bytes -= (unsigned long long)length;
+    if (b == NULL) {
+        self->unrouted++;
+        Py_RETURN_TRUE; /* Python routes it, then binds or leaves the SSRC, and hands it back or queues it */
+    }
+    if (b->source == NULL) {
         Py_RETURN_FALSE; /* an SSRC left to Python's path */
     }
+    self->packets++;
+    self->bytes += (unsigned long long)length;
     uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
     memcpy(buffer, data, (size_t)length);
     int n = (int)length;
@@ -1146,12 +1150,13 @@ static PyMemberDef ingest_members[] = {
     {"audio_level_id", T_INT, offsetof(Ingest, audio_level_id), 0, "the audio-level extension's id (0: none)"},
     {"transport_cc_id", T_INT, offsetof(Ingest, transport_cc_id), 0,
      "the transport-wide sequence number extension's id (0: none)"},
-    {"packets", T_ULONGLONG, offsetof(Ingest, packets), READONLY, "SRTP packets received"},
-    {"bytes", T_ULONGLONG, offsetof(Ingest, bytes), READONLY, "SRTP bytes received"},
+    {"packets", T_ULONGLONG, offsetof(Ingest, packets), READONLY, "SRTP packets of bound SSRCs received"},
+    {"bytes", T_ULONGLONG, offsetof(Ingest, bytes), READONLY, "SRTP bytes of bound SSRCs received"},
     {"unprotect_failures", T_ULONGLONG, offsetof(Ingest, unprotect_failures), READONLY,
      "packets SRTP refused (authentication, replay)"},
     {"malformed", T_ULONGLONG, offsetof(Ingest, malformed), READONLY, "packets too short or malformed: dropped"},
-    {"unrouted", T_ULONGLONG, offsetof(Ingest, unrouted), READONLY, "packets handed to Python to route"},
+    {"unrouted", T_ULONGLONG, offsetof(Ingest, unrouted), READONLY,
+     "packets handed to Python to route (an unknown SSRC, or a payload type its source does not take)"},
     {"padding", T_ULONGLONG, offsetof(Ingest, padding), READONLY, "padding-only packets dropped"},
     {"arrivals_dropped", T_ULONGLONG, offsetof(Ingest, arrivals_dropped), READONLY,
      "arrival times not kept: nobody took them in time"},

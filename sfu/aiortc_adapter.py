@@ -545,18 +545,19 @@ class AnnouncedConnection(aioice.Connection):
 
     announced: tuple[str, ...]
     lophoc_ingest: Ingest | None = None
-    lophoc_events: Callable[[list[Any]], None] | None = None
+    lophoc_dtls: SfuDtlsTransport | None = None
 
     def data_received(self, data: bytes, component: int) -> None:
-        ingest = self.lophoc_ingest
-        if ingest is not None:
+        ingest, dtls = self.lophoc_ingest, self.lophoc_dtls
+        if ingest is not None and dtls is not None:
             try:
-                events = ingest.receive(data)
-                if events is None:
+                result = ingest.receive(data)
+                if result is True:  # an SSRC not bound yet: bound now (C takes it) or left to Python
+                    result = dtls._lophoc_route(data)
+                if result is None:
                     return
-                if events is not False:
-                    if self.lophoc_events is not None:
-                        self.lophoc_events(events)
+                if result is not False:
+                    dtls._lophoc_events(result)
                     return
             except Exception:  # one packet never stops the transport
                 log.exception("a received packet failed")
@@ -722,9 +723,30 @@ class SfuDtlsTransport(RTCDtlsTransport):
         self._lophoc_ingest.transport_cc_id = ids.transport_sequence_number or 0
         connection = self.transport._connection
         connection.lophoc_ingest = self._lophoc_ingest
-        connection.lophoc_events = self._lophoc_events
+        connection.lophoc_dtls = self
 
-    def _lophoc_events(self, events: list[Any], bind: bool = True) -> None:
+    def _lophoc_route(self, data: bytes) -> Any:
+        """A protected packet of an SSRC the ingest does not know (its header is in the clear):
+        aiortc's router finds its receiver (by SSRC, payload type or rid), which binds the SSRC to
+        its track, and the ingest takes the packet; or the SSRC is left to Python's path, for good or
+        until a track is attached, and the packet is queued there (False). One path per SSRC from
+        its first packet: its packets keep their order, and one SRTP session sees them all."""
+        ingest = self._lophoc_ingest
+        try:
+            packet = RtpPacket.parse(data, self._rtp_header_extensions_map)
+        except ValueError:
+            return False  # aiortc's path unprotects it and drops what it cannot parse
+        receiver = self._rtp_router.route_rtp(packet)
+        if isinstance(receiver, ForwardingReceiver):
+            if receiver.bind_native(packet, ingest, self._rtp_header_extensions_map):
+                return ingest.receive(data)
+            if receiver.source is None:
+                receiver.leave_to_python(packet.ssrc, ingest)
+        elif receiver is None:
+            ingest.leave(packet.ssrc)
+        return False
+
+    def _lophoc_events(self, events: list[Any]) -> None:
         """What the ingest handed back: unrouted packets, losses to NACK, levels, tapped packets."""
         for event in events:
             kind = event[0]
@@ -737,29 +759,18 @@ class SfuDtlsTransport(RTCDtlsTransport):
                 if isinstance(receiver, ForwardingReceiver):
                     asyncio.ensure_future(receiver._send_rtcp_nack(event[1], event[2]))
             elif kind == _media.UNROUTED:
-                self._lophoc_unrouted(event[1], bind)
+                self._lophoc_unrouted(event[1])
 
-    def _lophoc_unrouted(self, data: bytes, bind: bool) -> None:
-        # A packet of an SSRC the ingest does not know: aiortc's router finds its receiver (by
-        # SSRC, payload type, or rid), which binds the SSRC and the packet goes back to C, or takes
-        # it the Python way (a simulcast track, a codec not forwarded).
+    def _lophoc_unrouted(self, data: bytes) -> None:
+        # An unprotected packet the ingest handed back (a bound SSRC with a payload type its track
+        # does not take: a codec not forwarded): its receiver takes it the Python way.
         try:
             packet = RtpPacket.parse(data, self._rtp_header_extensions_map)
         except ValueError:
             return
         receiver = self._rtp_router.route_rtp(packet)
-        if receiver is None:
-            return
-        ingest = self._lophoc_ingest
-        if bind and ingest is not None and isinstance(receiver, ForwardingReceiver):
-            if receiver.bind_native(packet, ingest, self._rtp_header_extensions_map):
-                events = ingest.receive_plain(data)
-                if events:
-                    self._lophoc_events(events, bind=False)
-                return
-            if receiver.source is None:
-                receiver.leave_to_python(packet.ssrc, ingest)
-        asyncio.ensure_future(receiver._handle_rtp_packet(packet, arrival_time_ms=clock.current_ms()))
+        if receiver is not None:
+            asyncio.ensure_future(receiver._handle_rtp_packet(packet, arrival_time_ms=clock.current_ms()))
 
     async def stop(self) -> None:
         feedback = transport_feedback(self)
@@ -775,7 +786,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
                 self.on_failure(self, self.failure)
         if state in (State.CLOSED, State.FAILED):
             connection = self.transport._connection
-            connection.lophoc_ingest = connection.lophoc_events = None
+            connection.lophoc_ingest = connection.lophoc_dtls = None
         super()._set_state(state)
 
 

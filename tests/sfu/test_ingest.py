@@ -193,24 +193,27 @@ def test_paused_counted_not_forwarded_and_a_closed_source_drops(server_socket, s
 def test_unknown_ssrcs_and_payload_types_go_back_to_python_and_rtcp_is_not_taken(server_socket, subscriber) -> None:
     ingest, source, _, _ = video_ingest([route_to(subscriber, server_socket)])
     publish = Publisher()
-    plain = rtp(1, b"other", ssrc=0x9999)
-    assert ingest.receive(publish(plain)) == [(_media.UNROUTED, plain)]
+    unknown = publish(rtp(1, b"other", ssrc=0x9999))
+    assert ingest.receive(unknown) is True, "an SSRC not bound: Python routes it, still protected"
+    assert ingest.leave(0x9999)
+    assert ingest.receive(unknown) is False, "left to Python's path: aiortc's session unprotects it"
     other_codec = rtp(2, b"h264", pt=102)
     assert ingest.receive(publish(other_codec)) == [(_media.UNROUTED, other_codec)]
     assert ingest.unrouted == 2 and source.packets_in == 0 and subscriber.nothing_waiting()
     receiver_report = struct.pack("!BBHI", 0x80, 201, 1, 0x1234)
     assert ingest.receive(receiver_report) is False, "SRTCP stays on aiortc's path"
     assert ingest.receive(b"\x16\xfe\xfd" + bytes(20)) is False, "DTLS too"
-    assert ingest.bound() == {MEDIA_SSRC: source, RTX_SSRC: source}
+    assert ingest.bound() == {MEDIA_SSRC: source, RTX_SSRC: source, 0x9999: None}
     ingest.unbind(source)
-    assert ingest.bound() == {}
+    assert ingest.bound() == {0x9999: None}
 
 
 def test_garbage_and_truncated_packets_are_counted_and_dropped_never_a_crash(server_socket, subscriber) -> None:
     ingest, source, _, _ = video_ingest([route_to(subscriber, server_socket)])
     publish = Publisher()
     assert ingest.receive(b"\x80" + bytes(5)) is None and ingest.malformed == 1
-    assert ingest.receive(b"\x80\x60" + random.randbytes(40)) is None and ingest.unprotect_failures == 1
+    forged = struct.pack("!BBHII", 0x80, VP8, 9, 9, MEDIA_SSRC) + random.randbytes(40)  # a bound SSRC, not its key
+    assert ingest.receive(forged) is None and ingest.unprotect_failures == 1
     truncated = [
         bytes([0x8F, VP8]) + bytes(10),  # 15 CSRCs announced, none there
         struct.pack("!BBHII", 0x90, VP8, 1, 1, MEDIA_SSRC) + struct.pack("!HH", 0xBEDE, 40),  # extension past the end
