@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import aioice
-from aioice.ice import get_host_addresses
+from aioice.ice import StunProtocol, get_host_addresses
 from aioice.utils import random_string
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import get_capabilities, is_rtx
@@ -536,6 +536,18 @@ def is_mdns_candidate(candidate: aioice.Candidate) -> bool:
 # --- end of remote mDNS candidates ----------------------------------------------------------------
 
 
+class MediaFirstProtocol(StunProtocol):
+    """aioice's protocol of one local candidate, handing an RTP or RTCP datagram (first byte 128-191,
+    RFC 7983) straight to its connection: aioice tries every datagram as a STUN message first, an
+    exception per media packet. STUN (first byte 0-3) and DTLS (20-63) keep aioice's path."""
+
+    def datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        if data and 127 < data[0] < 192:  # type: ignore[operator]
+            self.receiver.data_received(data, self.local_candidate.component)
+            return
+        super().datagram_received(data, addr)
+
+
 class AnnouncedConnection(aioice.Connection):
     """An ICE agent that gathers host candidates on the configured addresses only. When every
     configured address is loopback (tests), remote candidates elsewhere are ignored, so a browser
@@ -576,6 +588,13 @@ class AnnouncedConnection(aioice.Connection):
             for candidates in found:
                 self._local_candidates += candidates
             self._local_candidates_end = True
+
+    async def get_component_candidates(self, component: int, addresses: list[str], timeout: int = 5) -> list[Any]:
+        candidates = await super().get_component_candidates(component, addresses, timeout)
+        for protocol in self._protocols:
+            if type(protocol) is StunProtocol:
+                protocol.__class__ = MediaFirstProtocol
+        return candidates
 
     async def add_remote_candidate(self, remote_candidate: aioice.Candidate | None) -> None:
         if remote_candidate is not None and is_mdns_candidate(remote_candidate):

@@ -1,6 +1,8 @@
 """The adapter's reach into aiortc and aioice: these break loudly when an upgrade moves them."""
 from __future__ import annotations
 
+from typing import Any
+
 import aioice
 import pytest
 from aiortc import RTCConfiguration, RTCRtpReceiver, RTCRtpSender
@@ -226,3 +228,41 @@ def test_what_transport_cc_uses_of_aiortc_exists_in_this_aiortc() -> None:
     packet = RtpPacket(payload_type=96, sequence_number=1, timestamp=2, ssrc=3, payload=b"x")
     packet.extensions.transport_sequence_number = 65_000
     assert RtpPacket.parse(packet.serialize(extensions), extensions).extensions.transport_sequence_number == 65_000
+
+
+async def test_media_datagrams_skip_aioices_stun_parse_and_stun_still_works() -> None:
+    """Each local candidate's protocol hands RTP and RTCP straight to the connection (RFC 7983's
+    first byte); a STUN binding request still gets its answer through aioice's path."""
+    import asyncio
+
+    from aioice import stun
+
+    from sfu.aiortc_adapter import AnnouncedConnection, MediaFirstProtocol
+
+    connection = aioice.Connection(ice_controlling=False)
+    connection.__class__ = AnnouncedConnection
+    connection.announced = ("127.0.0.1",)
+    try:
+        await connection.gather_candidates()
+        (protocol,) = connection._protocols
+        assert type(protocol) is MediaFirstProtocol
+        parsed: list[bytes] = []
+        real_parse = stun.parse_message
+
+        def counting_parse(data: bytes, *args: Any, **kwargs: Any) -> Any:
+            parsed.append(data)
+            return real_parse(data, *args, **kwargs)
+
+        stun.parse_message = counting_parse  # type: ignore[assignment]
+        try:
+            rtp = bytes([0x80, 96]) + bytes(30)
+            protocol.datagram_received(rtp, ("127.0.0.1", 9))
+            assert connection._queue.get_nowait() == (rtp, 1) and parsed == []
+            request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+            protocol.datagram_received(bytes(request), ("127.0.0.1", 9))
+            assert len(parsed) == 1, "STUN keeps aioice's path"
+        finally:
+            stun.parse_message = real_parse  # type: ignore[assignment]
+        await asyncio.sleep(0)
+    finally:
+        await connection.close()
