@@ -717,7 +717,6 @@ static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long 
     unsigned int ssrc = get32(buf + 8);
     int offset = 12 + 4 * (buf[0] & 0x0F);
     int audio_level = -1;
-    int transport_seq = -1;
     if (offset > length) {
         self->malformed++;
         Py_RETURN_NONE;
@@ -749,8 +748,6 @@ static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long 
                 }
                 if (id == self->audio_level_id && n >= 1) {
                     audio_level = ext[i + 1];
-                } else if (id == self->transport_cc_id && n >= 2) {
-                    transport_seq = (int)get16(ext + i + 1);
                 }
                 i += 1 + n;
             }
@@ -767,8 +764,6 @@ static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long 
                 }
                 if (id == self->audio_level_id && n >= 1) {
                     audio_level = ext[i + 2];
-                } else if (id == self->transport_cc_id && n >= 2) {
-                    transport_seq = (int)get16(ext + i + 2);
                 }
                 i += 2 + n;
             }
@@ -782,15 +777,6 @@ static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long 
             Py_RETURN_NONE;
         }
         end -= pad;
-    }
-    if (transport_seq >= 0) {
-        if (self->arrivals < MAX_ARRIVALS) {
-            self->arrival_seq[self->arrivals] = (uint16_t)transport_seq;
-            self->arrival_us[self->arrivals] = started_ns / 1000;
-            self->arrivals++;
-        } else {
-            self->arrivals_dropped++;
-        }
     }
     Binding *b = ingest_find(self, ssrc);
     Source *source = b != NULL ? b->source : NULL;
@@ -910,6 +896,73 @@ error:
     return NULL;
 }
 
+/* The transport-wide sequence number of a packet as it came (the header and its extensions are in
+ * the clear under SRTP), kept with its arrival time for the feedback: every packet of the transport
+ * counts, whichever path takes it, padding probes included, or the publisher's estimate would take
+ * the packets Python's path took for losses. */
+static void record_arrival(Ingest *self, const uint8_t *data, Py_ssize_t length, long long now_ns) {
+    if (self->transport_cc_id == 0 || !(data[0] & 0x10)) {
+        return;
+    }
+    Py_ssize_t offset = 12 + 4 * (data[0] & 0x0F);
+    if (offset + 4 > length) {
+        return;
+    }
+    unsigned int profile = get16(data + offset);
+    Py_ssize_t ext_length = 4 * (Py_ssize_t)get16(data + offset + 2);
+    const uint8_t *ext = data + offset + 4;
+    if (offset + 4 + ext_length > length) {
+        return;
+    }
+    int transport_seq = -1;
+    Py_ssize_t i = 0;
+    if (profile == 0xBEDE) {
+        while (i < ext_length) {
+            uint8_t b = ext[i];
+            if (b == 0) {
+                i++;
+                continue;
+            }
+            int id = b >> 4, n = (b & 0x0F) + 1;
+            if (id == 15 || i + 1 + n > ext_length) {
+                break;
+            }
+            if (id == self->transport_cc_id && n >= 2) {
+                transport_seq = (int)get16(ext + i + 1);
+                break;
+            }
+            i += 1 + n;
+        }
+    } else if ((profile & 0xFFF0) == 0x1000) {
+        while (i + 1 < ext_length) {
+            int id = ext[i];
+            if (id == 0) {
+                i++;
+                continue;
+            }
+            int n = ext[i + 1];
+            if (i + 2 + n > ext_length) {
+                break;
+            }
+            if (id == self->transport_cc_id && n >= 2) {
+                transport_seq = (int)get16(ext + i + 2);
+                break;
+            }
+            i += 2 + n;
+        }
+    }
+    if (transport_seq < 0) {
+        return;
+    }
+    if (self->arrivals < MAX_ARRIVALS) {
+        self->arrival_seq[self->arrivals] = (uint16_t)transport_seq;
+        self->arrival_us[self->arrivals] = now_ns / 1000;
+        self->arrivals++;
+    } else {
+        self->arrivals_dropped++;
+    }
+}
+
 PyDoc_STRVAR(receive_doc,
              "receive(datagram) -> False | True | None | list of events\n\n"
              "A datagram from the ICE socket. False: not SRTP for C (DTLS, SRTCP, an SSRC left to Python):\n"
@@ -935,6 +988,7 @@ static PyObject *ingest_receive(Ingest *self, PyObject *datagram) {
         self->malformed++;
         Py_RETURN_NONE;
     }
+    record_arrival(self, data, length, started);
     Binding *b = ingest_find(self, get32(data + 8)); /* the SSRC is in the clear */
     if (b == NULL) {
         self->unrouted++;

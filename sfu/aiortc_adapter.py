@@ -142,8 +142,9 @@ def accept_transport_cc(pc: RTCPeerConnection, transceiver: RTCRtpTransceiver) -
 
 class TransportFeedback:
     """The transport-wide feedback of one DTLS transport (the sequence numbers span all its m-lines):
-    its receivers `add` arrivals to `arrivals`, a task flushes them every FEEDBACK_INTERVAL through
-    the transport's SRTCP. Made by `transport_feedback`, stopped with the transport."""
+    the ingest stamps each packet's arrival (sfu/_ingest.c); a task moves them to `arrivals` and
+    flushes them every FEEDBACK_INTERVAL through the transport's SRTCP. Made by
+    `transport_feedback`, stopped with the transport."""
 
     def __init__(self, dtls: RTCDtlsTransport, sender_ssrc: int, media_ssrc: int) -> None:
         self.arrivals = Arrivals()
@@ -215,9 +216,6 @@ class ForwardingReceiver(RTCRtpReceiver):
         codec = codecs.get(packet.payload_type)
         if codec is None:
             return False
-        ids = extensions._HeaderExtensionsMap__ids
-        ingest.audio_level_id = ids.audio_level or 0
-        ingest.transport_cc_id = ids.transport_sequence_number or 0
         streams = self._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
         if is_rtx(codec):
             media_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
@@ -329,6 +327,8 @@ class ForwardingReceiver(RTCRtpReceiver):
                 if encoding.rtx:
                     rtx[encoding.rtx.ssrc] = encoding.ssrc
             self.transport._register_rtp_receiver(self, parameters)
+            if isinstance(self.transport, SfuDtlsTransport):
+                self.transport._lophoc_extensions_changed()
             if any(e.uri == TRANSPORT_CC_URI for e in parameters.headerExtensions):
                 self._lophoc_arrivals = self._feedback(parameters).arrivals
             self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
@@ -358,14 +358,8 @@ class ForwardingReceiver(RTCRtpReceiver):
     async def _forward_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         if not self._enabled:
             return
-        arrivals = self._lophoc_arrivals
-        if arrivals is not None:  # transport-cc: every packet counts, padding probes too; no REMB
-            seq = packet.extensions.transport_sequence_number
-            if seq is not None:
-                arrivals.add(seq, time.monotonic_ns() // 1000)
-            estimator = None
-        else:
-            estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        # transport-cc: the ingest stamps every packet's arrival, whichever path takes it; no REMB
+        estimator = None if self._lophoc_arrivals is not None else self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
         if estimator is not None and packet.extensions.abs_send_time is not None:
             remb = estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,
@@ -737,12 +731,19 @@ class SfuDtlsTransport(RTCDtlsTransport):
             self._lophoc_ingest = Ingest(incoming)
         else:
             self._lophoc_ingest.set_session(incoming)
-        ids = self._rtp_header_extensions_map._HeaderExtensionsMap__ids
-        self._lophoc_ingest.audio_level_id = ids.audio_level or 0
-        self._lophoc_ingest.transport_cc_id = ids.transport_sequence_number or 0
+        self._lophoc_extensions_changed()
         connection = self.transport._connection
         connection.lophoc_ingest = self._lophoc_ingest
         connection.lophoc_dtls = self
+
+    def _lophoc_extensions_changed(self) -> None:
+        """The ingest reads the header extensions this transport negotiated (the receivers configure
+        them after DTLS has keyed SRTP, and a simulcast track adds its own)."""
+        ingest = getattr(self, "_lophoc_ingest", None)
+        if ingest is not None:
+            ids = self._rtp_header_extensions_map._HeaderExtensionsMap__ids
+            ingest.audio_level_id = ids.audio_level or 0
+            ingest.transport_cc_id = ids.transport_sequence_number or 0
 
     def _lophoc_route(self, data: bytes) -> Any:
         """A protected packet of an SSRC the ingest does not know (its header is in the clear):
@@ -1145,6 +1146,8 @@ def receive_simulcast(receiver: ForwardingReceiver, mid: str | None, rids: Seque
     if repaired_rid_id is not None:
         extensions.append(RTCRtpHeaderExtensionParameters(id=repaired_rid_id, uri=REPAIRED_RID_URI))
     dtls._rtp_header_extensions_map.configure(RTCRtpReceiveParameters(headerExtensions=extensions))
+    if isinstance(dtls, SfuDtlsTransport):
+        dtls._lophoc_extensions_changed()
     router = dtls._rtp_router
     if not isinstance(router, RidRouter):
         router.__class__ = RidRouter

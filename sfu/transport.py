@@ -99,7 +99,11 @@ class WebRtcTransport:
                     transceiver.direction = "recvonly"
                     transceiver.setCodecPreferences(room_preferences(transceiver.kind))
                     restrict_codecs(transceiver, is_room_codec)
-                    accept_transport_cc(self.pc, transceiver)  # the publisher's own estimate, when offered
+                    if "a=simulcast:" not in offer_sdp:
+                        # the publisher's own estimate, when offered; a simulcast publisher keeps REMB:
+                        # with transport-wide feedback Chromium held its estimate at 30 kbps (the
+                        # smallest layer only), not understood yet
+                        accept_transport_cc(self.pc, transceiver)
                     incoming.append(transceiver)
                 else:
                     transceiver.direction = "inactive"
