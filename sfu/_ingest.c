@@ -703,71 +703,99 @@ static void latency_add(Source *s, long long started_ns) {
     s->latency_total += seconds;
 }
 
-/* One plaintext RTP packet in buf[0:length]. Returns None, a list of events, or NULL (error). */
-static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long started_ns) {
-    PyObject *events = NULL;
+/* An RTP header as it came: fixed part, CSRCs and extensions (in the clear under SRTP too), with the
+ * values the ingest reads from the extensions. */
+typedef struct {
+    int marker;
+    int pt;
+    unsigned int seq;
+    unsigned int timestamp;
+    unsigned int ssrc;
+    int offset;        /* where the payload starts */
+    int audio_level;   /* the audio-level byte, or -1 */
+    int transport_seq; /* the transport-wide sequence number, or -1 */
+} Header;
+
+/* Parse buf[0:length]'s header once per packet; -1 when it is malformed or truncated. */
+static int parse_header(Ingest *self, const uint8_t *buf, Py_ssize_t length, Header *h) {
     if (length < 12 || (buf[0] & 0xC0) != 0x80) {
-        self->malformed++;
-        Py_RETURN_NONE;
+        return -1;
     }
-    int marker = buf[1] >> 7;
-    int pt = buf[1] & 0x7F;
-    unsigned int seq = get16(buf + 2);
-    unsigned int timestamp = get32(buf + 4);
-    unsigned int ssrc = get32(buf + 8);
-    int offset = 12 + 4 * (buf[0] & 0x0F);
-    int audio_level = -1;
+    h->marker = buf[1] >> 7;
+    h->pt = buf[1] & 0x7F;
+    h->seq = get16(buf + 2);
+    h->timestamp = get32(buf + 4);
+    h->ssrc = get32(buf + 8);
+    h->audio_level = -1;
+    h->transport_seq = -1;
+    Py_ssize_t offset = 12 + 4 * (buf[0] & 0x0F);
     if (offset > length) {
-        self->malformed++;
-        Py_RETURN_NONE;
+        return -1;
     }
-    if (buf[0] & 0x10) { /* header extensions */
+    if (buf[0] & 0x10) { /* header extensions (RFC 8285) */
         if (offset + 4 > length) {
-            self->malformed++;
-            Py_RETURN_NONE;
+            return -1;
         }
         unsigned int profile = get16(buf + offset);
-        int ext_length = 4 * (int)get16(buf + offset + 2);
+        Py_ssize_t ext_length = 4 * (Py_ssize_t)get16(buf + offset + 2);
         const uint8_t *ext = buf + offset + 4;
         offset += 4 + ext_length;
         if (offset > length) {
-            self->malformed++;
-            Py_RETURN_NONE;
+            return -1;
         }
-        int i = 0;
-        if (profile == 0xBEDE) { /* one-byte elements */
-            while (i < ext_length) {
-                uint8_t b = ext[i];
-                if (b == 0) {
-                    i++;
-                    continue;
-                }
-                int id = b >> 4, n = (b & 0x0F) + 1;
-                if (id == 15 || i + 1 + n > ext_length) {
+        int two_byte = (profile & 0xFFF0) == 0x1000;
+        if (profile != 0xBEDE && !two_byte) {
+            ext_length = 0; /* an extension profile of no interest */
+        }
+        Py_ssize_t i = 0;
+        while (i < ext_length) {
+            int id, n, head;
+            if (ext[i] == 0) { /* padding */
+                i++;
+                continue;
+            }
+            if (two_byte) {
+                if (i + 1 >= ext_length) {
                     break;
                 }
-                if (id == self->audio_level_id && n >= 1) {
-                    audio_level = ext[i + 1];
-                }
-                i += 1 + n;
-            }
-        } else if ((profile & 0xFFF0) == 0x1000) { /* two-byte elements */
-            while (i + 1 < ext_length) {
-                int id = ext[i];
-                if (id == 0) {
-                    i++;
-                    continue;
-                }
-                int n = ext[i + 1];
-                if (i + 2 + n > ext_length) {
+                id = ext[i], n = ext[i + 1], head = 2;
+            } else {
+                id = ext[i] >> 4, n = (ext[i] & 0x0F) + 1, head = 1;
+                if (id == 15) {
                     break;
                 }
-                if (id == self->audio_level_id && n >= 1) {
-                    audio_level = ext[i + 2];
-                }
-                i += 2 + n;
             }
+            if (i + head + n > ext_length) {
+                break;
+            }
+            const uint8_t *value = ext + i + head;
+            if (id == self->audio_level_id && n >= 1) {
+                h->audio_level = value[0];
+            } else if (id == self->transport_cc_id && n >= 2) {
+                h->transport_seq = (int)get16(value);
+            }
+            i += head + n;
         }
+    }
+    h->offset = (int)offset;
+    return 0;
+}
+
+/* One plaintext RTP packet in buf[0:length], its header parsed in `h` and its binding `b` (NULL: not
+ * bound). Returns None, a list of events, or NULL (error). */
+static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long started_ns, const Header *h,
+                              Binding *b) {
+    PyObject *events = NULL;
+    int marker = h->marker;
+    int pt = h->pt;
+    unsigned int seq = h->seq;
+    unsigned int timestamp = h->timestamp;
+    unsigned int ssrc = h->ssrc;
+    int offset = h->offset;
+    int audio_level = h->audio_level;
+    if (offset > length) {
+        self->malformed++;
+        Py_RETURN_NONE;
     }
     int end = length;
     if (buf[0] & 0x20) { /* padding */
@@ -778,7 +806,6 @@ static PyObject *ingest_plain(Ingest *self, uint8_t *buf, int length, long long 
         }
         end -= pad;
     }
-    Binding *b = ingest_find(self, ssrc);
     Source *source = b != NULL ? b->source : NULL;
     if (source == NULL || (b->rtx ? pt != source->rtx_payload_type : pt != source->payload_type)) {
         self->unrouted++; /* Python routes it (aiortc's router: by SSRC, payload type, rid) */
@@ -896,66 +923,15 @@ error:
     return NULL;
 }
 
-/* The transport-wide sequence number of a packet as it came (the header and its extensions are in
- * the clear under SRTP), kept with its arrival time for the feedback: every packet of the transport
- * counts, whichever path takes it, padding probes included, or the publisher's estimate would take
- * the packets Python's path took for losses. */
-static void record_arrival(Ingest *self, const uint8_t *data, Py_ssize_t length, long long now_ns) {
-    if (self->transport_cc_id == 0 || !(data[0] & 0x10)) {
-        return;
-    }
-    Py_ssize_t offset = 12 + 4 * (data[0] & 0x0F);
-    if (offset + 4 > length) {
-        return;
-    }
-    unsigned int profile = get16(data + offset);
-    Py_ssize_t ext_length = 4 * (Py_ssize_t)get16(data + offset + 2);
-    const uint8_t *ext = data + offset + 4;
-    if (offset + 4 + ext_length > length) {
-        return;
-    }
-    int transport_seq = -1;
-    Py_ssize_t i = 0;
-    if (profile == 0xBEDE) {
-        while (i < ext_length) {
-            uint8_t b = ext[i];
-            if (b == 0) {
-                i++;
-                continue;
-            }
-            int id = b >> 4, n = (b & 0x0F) + 1;
-            if (id == 15 || i + 1 + n > ext_length) {
-                break;
-            }
-            if (id == self->transport_cc_id && n >= 2) {
-                transport_seq = (int)get16(ext + i + 1);
-                break;
-            }
-            i += 1 + n;
-        }
-    } else if ((profile & 0xFFF0) == 0x1000) {
-        while (i + 1 < ext_length) {
-            int id = ext[i];
-            if (id == 0) {
-                i++;
-                continue;
-            }
-            int n = ext[i + 1];
-            if (i + 2 + n > ext_length) {
-                break;
-            }
-            if (id == self->transport_cc_id && n >= 2) {
-                transport_seq = (int)get16(ext + i + 2);
-                break;
-            }
-            i += 2 + n;
-        }
-    }
-    if (transport_seq < 0) {
+/* A packet's transport-wide sequence number kept with its arrival time, for the feedback: every
+ * packet of the transport counts, whichever path takes it, padding probes included, or the
+ * publisher's estimate would take the packets Python's path took for losses. */
+static void record_arrival(Ingest *self, const Header *h, long long now_ns) {
+    if (h->transport_seq < 0) {
         return;
     }
     if (self->arrivals < MAX_ARRIVALS) {
-        self->arrival_seq[self->arrivals] = (uint16_t)transport_seq;
+        self->arrival_seq[self->arrivals] = (uint16_t)h->transport_seq;
         self->arrival_us[self->arrivals] = now_ns / 1000;
         self->arrivals++;
     } else {
@@ -988,8 +964,13 @@ static PyObject *ingest_receive(Ingest *self, PyObject *datagram) {
         self->malformed++;
         Py_RETURN_NONE;
     }
-    record_arrival(self, data, length, started);
-    Binding *b = ingest_find(self, get32(data + 8)); /* the SSRC is in the clear */
+    Header h;
+    if (parse_header(self, data, length, &h) < 0) { /* the header is in the clear */
+        self->malformed++;
+        Py_RETURN_NONE;
+    }
+    record_arrival(self, &h, started);
+    Binding *b = ingest_find(self, h.ssrc);
     if (b == NULL) {
         self->unrouted++;
         Py_RETURN_TRUE; /* Python routes it, then binds or leaves the SSRC, and hands it back or queues it */
@@ -1006,11 +987,13 @@ static PyObject *ingest_receive(Ingest *self, PyObject *datagram) {
         self->unprotect_failures++;
         Py_RETURN_NONE;
     }
-    return ingest_plain(self, buffer, n, started);
+    return ingest_plain(self, buffer, n, started, &h, b);
 }
 
 PyDoc_STRVAR(receive_plain_doc, "receive_plain(packet) -> None | list of events\n\n"
-                                "An RTP packet already unprotected (an unrouted one, once its SSRC is bound).");
+                                "An RTP packet already unprotected, taken as receive() takes one once it has\n"
+                                "unprotected it (the tests feed the parser malformed packets with it, which\n"
+                                "libsrtp would refuse to protect).");
 
 static PyObject *ingest_receive_plain(Ingest *self, PyObject *packet) {
     if (!PyBytes_Check(packet)) {
@@ -1024,7 +1007,12 @@ static PyObject *ingest_receive_plain(Ingest *self, PyObject *packet) {
     }
     uint8_t buffer[BUFFER_SIZE] __attribute__((aligned(16)));
     memcpy(buffer, PyBytes_AS_STRING(packet), (size_t)length);
-    return ingest_plain(self, buffer, (int)length, monotonic_ns());
+    Header h;
+    if (parse_header(self, buffer, length, &h) < 0) {
+        self->malformed++;
+        Py_RETURN_NONE;
+    }
+    return ingest_plain(self, buffer, (int)length, monotonic_ns(), &h, ingest_find(self, h.ssrc));
 }
 
 PyDoc_STRVAR(bind_doc, "bind(ssrc, source, stats, rtx_of=None, nack=False, after=None) -> bool\n\n"

@@ -203,9 +203,10 @@ class ForwardingReceiver(RTCRtpReceiver):
         self.on_new_ssrc = None
         self._lophoc_estimate: LossBasedEstimate | None = None
         self._lophoc_left: set[int] = set()
-        self._lophoc_arrivals: Arrivals | None = None
+        self._lophoc_transport_cc = False
+        """The publisher negotiated transport-wide feedback on this m-line (its estimate, not REMB)."""
 
-    def bind_native(self, packet: RtpPacket, ingest: Ingest, extensions: Any) -> bool:
+    def bind_native(self, packet: RtpPacket, ingest: Ingest) -> bool:
         """Bind the SSRC of `packet` (routed here by aiortc's router) to this receiver's track in the
         transport's ingest, with receive statistics the receiver reports read; False leaves it to
         `_handle_rtp_packet` (no native track, a codec the track does not forward, a full ingest)."""
@@ -304,7 +305,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         """(bitrate, [SSRC]) for a REMB of a natively received video track: what the loss-based
         estimate allows, from the bytes and the losses counted since the last report."""
         source = self.source
-        if (source is None or source.media_ssrc is None or self._lophoc_arrivals is not None
+        if (source is None or source.media_ssrc is None or self._lophoc_transport_cc
                 or self._RTCRtpReceiver__kind != "video"):  # type: ignore[attr-defined]
             return None
         stream = self._RTCRtpReceiver__remote_streams.get(source.media_ssrc)  # type: ignore[attr-defined]
@@ -330,7 +331,8 @@ class ForwardingReceiver(RTCRtpReceiver):
             if isinstance(self.transport, SfuDtlsTransport):
                 self.transport._lophoc_extensions_changed()
             if any(e.uri == TRANSPORT_CC_URI for e in parameters.headerExtensions):
-                self._lophoc_arrivals = self._feedback(parameters).arrivals
+                self._feedback(parameters)
+                self._lophoc_transport_cc = True
             self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
             self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
 
@@ -359,7 +361,7 @@ class ForwardingReceiver(RTCRtpReceiver):
         if not self._enabled:
             return
         # transport-cc: the ingest stamps every packet's arrival, whichever path takes it; no REMB
-        estimator = None if self._lophoc_arrivals is not None else self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        estimator = None if self._lophoc_transport_cc else self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
         if estimator is not None and packet.extensions.abs_send_time is not None:
             remb = estimator.add(
                 abs_send_time=packet.extensions.abs_send_time,
@@ -758,7 +760,7 @@ class SfuDtlsTransport(RTCDtlsTransport):
             return False  # aiortc's path unprotects it and drops what it cannot parse
         receiver = self._rtp_router.route_rtp(packet)
         if isinstance(receiver, ForwardingReceiver):
-            if receiver.bind_native(packet, ingest, self._rtp_header_extensions_map):
+            if receiver.bind_native(packet, ingest):
                 return ingest.receive(data)
             if receiver.source is None:
                 receiver.leave_to_python(packet.ssrc, ingest)

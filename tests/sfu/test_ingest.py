@@ -16,9 +16,10 @@ import sfu.aiortc_adapter  # noqa: F401  (binds libsrtp for the media module)
 from sfu import _media
 from sfu._media import Ingest, ReceiveStats, Route, Source, SrtpSession
 from sfu.consumer import extension_blocks
+from tests.sfu.test_fanout import KEY, PROFILE
+from tests.sfu.test_fanout import Subscriber as FanoutSubscriber
+from tests.sfu.test_fanout import server_socket  # noqa: F401  (the fixture)
 
-KEY = bytes(range(30))
-PROFILE = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
 VP8, RTX, OPUS = 96, 97, 111
 MEDIA_SSRC, RTX_SSRC = 0x1111, 0x2222
 VP8_KEYFRAME = bytes([0x10, 0x00])  # start of partition 0, P bit 0
@@ -48,39 +49,23 @@ class Publisher:
         return self.session.protect(packet)
 
 
-class Subscriber:
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(5)
-        self.rx = Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=PROFILE))
+class Subscriber(FanoutSubscriber):
+    """test_fanout's subscriber socket, reading a packet back as its header fields and payload."""
 
-    def receive(self) -> tuple[int, int, int, int, bytes]:
+    def __init__(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        super().__init__(sock, Session(Policy(key=KEY, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=PROFILE)))
+
+    def read(self) -> tuple[int, int, int, int, bytes]:
         """(marker, payload type, sequence number, SSRC, payload) of the next packet, without extensions."""
-        data = self.rx.unprotect(self.sock.recv(4096))
+        data = self.receive()
         first, second, seq, _, ssrc = struct.unpack("!BBHII", data[:12])
         offset = 12
         if first & 0x10:
             offset += 4 + 4 * struct.unpack("!H", data[14:16])[0]
         return second >> 7, second & 0x7F, seq, ssrc, data[offset:]
-
-    def nothing_waiting(self) -> bool:
-        self.sock.setblocking(False)
-        try:
-            self.sock.recv(4096)
-        except BlockingIOError:
-            return True
-        finally:
-            self.sock.setblocking(True)
-        return False
-
-
-@pytest.fixture
-def server_socket() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock
-    sock.close()
 
 
 @pytest.fixture
@@ -115,7 +100,7 @@ def test_a_bound_packet_is_unprotected_and_forwarded_with_the_subscribers_header
     ingest, source, stats, _ = video_ingest([route])
     publish = Publisher()
     assert ingest.receive(publish(rtp(7, VP8_KEYFRAME + b"frame", marker=1))) is None
-    marker, pt, seq, ssrc, payload = subscriber.receive()
+    marker, pt, seq, ssrc, payload = subscriber.read()
     assert (marker, pt, ssrc, payload) == (1, 100, 0x5555, VP8_KEYFRAME + b"frame")
     assert seq == route.next_sequence - 1
     assert (source.packets_in, source.packets_out, source.media_ssrc) == (1, 1, MEDIA_SSRC)
@@ -137,7 +122,7 @@ def test_a_loss_is_reported_once_and_its_retransmission_unwrapped_and_forwarded(
     assert ingest.receive(publish(rtp(500, struct.pack("!H", 11) + b"again", ssrc=RTX_SSRC, pt=RTX))) is None
     # padding probes on the RTX SSRC are dropped
     assert ingest.receive(publish(rtp(501, b"", ssrc=RTX_SSRC, pt=RTX, padding=200))) is None
-    got = [subscriber.receive() for _ in range(4)]
+    got = [subscriber.read() for _ in range(4)]
     first = got[0][2]
     assert [(seq - first) & 0xFFFF for _, _, seq, _, _ in got] == [0, 3, 4, 1], "11 keeps its place"
     assert got[3][4] == b"again" and got[3][1] == 100
@@ -169,7 +154,7 @@ def test_a_subscriber_waiting_for_a_keyframe_starts_on_one(server_socket, subscr
     assert subscriber.nothing_waiting() and source.packets_out == 0
     ingest.receive(publish(rtp(2, VP8_KEYFRAME)))
     ingest.receive(publish(rtp(3, VP8_DELTA)))
-    assert [subscriber.receive()[4] for _ in range(2)] == [VP8_KEYFRAME, VP8_DELTA]
+    assert [subscriber.read()[4] for _ in range(2)] == [VP8_KEYFRAME, VP8_DELTA]
     assert source.keyframes == 1 and not route.waiting_keyframe
     ingest.receive(publish(rtp(4, VP8_KEYFRAME)))
     assert source.keyframes == 1, "nobody waits: keyframes are not looked for"
@@ -184,7 +169,7 @@ def test_paused_counted_not_forwarded_and_a_closed_source_drops(server_socket, s
     assert subscriber.nothing_waiting() and source.packets_in == 1
     source.paused = 0
     ingest.receive(publish(rtp(2, VP8_KEYFRAME)))
-    assert subscriber.receive()[4] == VP8_KEYFRAME
+    assert subscriber.read()[4] == VP8_KEYFRAME
     source.close()
     ingest.receive(publish(rtp(3, VP8_KEYFRAME)))
     assert subscriber.nothing_waiting() and source.packets_in == 2 and source.cached(2) is None
@@ -280,12 +265,12 @@ def test_a_new_ssrc_bound_to_the_same_source_continues_its_subscribers_numbering
     ingest, source, _, _ = video_ingest([route])
     publish = Publisher()
     ingest.receive(publish(rtp(100, VP8_KEYFRAME)))
-    first = subscriber.receive()[2]
+    first = subscriber.read()[2]
     assert ingest.bind(0x7777, source, ReceiveStats(90000), nack=True)
     route.based, route.waiting_keyframe = 0, 1  # what the producer does when told (sfu/producer.py)
     ingest.receive(publish(rtp(9000, VP8_DELTA, ssrc=0x7777)))
     ingest.receive(publish(rtp(9001, VP8_KEYFRAME, ssrc=0x7777)))
-    assert subscriber.receive()[2] == (first + 1) & 0xFFFF
+    assert subscriber.read()[2] == (first + 1) & 0xFFFF
     assert source.media_ssrc == 0x7777
 
 
